@@ -1,0 +1,253 @@
+package graph
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refForward is a plain evaluator of one sample, the oracle for the passes:
+// direct loops, float64 accumulation.
+func refForward(t *testing.T, m *Model, x []float32) []float64 {
+	t.Helper()
+	if err := m.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	a := make([]float64, len(x))
+	for i, v := range x {
+		a[i] = float64(v)
+	}
+	for _, l := range m.Layers {
+		out := make([]float64, Size(l.OutShape))
+		switch l.Op {
+		case Conv, MaxPool, AvgPool:
+			c, h, w := l.InShape[0], l.InShape[1], l.InShape[2]
+			oc, oh, ow := l.OutShape[0], l.OutShape[1], l.OutShape[2]
+			for o := 0; o < oc; o++ {
+				for y := 0; y < oh; y++ {
+					for xx := 0; xx < ow; xx++ {
+						var s float64
+						cnt := 0
+						if l.Op == MaxPool {
+							s = math.Inf(-1)
+						}
+						chans := []int{o}
+						if l.Op == Conv {
+							g := o / (oc / l.Group)
+							cpg := c / l.Group
+							chans = chans[:0]
+							for ci := 0; ci < cpg; ci++ {
+								chans = append(chans, g*cpg+ci)
+							}
+						}
+						for ci, ch := range chans {
+							for ky := 0; ky < l.Kernel[0]; ky++ {
+								for kx := 0; kx < l.Kernel[1]; kx++ {
+									dy, dx := 1, 1
+									if l.Op == Conv {
+										dy, dx = l.Dilation[0], l.Dilation[1]
+									}
+									iy := y*l.Stride[0] - l.Pad[0] + ky*dy
+									ix := xx*l.Stride[1] - l.Pad[1] + kx*dx
+									if iy < 0 || iy >= h || ix < 0 || ix >= w {
+										continue
+									}
+									v := a[(ch*h+iy)*w+ix]
+									switch l.Op {
+									case Conv:
+										s += v * float64(l.W[((o*len(chans)+ci)*l.Kernel[0]+ky)*l.Kernel[1]+kx])
+									case MaxPool:
+										s = math.Max(s, v)
+									case AvgPool:
+										s += v
+										cnt++
+									}
+								}
+							}
+						}
+						if l.Op == Conv && l.B != nil {
+							s += float64(l.B[o])
+						}
+						if l.Op == AvgPool {
+							s /= float64(cnt)
+						}
+						out[(o*oh+y)*ow+xx] = s
+					}
+				}
+			}
+		case Linear:
+			for o := range out {
+				s := 0.0
+				if l.B != nil {
+					s = float64(l.B[o])
+				}
+				for j, v := range a {
+					s += float64(l.W[o*len(a)+j]) * v
+				}
+				out[o] = s
+			}
+		case ReLU:
+			for i, v := range a {
+				out[i] = math.Max(v, 0)
+			}
+		case BatchNorm:
+			per := len(a) / len(l.Gamma)
+			for i, v := range a {
+				c := i / per
+				out[i] = float64(l.Gamma[c])*(v-float64(l.Mean[c]))/math.Sqrt(float64(l.Var[c])+float64(l.Eps)) + float64(l.Beta[c])
+			}
+		case GlobalAvgPool:
+			per := len(a) / len(out)
+			for i := range out {
+				for _, v := range a[i*per : (i+1)*per] {
+					out[i] += v
+				}
+				out[i] /= float64(per)
+			}
+		case Flatten, Dropout:
+			copy(out, a)
+		default:
+			t.Fatalf("refForward: op %v", l.Op)
+		}
+		a = out
+	}
+	return a
+}
+
+func randVec(r *rand.Rand, n int, lo, hi float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = lo + (hi-lo)*r.Float32()
+	}
+	return v
+}
+
+func convLayer(r *rand.Rand, name string, cin, cout, k, group int) *Layer {
+	return &Layer{Name: name, Op: Conv, W: randVec(r, cout*cin/group*k*k, -0.5, 0.5), B: randVec(r, cout, -0.2, 0.2),
+		WShape: []int{cout, cin / group, k, k}, Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1},
+		Dilation: [2]int{1, 1}, Group: group}
+}
+
+func bnLayer(r *rand.Rand, name string, c int) *Layer {
+	return &Layer{Name: name, Op: BatchNorm, Gamma: randVec(r, c, 0.5, 1.5), Beta: randVec(r, c, -0.3, 0.3),
+		Mean: randVec(r, c, -0.2, 0.2), Var: randVec(r, c, 0.1, 2), Eps: 1e-5}
+}
+
+// TestSimplifyPreservesFunction checks that folding BatchNorm, dropping
+// Dropout and folding average pooling into Linear leave the network's
+// function unchanged. Tolerance 1e-5 relative to the output scale: folding
+// rounds each weight once to float32 (relative error 2⁻²⁴), and outputs sum
+// a few hundred such terms.
+func TestSimplifyPreservesFunction(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		name   string
+		layers []*Layer
+		folds  int // layers removed by Simplify
+	}{
+		{"bn+gap", []*Layer{
+			convLayer(r, "c1", 3, 4, 3, 1), bnLayer(r, "bn1", 4), {Name: "r1", Op: ReLU},
+			{Name: "d", Op: Dropout, Ratio: 0.5},
+			convLayer(r, "c2", 4, 4, 3, 4), bnLayer(r, "bn2", 4), {Name: "r2", Op: ReLU},
+			{Name: "gap", Op: GlobalAvgPool}, {Name: "f", Op: Flatten},
+			{Name: "fc", Op: Linear, W: randVec(r, 5*4, -1, 1), B: randVec(r, 5, -1, 1), WShape: []int{5, 4}},
+		}, 4},
+		{"avgpool-tiling", []*Layer{
+			convLayer(r, "c1", 3, 2, 3, 1), {Name: "r1", Op: ReLU},
+			{Name: "ap", Op: AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
+			{Name: "f", Op: Flatten},
+			{Name: "fc", Op: Linear, W: randVec(r, 3*2*3*3, -1, 1), B: randVec(r, 3, -1, 1), WShape: []int{3, 18}},
+		}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Model{InputShape: []int{3, 6, 6}, Layers: tc.layers}
+			s, err := Simplify(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(s.Layers), len(m.Layers)-tc.folds; got != want {
+				t.Errorf("simplified to %d layers, want %d", got, want)
+			}
+			for _, l := range s.Layers {
+				if l.Op == BatchNorm || l.Op == Dropout || l.Op == GlobalAvgPool {
+					t.Errorf("layer %q (%v) survived Simplify", l.Name, l.Op)
+				}
+			}
+			for trial := 0; trial < 5; trial++ {
+				x := randVec(r, 3*6*6, 0, 1)
+				want := refForward(t, m, x)
+				got := refForward(t, s, x)
+				for i := range want {
+					if d := math.Abs(got[i] - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
+						t.Fatalf("output %d: simplified %v, original %v", i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSimplifyErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m := &Model{InputShape: []int{2, 4, 4}, Layers: []*Layer{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 2)}}
+	if _, err := Simplify(m); err == nil {
+		t.Fatal("BatchNorm after ReLU folded without error")
+	}
+}
+
+func TestInferShapesErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := []struct {
+		name string
+		m    *Model
+	}{
+		{"rank", &Model{InputShape: []int{4, 4}}},
+		{"kernel too big", &Model{InputShape: []int{1, 3, 3}, Layers: []*Layer{convLayer(r, "c", 1, 1, 7, 1)}}},
+		{"group", &Model{InputShape: []int{3, 8, 8}, Layers: []*Layer{convLayer(r, "c", 4, 4, 3, 2)}}},
+		{"linear features", &Model{InputShape: []int{1, 2, 2}, Layers: []*Layer{{Name: "f", Op: Flatten},
+			{Name: "fc", Op: Linear, W: make([]float32, 10), WShape: []int{2, 5}}}}},
+		{"weight length", &Model{InputShape: []int{1, 4, 1}, Layers: []*Layer{{Name: "f", Op: Flatten},
+			{Name: "fc", Op: Linear, W: make([]float32, 7), WShape: []int{2, 4}}}}},
+	}
+	for _, tc := range cases {
+		if err := tc.m.InferShapes(); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func TestMACsAndParams(t *testing.T) {
+	// The paper's LeNet-5 on 28×28: 26,338 parameters.
+	z := func(n int) []float32 { return make([]float32, n) }
+	conv := func(name string, cin, cout, k int) *Layer {
+		return &Layer{Name: name, Op: Conv, W: z(cout * cin * k * k), B: z(cout), WShape: []int{cout, cin, k, k},
+			Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1}
+	}
+	pool := func(name string) *Layer {
+		return &Layer{Name: name, Op: MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	}
+	m := &Model{InputShape: []int{1, 28, 28}, Layers: []*Layer{
+		conv("c1", 1, 6, 5), {Op: ReLU}, pool("p1"), conv("c2", 6, 12, 5), {Op: ReLU}, pool("p2"),
+		conv("c3", 12, 120, 4), {Op: ReLU}, {Op: Flatten},
+		{Name: "fc", Op: Linear, W: z(1200), B: z(10), WShape: []int{10, 120}},
+	}}
+	if err := m.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Params(); got != 26338 {
+		t.Errorf("params = %d, want 26338", got)
+	}
+	// 6·24·24·25 + 12·8·8·150 + 120·1·1·192 + 1200
+	if got, want := m.MACs(), int64(86400+115200+23040+1200); got != want {
+		t.Errorf("MACs = %d, want %d", got, want)
+	}
+}
+
+func TestCheckFinite(t *testing.T) {
+	m := &Model{InputShape: []int{4, 1, 1}, Layers: []*Layer{{Name: "f", Op: Flatten},
+		{Name: "fc", Op: Linear, W: []float32{1, 2, float32(math.NaN()), 4}, WShape: []int{1, 4}}}}
+	if err := m.CheckFinite(); err == nil {
+		t.Fatal("NaN weight not reported")
+	}
+}
