@@ -1,0 +1,5 @@
+//go:build purego
+
+package gemm_test
+
+const puregoBuild = true
