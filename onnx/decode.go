@@ -6,70 +6,70 @@ import (
 
 // Field numbers of the ONNX protobuf messages (onnx.proto).
 const (
-	modelIRVersion       = 1
-	modelProducerName    = 2
-	modelProducerVersion = 3
-	modelDomain          = 4
-	modelModelVersion    = 5
-	modelDocString       = 6
-	modelGraph           = 7
-	modelOpsetImport     = 8
+	fModelIRVersion       = 1
+	fModelProducerName    = 2
+	fModelProducerVersion = 3
+	fModelDomain          = 4
+	fModelModelVersion    = 5
+	fModelDocString       = 6
+	fModelGraph           = 7
+	fModelOpsetImport     = 8
 
-	opsetDomain  = 1
-	opsetVersion = 2
+	fOpsetDomain  = 1
+	fOpsetVersion = 2
 
-	graphNode        = 1
-	graphName        = 2
-	graphInitializer = 5
-	graphDocString   = 10
-	graphInput       = 11
-	graphOutput      = 12
-	graphValueInfo   = 13
+	fGraphNode        = 1
+	fGraphName        = 2
+	fGraphInitializer = 5
+	fGraphDocString   = 10
+	fGraphInput       = 11
+	fGraphOutput      = 12
+	fGraphValueInfo   = 13
 
-	nodeInput     = 1
-	nodeOutput    = 2
-	nodeName      = 3
-	nodeOpType    = 4
-	nodeAttribute = 5
-	nodeDocString = 6
-	nodeDomain    = 7
+	fNodeInput     = 1
+	fNodeOutput    = 2
+	fNodeName      = 3
+	fNodeOpType    = 4
+	fNodeAttribute = 5
+	fNodeDocString = 6
+	fNodeDomain    = 7
 
-	attrName      = 1
-	attrF         = 2
-	attrI         = 3
-	attrS         = 4
-	attrT         = 5
-	attrFloats    = 7
-	attrInts      = 8
-	attrStrings   = 9
-	attrDocString = 13
-	attrType      = 20
+	fAttrName      = 1
+	fAttrF         = 2
+	fAttrI         = 3
+	fAttrS         = 4
+	fAttrT         = 5
+	fAttrFloats    = 7
+	fAttrInts      = 8
+	fAttrStrings   = 9
+	fAttrDocString = 13
+	fAttrType      = 20
 
-	tensorDims         = 1
-	tensorDataType     = 2
-	tensorFloatData    = 4
-	tensorInt32Data    = 5
-	tensorInt64Data    = 7
-	tensorName         = 8
-	tensorRawData      = 9
-	tensorDoubleData   = 10
-	tensorDocString    = 12
-	tensorExternalData = 13
-	tensorDataLocation = 14
+	fTensorDims         = 1
+	fTensorDataType     = 2
+	fTensorFloatData    = 4
+	fTensorInt32Data    = 5
+	fTensorInt64Data    = 7
+	fTensorName         = 8
+	fTensorRawData      = 9
+	fTensorDoubleData   = 10
+	fTensorDocString    = 12
+	fTensorExternalData = 13
+	fTensorDataLocation = 14
 
-	kvKey   = 1
-	kvValue = 2
+	fKvKey   = 1
+	fKvValue = 2
 
-	valueInfoName      = 1
-	valueInfoType      = 2
-	valueInfoDocString = 3
+	fValueInfoName      = 1
+	fValueInfoType      = 2
+	fValueInfoDocString = 3
 
-	typeTensorType = 1
-	tensorTypeElem = 1
-	tensorTypeShp  = 2
-	shapeDim       = 1
-	dimValue       = 1
-	dimParam       = 2
+	fTypeTensorType = 1
+	fTensorTypeElem = 1
+	fTensorTypeShp  = 2
+	fShapeDim       = 1
+	fDimValue       = 1
+	fDimParam       = 2
 )
 
 // Decode parses a serialized ModelProto. Fields outside the subset described
@@ -109,26 +109,26 @@ func decodeModel(r *reader) (*Model, error) {
 			return m, err
 		}
 		switch f.num {
-		case modelIRVersion:
+		case fModelIRVersion:
 			m.IRVersion, err = f.int64()
-		case modelProducerName:
+		case fModelProducerName:
 			m.ProducerName, err = f.str()
-		case modelProducerVersion:
+		case fModelProducerVersion:
 			m.ProducerVersion, err = f.str()
-		case modelDomain:
+		case fModelDomain:
 			m.Domain, err = f.str()
-		case modelModelVersion:
+		case fModelModelVersion:
 			m.ModelVersion, err = f.int64()
-		case modelDocString:
+		case fModelDocString:
 			m.DocString, err = f.str()
-		case modelGraph:
+		case fModelGraph:
 			if err = f.want(bytesType); err == nil {
 				m.Graph, err = decodeGraph(f.sub())
 				if err != nil {
 					err = fmt.Errorf("graph%s: %w", quoteName(m.Graph.Name), err)
 				}
 			}
-		case modelOpsetImport:
+		case fModelOpsetImport:
 			if err = f.want(bytesType); err == nil {
 				var o OpsetID
 				o, err = decodeOpset(f.sub())
@@ -152,9 +152,9 @@ func decodeOpset(r *reader) (OpsetID, error) {
 			return o, err
 		}
 		switch f.num {
-		case opsetDomain:
+		case fOpsetDomain:
 			o.Domain, err = f.str()
-		case opsetVersion:
+		case fOpsetVersion:
 			o.Version, err = f.int64()
 		}
 		if err != nil {
@@ -171,7 +171,7 @@ func decodeGraph(r *reader) (*Graph, error) {
 			return g, err
 		}
 		switch f.num {
-		case graphNode:
+		case fGraphNode:
 			if err = f.want(bytesType); err == nil {
 				var n *Node
 				n, err = decodeNode(f.sub())
@@ -180,9 +180,9 @@ func decodeGraph(r *reader) (*Graph, error) {
 				}
 				g.Node = append(g.Node, n)
 			}
-		case graphName:
+		case fGraphName:
 			g.Name, err = f.str()
-		case graphInitializer:
+		case fGraphInitializer:
 			if err = f.want(bytesType); err == nil {
 				var t *Tensor
 				t, err = decodeTensor(f.sub())
@@ -191,17 +191,17 @@ func decodeGraph(r *reader) (*Graph, error) {
 				}
 				g.Initializer = append(g.Initializer, t)
 			}
-		case graphDocString:
+		case fGraphDocString:
 			g.DocString, err = f.str()
-		case graphInput, graphOutput, graphValueInfo:
+		case fGraphInput, fGraphOutput, fGraphValueInfo:
 			if err = f.want(bytesType); err == nil {
 				var v *ValueInfo
 				v, err = decodeValueInfo(f.sub())
 				list := &g.Input
 				what := "input"
-				if f.num == graphOutput {
+				if f.num == fGraphOutput {
 					list, what = &g.Output, "output"
-				} else if f.num == graphValueInfo {
+				} else if f.num == fGraphValueInfo {
 					list, what = &g.ValueInfo, "value_info"
 				}
 				if err != nil {
@@ -225,21 +225,21 @@ func decodeNode(r *reader) (*Node, error) {
 		}
 		var s string
 		switch f.num {
-		case nodeInput:
+		case fNodeInput:
 			s, err = f.str()
 			n.Input = append(n.Input, s)
-		case nodeOutput:
+		case fNodeOutput:
 			s, err = f.str()
 			n.Output = append(n.Output, s)
-		case nodeName:
+		case fNodeName:
 			n.Name, err = f.str()
-		case nodeOpType:
+		case fNodeOpType:
 			n.OpType, err = f.str()
-		case nodeDomain:
+		case fNodeDomain:
 			n.Domain, err = f.str()
-		case nodeDocString:
+		case fNodeDocString:
 			n.DocString, err = f.str()
-		case nodeAttribute:
+		case fNodeAttribute:
 			if err = f.want(bytesType); err == nil {
 				var a *Attribute
 				a, err = decodeAttribute(f.sub())
@@ -263,36 +263,36 @@ func decodeAttribute(r *reader) (*Attribute, error) {
 			return a, err
 		}
 		switch f.num {
-		case attrName:
+		case fAttrName:
 			a.Name, err = f.str()
-		case attrType:
+		case fAttrType:
 			var t int32
 			t, err = f.int32()
 			a.Type = AttrType(t)
-		case attrF:
+		case fAttrF:
 			a.F, err = f.float32()
-		case attrI:
+		case fAttrI:
 			a.I, err = f.int64()
-		case attrS:
+		case fAttrS:
 			var b []byte
 			b, err = f.bytes()
 			a.S = append([]byte(nil), b...)
-		case attrT:
+		case fAttrT:
 			if err = f.want(bytesType); err == nil {
 				a.T, err = decodeTensor(f.sub())
 				if err != nil {
 					err = fmt.Errorf("tensor%s: %w", quoteName(a.T.Name), err)
 				}
 			}
-		case attrFloats:
+		case fAttrFloats:
 			a.Floats, err = appendFloats(a.Floats, f)
-		case attrInts:
+		case fAttrInts:
 			a.Ints, err = appendVarints(a.Ints, f)
-		case attrStrings:
+		case fAttrStrings:
 			var b []byte
 			b, err = f.bytes()
 			a.Strings = append(a.Strings, append([]byte(nil), b...))
-		case attrDocString:
+		case fAttrDocString:
 			a.DocString, err = f.str()
 		}
 		if err != nil {
@@ -309,29 +309,29 @@ func decodeTensor(r *reader) (*Tensor, error) {
 			return t, err
 		}
 		switch f.num {
-		case tensorDims:
+		case fTensorDims:
 			t.Dims, err = appendVarints(t.Dims, f)
-		case tensorDataType:
+		case fTensorDataType:
 			var v int32
 			v, err = f.int32()
 			t.DataType = DataType(v)
-		case tensorFloatData:
+		case fTensorFloatData:
 			t.FloatData, err = appendFloats(t.FloatData, f)
-		case tensorInt32Data:
+		case fTensorInt32Data:
 			t.Int32Data, err = appendVarints(t.Int32Data, f)
-		case tensorInt64Data:
+		case fTensorInt64Data:
 			t.Int64Data, err = appendVarints(t.Int64Data, f)
-		case tensorDoubleData:
+		case fTensorDoubleData:
 			t.DoubleData, err = appendDoubles(t.DoubleData, f)
-		case tensorName:
+		case fTensorName:
 			t.Name, err = f.str()
-		case tensorRawData:
+		case fTensorRawData:
 			t.RawData, err = f.bytes()
-		case tensorDocString:
+		case fTensorDocString:
 			t.DocString, err = f.str()
-		case tensorDataLocation:
+		case fTensorDataLocation:
 			t.DataLocation, err = f.int32()
-		case tensorExternalData:
+		case fTensorExternalData:
 			if err = f.want(bytesType); err == nil {
 				var kv KeyValue
 				kv, err = decodeKeyValue(f.sub())
@@ -352,9 +352,9 @@ func decodeKeyValue(r *reader) (KeyValue, error) {
 			return kv, err
 		}
 		switch f.num {
-		case kvKey:
+		case fKvKey:
 			kv.Key, err = f.str()
-		case kvValue:
+		case fKvValue:
 			kv.Value, err = f.str()
 		}
 		if err != nil {
@@ -371,11 +371,11 @@ func decodeValueInfo(r *reader) (*ValueInfo, error) {
 			return v, err
 		}
 		switch f.num {
-		case valueInfoName:
+		case fValueInfoName:
 			v.Name, err = f.str()
-		case valueInfoDocString:
+		case fValueInfoDocString:
 			v.DocString, err = f.str()
-		case valueInfoType:
+		case fValueInfoType:
 			if err = f.want(bytesType); err == nil {
 				v.Type, err = decodeType(f.sub())
 				if err != nil {
@@ -398,7 +398,7 @@ func decodeType(r *reader) (*TensorType, error) {
 		if err != nil || !ok {
 			return tt, err
 		}
-		if f.num != typeTensorType {
+		if f.num != fTypeTensorType {
 			continue
 		}
 		if err := f.want(bytesType); err != nil {
@@ -419,11 +419,11 @@ func decodeTensorType(r *reader) (*TensorType, error) {
 			return tt, err
 		}
 		switch f.num {
-		case tensorTypeElem:
+		case fTensorTypeElem:
 			var v int32
 			v, err = f.int32()
 			tt.ElemType = DataType(v)
-		case tensorTypeShp:
+		case fTensorTypeShp:
 			if err = f.want(bytesType); err == nil {
 				tt.HasShape = true
 				tt.Shape, err = decodeShape(tt.Shape, f.sub())
@@ -444,7 +444,7 @@ func decodeShape(dims []Dim, r *reader) ([]Dim, error) {
 		if err != nil || !ok {
 			return dims, err
 		}
-		if f.num != shapeDim {
+		if f.num != fShapeDim {
 			continue
 		}
 		if err := f.want(bytesType); err != nil {
@@ -466,10 +466,10 @@ func decodeDim(r *reader) (Dim, error) {
 			return d, err
 		}
 		switch f.num {
-		case dimValue:
+		case fDimValue:
 			d.Value, err = f.int64()
 			d.HasValue = true
-		case dimParam:
+		case fDimParam:
 			d.Param, err = f.str()
 		}
 		if err != nil {

@@ -15,22 +15,22 @@ func Encode(m *Model) ([]byte, error) {
 		return nil, errors.New("onnx: encode: nil model")
 	}
 	var b []byte
-	b = appendInt(b, modelIRVersion, m.IRVersion)
-	b = appendStr(b, modelProducerName, m.ProducerName)
-	b = appendStr(b, modelProducerVersion, m.ProducerVersion)
-	b = appendStr(b, modelDomain, m.Domain)
-	b = appendInt(b, modelModelVersion, m.ModelVersion)
-	b = appendStr(b, modelDocString, m.DocString)
+	b = appendInt(b, fModelIRVersion, m.IRVersion)
+	b = appendStr(b, fModelProducerName, m.ProducerName)
+	b = appendStr(b, fModelProducerVersion, m.ProducerVersion)
+	b = appendStr(b, fModelDomain, m.Domain)
+	b = appendInt(b, fModelModelVersion, m.ModelVersion)
+	b = appendStr(b, fModelDocString, m.DocString)
 	if m.Graph != nil {
-		b = appendMsg(b, modelGraph, encodeGraph(nil, m.Graph))
+		b = appendMsg(b, fModelGraph, encodeGraph(nil, m.Graph))
 	}
 	for _, o := range m.OpsetImport {
 		var ob []byte
-		ob = appendStr(ob, opsetDomain, o.Domain)
+		ob = appendStr(ob, fOpsetDomain, o.Domain)
 		// The version is always written: 0 is not a meaningful default.
-		ob = protowire.AppendTag(ob, opsetVersion, protowire.VarintType)
+		ob = protowire.AppendTag(ob, fOpsetVersion, protowire.VarintType)
 		ob = protowire.AppendVarint(ob, uint64(o.Version))
-		b = appendMsg(b, modelOpsetImport, ob)
+		b = appendMsg(b, fModelOpsetImport, ob)
 	}
 	return b, nil
 }
@@ -67,20 +67,20 @@ func appendMsg(b []byte, num protowire.Number, msg []byte) []byte {
 func encodeGraph(b []byte, g *Graph) []byte {
 	for _, n := range g.Node {
 		if n != nil {
-			b = appendMsg(b, graphNode, encodeNode(nil, n))
+			b = appendMsg(b, fGraphNode, encodeNode(nil, n))
 		}
 	}
-	b = appendStr(b, graphName, g.Name)
+	b = appendStr(b, fGraphName, g.Name)
 	for _, t := range g.Initializer {
 		if t != nil {
-			b = appendMsg(b, graphInitializer, encodeTensor(nil, t))
+			b = appendMsg(b, fGraphInitializer, encodeTensor(nil, t))
 		}
 	}
-	b = appendStr(b, graphDocString, g.DocString)
+	b = appendStr(b, fGraphDocString, g.DocString)
 	for _, l := range []struct {
 		num  protowire.Number
 		list []*ValueInfo
-	}{{graphInput, g.Input}, {graphOutput, g.Output}, {graphValueInfo, g.ValueInfo}} {
+	}{{fGraphInput, g.Input}, {fGraphOutput, g.Output}, {fGraphValueInfo, g.ValueInfo}} {
 		for _, v := range l.list {
 			if v != nil {
 				b = appendMsg(b, l.num, encodeValueInfo(nil, v))
@@ -92,92 +92,92 @@ func encodeGraph(b []byte, g *Graph) []byte {
 
 func encodeNode(b []byte, n *Node) []byte {
 	for _, s := range n.Input {
-		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
+		b = protowire.AppendTag(b, fNodeInput, protowire.BytesType)
 		b = protowire.AppendString(b, s)
 	}
 	for _, s := range n.Output {
-		b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
+		b = protowire.AppendTag(b, fNodeOutput, protowire.BytesType)
 		b = protowire.AppendString(b, s)
 	}
-	b = appendStr(b, nodeName, n.Name)
-	b = appendStr(b, nodeOpType, n.OpType)
+	b = appendStr(b, fNodeName, n.Name)
+	b = appendStr(b, fNodeOpType, n.OpType)
 	for _, a := range n.Attribute {
 		if a != nil {
-			b = appendMsg(b, nodeAttribute, encodeAttribute(nil, a))
+			b = appendMsg(b, fNodeAttribute, encodeAttribute(nil, a))
 		}
 	}
-	b = appendStr(b, nodeDocString, n.DocString)
-	b = appendStr(b, nodeDomain, n.Domain)
+	b = appendStr(b, fNodeDocString, n.DocString)
+	b = appendStr(b, fNodeDomain, n.Domain)
 	return b
 }
 
 func encodeAttribute(b []byte, a *Attribute) []byte {
-	b = appendStr(b, attrName, a.Name)
+	b = appendStr(b, fAttrName, a.Name)
 	switch a.Type {
 	case AttrFloat:
-		b = protowire.AppendTag(b, attrF, protowire.Fixed32Type)
+		b = protowire.AppendTag(b, fAttrF, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, math.Float32bits(a.F))
 	case AttrInt:
-		b = protowire.AppendTag(b, attrI, protowire.VarintType)
+		b = protowire.AppendTag(b, fAttrI, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(a.I))
 	case AttrString:
-		b = protowire.AppendTag(b, attrS, protowire.BytesType)
+		b = protowire.AppendTag(b, fAttrS, protowire.BytesType)
 		b = protowire.AppendBytes(b, a.S)
 	case AttrTensor:
 		if a.T != nil {
-			b = appendMsg(b, attrT, encodeTensor(nil, a.T))
+			b = appendMsg(b, fAttrT, encodeTensor(nil, a.T))
 		}
 	case AttrFloats:
 		for _, v := range a.Floats {
-			b = protowire.AppendTag(b, attrFloats, protowire.Fixed32Type)
+			b = protowire.AppendTag(b, fAttrFloats, protowire.Fixed32Type)
 			b = protowire.AppendFixed32(b, math.Float32bits(v))
 		}
 	case AttrInts:
 		for _, v := range a.Ints {
-			b = protowire.AppendTag(b, attrInts, protowire.VarintType)
+			b = protowire.AppendTag(b, fAttrInts, protowire.VarintType)
 			b = protowire.AppendVarint(b, uint64(v))
 		}
 	case AttrStrings:
 		for _, s := range a.Strings {
-			b = protowire.AppendTag(b, attrStrings, protowire.BytesType)
+			b = protowire.AppendTag(b, fAttrStrings, protowire.BytesType)
 			b = protowire.AppendBytes(b, s)
 		}
 	}
-	b = appendStr(b, attrDocString, a.DocString)
-	b = appendInt(b, attrType, int64(a.Type))
+	b = appendStr(b, fAttrDocString, a.DocString)
+	b = appendInt(b, fAttrType, int64(a.Type))
 	return b
 }
 
 func encodeTensor(b []byte, t *Tensor) []byte {
 	for _, d := range t.Dims {
-		b = protowire.AppendTag(b, tensorDims, protowire.VarintType)
+		b = protowire.AppendTag(b, fTensorDims, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(d))
 	}
-	b = appendInt(b, tensorDataType, int64(t.DataType))
+	b = appendInt(b, fTensorDataType, int64(t.DataType))
 	if len(t.FloatData) > 0 {
 		p := make([]byte, 0, 4*len(t.FloatData))
 		for _, v := range t.FloatData {
 			p = protowire.AppendFixed32(p, math.Float32bits(v))
 		}
-		b = appendMsg(b, tensorFloatData, p)
+		b = appendMsg(b, fTensorFloatData, p)
 	}
 	if len(t.Int32Data) > 0 {
 		var p []byte
 		for _, v := range t.Int32Data {
 			p = protowire.AppendVarint(p, uint64(int64(v)))
 		}
-		b = appendMsg(b, tensorInt32Data, p)
+		b = appendMsg(b, fTensorInt32Data, p)
 	}
 	if len(t.Int64Data) > 0 {
 		var p []byte
 		for _, v := range t.Int64Data {
 			p = protowire.AppendVarint(p, uint64(v))
 		}
-		b = appendMsg(b, tensorInt64Data, p)
+		b = appendMsg(b, fTensorInt64Data, p)
 	}
-	b = appendStr(b, tensorName, t.Name)
+	b = appendStr(b, fTensorName, t.Name)
 	if len(t.RawData) > 0 {
-		b = protowire.AppendTag(b, tensorRawData, protowire.BytesType)
+		b = protowire.AppendTag(b, fTensorRawData, protowire.BytesType)
 		b = protowire.AppendBytes(b, t.RawData)
 	}
 	if len(t.DoubleData) > 0 {
@@ -185,39 +185,39 @@ func encodeTensor(b []byte, t *Tensor) []byte {
 		for _, v := range t.DoubleData {
 			p = protowire.AppendFixed64(p, math.Float64bits(v))
 		}
-		b = appendMsg(b, tensorDoubleData, p)
+		b = appendMsg(b, fTensorDoubleData, p)
 	}
-	b = appendStr(b, tensorDocString, t.DocString)
+	b = appendStr(b, fTensorDocString, t.DocString)
 	for _, kv := range t.ExternalData {
 		var kb []byte
-		kb = appendStr(kb, kvKey, kv.Key)
-		kb = appendStr(kb, kvValue, kv.Value)
-		b = appendMsg(b, tensorExternalData, kb)
+		kb = appendStr(kb, fKvKey, kv.Key)
+		kb = appendStr(kb, fKvValue, kv.Value)
+		b = appendMsg(b, fTensorExternalData, kb)
 	}
-	b = appendInt(b, tensorDataLocation, int64(t.DataLocation))
+	b = appendInt(b, fTensorDataLocation, int64(t.DataLocation))
 	return b
 }
 
 func encodeValueInfo(b []byte, v *ValueInfo) []byte {
-	b = appendStr(b, valueInfoName, v.Name)
+	b = appendStr(b, fValueInfoName, v.Name)
 	if v.Type != nil {
 		var tt []byte
-		tt = appendInt(tt, tensorTypeElem, int64(v.Type.ElemType))
+		tt = appendInt(tt, fTensorTypeElem, int64(v.Type.ElemType))
 		if v.Type.HasShape || len(v.Type.Shape) > 0 {
 			var sb []byte
 			for _, d := range v.Type.Shape {
 				var db []byte
-				if d.HasValue {
-					db = protowire.AppendTag(db, dimValue, protowire.VarintType)
+				if d.HasValue || d.Value != 0 {
+					db = protowire.AppendTag(db, fDimValue, protowire.VarintType)
 					db = protowire.AppendVarint(db, uint64(d.Value))
 				}
-				db = appendStr(db, dimParam, d.Param)
-				sb = appendMsg(sb, shapeDim, db)
+				db = appendStr(db, fDimParam, d.Param)
+				sb = appendMsg(sb, fShapeDim, db)
 			}
-			tt = appendMsg(tt, tensorTypeShp, sb)
+			tt = appendMsg(tt, fTensorTypeShp, sb)
 		}
-		b = appendMsg(b, valueInfoType, appendMsg(nil, typeTensorType, tt))
+		b = appendMsg(b, fValueInfoType, appendMsg(nil, fTypeTensorType, tt))
 	}
-	b = appendStr(b, valueInfoDocString, v.DocString)
+	b = appendStr(b, fValueInfoDocString, v.DocString)
 	return b
 }

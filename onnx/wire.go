@@ -11,10 +11,10 @@ import (
 // field is one decoded protobuf field. For bytes fields b holds the payload
 // (aliasing the input); for varint and fixed fields v holds the value.
 type field struct {
-	num protowire.Number
-	typ protowire.Type
-	v   uint64
-	b   []byte
+	num  protowire.Number
+	typ  protowire.Type
+	v    uint64
+	b    []byte
 	off  int // absolute offset of the field's tag in the input
 	poff int // absolute offset of a bytes field's payload
 }

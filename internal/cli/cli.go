@@ -101,15 +101,16 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args and maps flag errors to errUsage.
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses args, allowing at most maxArgs positional arguments, and maps
+// flag errors to errUsage.
+func parse(fs *flag.FlagSet, args []string, maxArgs int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > maxArgs {
 		fmt.Fprintf(fs.Output(), "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		fs.Usage()
 		return errUsage

@@ -4,7 +4,7 @@ package gemm
 // policy, so `go test` covers the pure-Go kernel even on AVX2 machines.
 
 // DefaultKernelName is the kernel Sgemm uses by default: "avx2" or "go".
-var DefaultKernelName = defaultKernelName
+func DefaultKernelName() string { return defaultKernelName }
 
 // Kernels lists the kernels that can run here, default first.
 func Kernels() []string {
@@ -14,18 +14,19 @@ func Kernels() []string {
 	return []string{defaultKernelName, "go"}
 }
 
-// UseKernel switches Sgemm to the named kernel and returns a restore func.
+// UseKernel switches Sgemm to the named kernel ("go" also selects the Go
+// packing loops over the assembly transposes) and returns a restore func.
 func UseKernel(name string) (restore func()) {
-	old := kern
+	old, oldTr := kern, transpose8
 	switch name {
 	case "go":
-		kern = kernelGo
+		kern, transpose8 = kernelGo, nil
 	case defaultKernelName:
-		kern = defaultKernel
+		kern, transpose8 = defaultKernel, defaultTranspose8
 	default:
 		panic("unknown kernel " + name)
 	}
-	return func() { kern = old }
+	return func() { kern, transpose8 = old, oldTr }
 }
 
 // Packing policies for SetPackPolicy.

@@ -1,5 +1,3 @@
-// Package gemm multiplies float32 matrices: the one kernel that the CNN
-// engine's convolutions (via im2col) and linear layers run on.
 package gemm
 
 import (
@@ -25,6 +23,10 @@ const (
 )
 
 var packPolicy = packAuto
+
+// minFlopsPerWorker is the least work (2·m·n·k) SgemmParallel hands to a
+// goroutine.
+const minFlopsPerWorker = 1 << 20
 
 type workspace struct {
 	ap []float32        // packed A block
@@ -71,8 +73,8 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 	}
 	rsA, csA, rsB, csB := strides(transA, transB, lda, ldb)
 	tm, tn := (m+mr-1)/mr, (n+nr-1)/nr
-	// Below ~64 kFLOP per extra goroutine the hand-off costs more than it saves.
-	workers = min(workers, tm*tn, max(1, 2*m*n*k/(1<<16)))
+	// A goroutine hand-off costs microseconds; give each worker ≥ 1 MFLOP.
+	workers = min(workers, tm*tn, max(1, 2*m*n*k/minFlopsPerWorker))
 	wm, wn := grid(workers, tm, tn)
 	if wm*wn <= 1 {
 		ws := pool.Get().(*workspace)
@@ -81,6 +83,7 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 		return
 	}
 	var wg sync.WaitGroup
+	var first func() // run by the calling goroutine
 	for bi := 0; bi < wm; bi++ {
 		i0, i1 := tm*bi/wm*mr, min(m, tm*(bi+1)/wm*mr)
 		for bj := 0; bj < wn; bj++ {
@@ -89,13 +92,19 @@ func SgemmParallel(workers int, transA, transB bool, m, n, k int, alpha float32,
 				continue
 			}
 			pa, pb, pc := at(&a[0], i0*rsA), at(&b[0], j0*csB), at(&c[0], i0*ldc+j0)
-			wg.Go(func() {
+			f := func() {
 				ws := pool.Get().(*workspace)
 				block(ws, rsA, csA, rsB, csB, i1-i0, j1-j0, k, alpha, pa, pb, beta, pc, ldc)
 				pool.Put(ws)
-			})
+			}
+			if first == nil {
+				first = f
+			} else {
+				wg.Go(f)
+			}
 		}
 	}
+	first()
 	wg.Wait()
 }
 
@@ -180,12 +189,15 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 // position of its tile; that is what makes SgemmParallel bit-identical.
 func block(ws *workspace, rsA, csA, rsB, csB, m, n, k int, alpha float32, a, b *float32, beta float32, c *float32, ldc int) {
 	kern := kern
-	// B can be read in place when its rows are contiguous; packing pays off
-	// once a B panel is reused by many row tiles of A. A can always be read in
-	// place (the kernel takes both strides); packing pays off once an A panel
-	// is reused by many column tiles of B.
-	doPackB := csB != 1 || m > 4*mr
-	doPackA := n > 4*nr && m > mr
+	// B can be read in place when its rows are contiguous, and A always (the
+	// kernel takes both of A's strides). On current x86 cores in-place reads
+	// are as fast as packed panels while the operands sit in L2, and
+	// skipping the packing pass is what makes small and skinny products fast.
+	// Packing wins once an operand outgrows L2 and its long stride starts to
+	// cost cache-set conflicts and TLB misses — and it must be amortised over
+	// enough tiles of the other operand.
+	doPackB := csB != 1 || (m > 4*mr && (k*n > 1<<18 || rsB%256 == 0))
+	doPackA := n > 4*nr && m > mr && m*k > 1<<18
 	switch packPolicy {
 	case packAlways:
 		doPackA, doPackB = true, true

@@ -192,7 +192,7 @@ func checkResult(t *testing.T, label string, p problem, got mat, want, scale []f
 }
 
 func TestSgemm(t *testing.T) {
-	t.Logf("default kernel: %s", gemm.DefaultKernelName)
+	t.Logf("default kernel: %s", gemm.DefaultKernelName())
 	ps := problems(testing.Short())
 	for _, v := range variants() {
 		t.Run(fmt.Sprintf("%s/policy%d", v.kernel, v.policy), func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestSgemm(t *testing.T) {
 // the assembly silently went missing (or leaked into purego) fails.
 func TestPureGoSelected(t *testing.T) {
 	wantAsm := runtime.GOARCH == "amd64" && !puregoBuild && cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	if got := gemm.DefaultKernelName; (got == "avx2") != wantAsm {
+	if got := gemm.DefaultKernelName(); (got == "avx2") != wantAsm {
 		t.Fatalf("default kernel %q; want avx2: %v", got, wantAsm)
 	}
 	if ks := gemm.Kernels(); ks[len(ks)-1] != "go" {

@@ -113,3 +113,70 @@ store:
 	VMOVUPS Y11, 32(R11)(BX*2)
 	VZEROUPPER
 	RET
+
+// Load rows B0+0..3·R8 and B1+0..3·R8 (8 floats each) into Y0..Y7,
+// transpose the 8×8 block and store row q at q*64(DI) (stride nr floats).
+#define TRANSPOSE8(B0, B1) \
+	VMOVUPS (B0), Y0; \
+	VMOVUPS (B0)(R8*1), Y1; \
+	VMOVUPS (B0)(R8*2), Y2; \
+	VMOVUPS (B0)(R9*1), Y3; \
+	VMOVUPS (B1), Y4; \
+	VMOVUPS (B1)(R8*1), Y5; \
+	VMOVUPS (B1)(R8*2), Y6; \
+	VMOVUPS (B1)(R9*1), Y7; \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VUNPCKLPS Y7, Y6, Y14; \
+	VUNPCKHPS Y7, Y6, Y15; \
+	VSHUFPS $0x44, Y10, Y8, Y0; \
+	VSHUFPS $0xEE, Y10, Y8, Y1; \
+	VSHUFPS $0x44, Y11, Y9, Y2; \
+	VSHUFPS $0xEE, Y11, Y9, Y3; \
+	VSHUFPS $0x44, Y14, Y12, Y4; \
+	VSHUFPS $0xEE, Y14, Y12, Y5; \
+	VSHUFPS $0x44, Y15, Y13, Y6; \
+	VSHUFPS $0xEE, Y15, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VPERM2F128 $0x20, Y5, Y1, Y9; \
+	VPERM2F128 $0x20, Y6, Y2, Y10; \
+	VPERM2F128 $0x20, Y7, Y3, Y11; \
+	VPERM2F128 $0x31, Y4, Y0, Y12; \
+	VPERM2F128 $0x31, Y5, Y1, Y13; \
+	VPERM2F128 $0x31, Y6, Y2, Y14; \
+	VPERM2F128 $0x31, Y7, Y3, Y15; \
+	VMOVUPS Y8, (DI); \
+	VMOVUPS Y9, 64(DI); \
+	VMOVUPS Y10, 128(DI); \
+	VMOVUPS Y11, 192(DI); \
+	VMOVUPS Y12, 256(DI); \
+	VMOVUPS Y13, 320(DI); \
+	VMOVUPS Y14, 384(DI); \
+	VMOVUPS Y15, 448(DI)
+
+// func transpose8AVX2(d *float32, b *float32, csb int, nblk int)
+//
+// For q = 0..8·nblk-1 and j = 0..7: d[q*16+j] = b[j*csb+q]. Packs eight
+// columns of a transposed B into a 16-wide panel, eight p at a time.
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ csb+16(FP), R8
+	MOVQ nblk+24(FP), CX
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9   // 3 rows
+	LEAQ (SI)(R8*4), R10  // row 4
+
+tloop:
+	TRANSPOSE8(SI, R10)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  tloop
+	VZEROUPPER
+	RET

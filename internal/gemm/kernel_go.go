@@ -26,6 +26,11 @@ var (
 	defaultKernelName             = "go"
 	// kern is the kernel in use (tests swap it to exercise kernelGo).
 	kern = defaultKernel
+
+	// transpose8, when not nil, packs eight columns of a transposed B eight
+	// rows at a time (see transpose8AVX2); nil means use Go loops.
+	defaultTranspose8 func(d *float32, b *float32, csb int, nblk int)
+	transpose8        = defaultTranspose8
 )
 
 func at(p *float32, i int) *float32 {

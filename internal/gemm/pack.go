@@ -10,7 +10,18 @@ func packA(dst []float32, a *float32, rsA, csA, mb, kb int) {
 	for ir := 0; ir < mb; ir += mr {
 		mw := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+mr*kb]
-		if csA == 1 { // rows of A are contiguous along p
+		if csA == 1 && mw == mr { // rows of A are contiguous along p
+			r0 := unsafe.Slice(at(a, ir*rsA), kb)
+			r1 := unsafe.Slice(at(a, (ir+1)*rsA), kb)
+			r2 := unsafe.Slice(at(a, (ir+2)*rsA), kb)
+			r3 := unsafe.Slice(at(a, (ir+3)*rsA), kb)
+			r4 := unsafe.Slice(at(a, (ir+4)*rsA), kb)
+			r5 := unsafe.Slice(at(a, (ir+5)*rsA), kb)
+			for p := 0; p < kb; p++ {
+				q := (*[mr]float32)(d[p*mr : p*mr+mr])
+				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+		} else if csA == 1 {
 			for i := 0; i < mw; i++ {
 				src := unsafe.Slice(at(a, (ir+i)*rsA), kb)
 				for p, v := range src {
@@ -50,17 +61,49 @@ func packB(dst []float32, b *float32, rsB, csB, kb, nb int) {
 				}
 			}
 		} else { // rsB == 1: columns of op(B) are contiguous along p
-			for j := 0; j < nw; j++ {
-				src := unsafe.Slice(at(b, (jr+j)*csB), kb)
-				for p, v := range src {
-					d[p*nr+j] = v
-				}
-			}
-			if nw < nr {
-				for p := 0; p < kb; p++ {
-					clear(d[p*nr+nw : p*nr+nr])
-				}
-			}
+			packBTrans(d, at(b, jr*csB), csB, kb, nw)
+		}
+	}
+}
+
+// packBTrans packs one nr-column panel (nw ≤ nr columns, the rest zero) of
+// a transposed B: column j of op(B) starts at b[j*csB] and is contiguous
+// along p. Four columns at a time keeps each step's stores contiguous.
+func packBTrans(d []float32, b *float32, csB, kb, nw int) {
+	d = d[:kb*nr]
+	j := 0
+	if tr := transpose8; tr != nil && kb >= 8 && nw >= 8 {
+		// Assembly 8×8 transposes for the first nw&^7 columns and the first
+		// kb&^7 steps; Go loops for the remaining steps of those columns and
+		// (below) for the remaining columns.
+		kb8, nw8 := kb&^7, nw&^7
+		for j := 0; j < nw8; j += 8 {
+			tr(&d[j], at(b, j*csB), csB, kb8/8)
+		}
+		if kb8 < kb {
+			packBTrans(d[kb8*nr:], at(b, kb8), csB, kb-kb8, nw8)
+		}
+		j = nw8
+	}
+	for ; j+4 <= nw; j += 4 {
+		s0 := unsafe.Slice(at(b, j*csB), kb)
+		s1 := unsafe.Slice(at(b, (j+1)*csB), kb)
+		s2 := unsafe.Slice(at(b, (j+2)*csB), kb)
+		s3 := unsafe.Slice(at(b, (j+3)*csB), kb)
+		for p := 0; p < kb; p++ {
+			q := (*[4]float32)(d[p*nr+j : p*nr+j+4])
+			q[0], q[1], q[2], q[3] = s0[p], s1[p], s2[p], s3[p]
+		}
+	}
+	for ; j < nw; j++ {
+		src := unsafe.Slice(at(b, j*csB), kb)
+		for p, v := range src {
+			d[p*nr+j] = v
+		}
+	}
+	if nw < nr {
+		for p := 0; p < kb; p++ {
+			clear(d[p*nr+nw : p*nr+nr])
 		}
 	}
 }
