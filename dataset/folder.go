@@ -57,6 +57,16 @@ func hasSplitDirs(dir string) bool {
 	return false
 }
 
+// isDirEntry reports whether d, in folder dir, is a folder or a symbolic
+// link to one.
+func isDirEntry(dir string, d os.DirEntry) bool {
+	if d.Type()&os.ModeSymlink != 0 {
+		fi, err := os.Stat(filepath.Join(dir, d.Name()))
+		return err == nil && fi.IsDir()
+	}
+	return d.IsDir()
+}
+
 // dirEntries lists root/<class>/<image> files. Classes are all non-hidden
 // sub-folders of root, sorted; files of other types are ignored.
 func dirEntries(root string) ([]imgEntry, []string, error) {
@@ -67,7 +77,7 @@ func dirEntries(root string) ([]imgEntry, []string, error) {
 	var classes []string
 	var entries []imgEntry
 	for _, d := range des { // os.ReadDir sorts by name
-		if !d.IsDir() || isHidden(d.Name()) {
+		if isHidden(d.Name()) || !isDirEntry(root, d) {
 			continue
 		}
 		classes = append(classes, d.Name())
