@@ -134,3 +134,22 @@ func tilingPool(l *Layer) bool {
 	}
 	return false
 }
+
+// InferenceForm returns a copy of m as it is exported after training:
+// BatchNorm folded into the preceding layer and Dropout removed. Unlike
+// Simplify it keeps pooling layers, so the model reads as it was built.
+func InferenceForm(m *Model) (*Model, error) {
+	c := m.Clone()
+	if err := c.InferShapes(); err != nil {
+		return nil, err
+	}
+	c, err := foldBatchNorm(c)
+	if err != nil {
+		return nil, err
+	}
+	c = dropDropout(c)
+	if err := c.InferShapes(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -170,6 +170,10 @@ func (net *Net) SetSeed(seed uint64) { net.seed, net.step = seed, 0 }
 // SetSeed.
 func (net *Net) Steps() uint64 { return net.step }
 
+// SetSteps sets the training step counter, to resume a run from a
+// checkpoint with the same dropout masks as an uninterrupted one.
+func (net *Net) SetSteps(n uint64) { net.step = n }
+
 func (net *Net) ensure(n int) {
 	if n <= net.cap {
 		return

@@ -4,9 +4,9 @@ import "sync"
 
 // task is one range of a parallel loop: worker w handles items [lo, hi).
 type task struct {
-	fn          func(w, lo, hi int)
-	w, lo, hi   int
-	wg          *sync.WaitGroup
+	fn        func(w, lo, hi int)
+	w, lo, hi int
+	wg        *sync.WaitGroup
 }
 
 // pool is a fixed set of worker goroutines. Worker 0 is the calling

@@ -47,10 +47,12 @@ func kernelGo(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, 
 		a1 := at(a, (i+1)*rsa)
 		for j := 0; j < nr; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
-			pa0, pa1, pb := a0, a1, at(b, j)
+			pb := at(b, j)
+			// Offsets, not advancing pointers: a pointer one step past the
+			// operand would be invalid (checkptr rejects it).
 			for p := 0; p < k; p++ {
-				bb := (*[4]float32)(unsafe.Pointer(pb))
-				x0, x1 := *pa0, *pa1
+				bb := (*[4]float32)(unsafe.Pointer(at(pb, p*rsb)))
+				x0, x1 := *at(a0, p*csa), *at(a1, p*csa)
 				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
 				c00 += x0 * b0
 				c01 += x0 * b1
@@ -60,9 +62,6 @@ func kernelGo(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, 
 				c11 += x1 * b1
 				c12 += x1 * b2
 				c13 += x1 * b3
-				pa0 = at(pa0, csa)
-				pa1 = at(pa1, csa)
-				pb = at(pb, rsb)
 			}
 			r0 := (*[4]float32)(unsafe.Pointer(at(c, i*ldc+j)))
 			r1 := (*[4]float32)(unsafe.Pointer(at(c, (i+1)*ldc+j)))

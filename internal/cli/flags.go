@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/quartz-snn/quartz/dataset"
+)
+
+// dataFlags are the data set flags every command shares.
+type dataFlags struct {
+	spec  string
+	dir   string
+	split string
+	limit int
+}
+
+func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
+	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH")
+	fs.StringVar(&d.dir, "data-dir", os.Getenv("QUARTZ_DATA"), "folder searched for data sets (default $QUARTZ_DATA)")
+	fs.StringVar(&d.split, "split", defSplit, "split: train or test")
+	fs.IntVar(&d.limit, "limit", 0, "use only the first `N` samples (0: all)")
+}
+
+func (d *dataFlags) open(split string) (*dataset.Set, error) {
+	if d.limit < 0 {
+		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
+	}
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit})
+	if err != nil {
+		return nil, err
+	}
+	if s.Len() == 0 {
+		return nil, fmt.Errorf("data set %s is empty", s.Name)
+	}
+	return s, nil
+}
+
+func workersFlag(fs *flag.FlagSet) *int {
+	return fs.Int("workers", runtime.NumCPU(), "worker goroutines")
+}

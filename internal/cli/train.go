@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/train"
+)
+
+func init() {
+	register(&command{
+		name:    "train",
+		summary: "train a model from the zoo (lenet5, vgg11, mobilenet-v1) and write it as ONNX",
+		run:     runTrain,
+	})
+}
+
+// trainLog is written beside the model as OUT.train.json.
+type trainLog struct {
+	Command  string        `json:"command"`
+	Model    string        `json:"model"`
+	Width    float64       `json:"width"`
+	Data     string        `json:"data"`
+	Workers  int           `json:"workers"`
+	Config   train.Config  `json:"config"`
+	Epochs   []train.Epoch `json:"epochs"`
+	Seconds  float64       `json:"seconds"`
+	Params   int           `json:"params"`
+	MACs     int64         `json:"macs"`
+	Finished string        `json:"finished"`
+}
+
+func runTrain(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "train", "--model lenet5 --data mnist -o models/lenet5.onnx")
+	var d dataFlags
+	d.register(fs, "mnist", "train")
+	arch := fs.String("model", "lenet5", "architecture: "+strings.Join(nn.ZooNames, ", "))
+	width := fs.Float64("width", 1, "channel width multiplier")
+	out := fs.String("o", "", "output model `FILE.onnx` (required)")
+	var cfg train.Config
+	fs.IntVar(&cfg.Epochs, "epochs", 10, "training epochs")
+	fs.IntVar(&cfg.Batch, "batch", 64, "batch size")
+	fs.StringVar(&cfg.Optimizer, "optimizer", "adam", "adam or sgd")
+	lr := fs.Float64("lr", 0, "learning rate (0: 1e-3 for adam, 0.05 for sgd)")
+	mom := fs.Float64("momentum", 0.9, "SGD momentum")
+	wd := fs.Float64("weight-decay", 0, "L2 weight decay on conv/linear weights")
+	fs.StringVar(&cfg.Schedule, "schedule", "cosine", "learning-rate schedule: cosine, step or constant")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for initialization, batch order, augmentation and dropout")
+	fs.IntVar(&cfg.Augment.CropPad, "crop-pad", 0, "random crop with this zero padding (CIFAR: 4)")
+	fs.BoolVar(&cfg.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
+	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
+	resume := fs.Bool("resume", false, "continue from the checkpoint")
+	workers := workersFlag(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *out == "" {
+		fmt.Fprintln(e.stderr, "quartz train: -o FILE.onnx is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg.LR, cfg.Momentum, cfg.WeightDecay = float32(*lr), float32(*mom), float32(*wd)
+	if *ckpt == "" {
+		*ckpt = strings.TrimSuffix(*out, ".onnx") + ".ckpt"
+	}
+	cfg.Checkpoint = *ckpt
+	cfg.Log = e.stderr
+
+	trainSet, err := d.open("train")
+	if err != nil {
+		return err
+	}
+	d.limit = 0
+	testSet, err := d.open("test")
+	if err != nil {
+		return err
+	}
+	shape := []int{trainSet.C, trainSet.H, trainSet.W}
+
+	var m *graph.Model
+	start := 0
+	var opt nn.Optimizer
+	var net *nn.Net
+	if *resume {
+		c, err := train.LoadCheckpoint(*ckpt)
+		if err != nil {
+			return err
+		}
+		m, start = c.Model, c.Epoch
+		saved := c.Config
+		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
+		cfg = saved
+		if net, err = nn.New(m, *workers); err != nil {
+			return err
+		}
+		if opt, err = c.Restore(net); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "resuming %s after epoch %d\n", *ckpt, start)
+	} else {
+		if m, err = nn.Zoo(*arch, shape, len(trainSet.Classes), *width); err != nil {
+			return err
+		}
+		nn.Init(m, cfg.Seed)
+		if net, err = nn.New(m, *workers); err != nil {
+			return err
+		}
+		net.SetSeed(cfg.Seed)
+	}
+	defer net.Close()
+	fmt.Fprintf(e.stderr, "training %s (%d parameters, %d MACs) on %s: %d samples, test %d\n",
+		*arch, m.Params(), m.MACs(), trainSet.Name, trainSet.Len(), testSet.Len())
+	t0 := time.Now()
+	hist, err := train.Run(ctx, net, trainSet, testSet, cfg, start, opt)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; continue with --resume (checkpoint %s)", *ckpt)
+		}
+		return err
+	}
+	final, err := graph.InferenceForm(net.Model())
+	if err != nil {
+		return err
+	}
+	final.Name = *arch
+	if err := onnx.WriteFile(*out, final); err != nil {
+		return err
+	}
+	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec,
+		Workers: net.Workers(), Config: cfg, Epochs: hist, Seconds: time.Since(t0).Seconds(),
+		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
+	js, err := json.MarshalIndent(log, "", "  ")
+	if err != nil {
+		return err
+	}
+	logName := strings.TrimSuffix(*out, ".onnx") + ".train.json"
+	if err := os.WriteFile(logName, append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	acc := train.Accuracy(net, testSet)
+	fmt.Fprintf(e.stdout, "wrote %s (%d parameters): test accuracy %.2f %% on %d %s samples; log %s\n",
+		*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
+	return nil
+}
+

@@ -1,0 +1,112 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// LeNet-5 convolution shapes at batch 64.
+var lenetConvs = []struct {
+	name string
+	c    convCase
+}{
+	{"conv1", convCase{64, 1, 28, 28, 6, 5, 5, 1, 1, [4]int{}, 1, 1, 1, true}},
+	{"conv2", convCase{64, 6, 12, 12, 12, 5, 5, 1, 1, [4]int{}, 1, 1, 1, true}},
+	{"conv3", convCase{64, 12, 4, 4, 120, 4, 4, 1, 1, [4]int{}, 1, 1, 1, true}},
+}
+
+func benchConv(b *testing.B, backward bool) {
+	for _, lc := range lenetConvs {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/w%d", lc.name, workers), func(b *testing.B) {
+				c := lc.c
+				m := model(b, []int{c.cin, c.h, c.w}, c.layer())
+				net, err := New(m, workers)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer net.Close()
+				net.inputGrad = true // dX as for a layer that is not first
+				x := randVec(rand.New(rand.NewPCG(1, 2)), c.n*c.cin*c.h*c.w, 1)
+				y := net.Forward(x, c.n, true)
+				dy := append([]float32(nil), y...)
+				l := m.Layers[0]
+				b.ResetTimer()
+				for b.Loop() {
+					if backward {
+						net.Backward(dy)
+					} else {
+						net.Forward(x, c.n, true)
+					}
+				}
+				macs := float64(l.MACs()) * float64(c.n)
+				if backward {
+					macs *= 2
+				}
+				b.ReportMetric(macs*2*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkConvForward(b *testing.B)  { benchConv(b, false) }
+func BenchmarkConvBackward(b *testing.B) { benchConv(b, true) }
+
+// BenchmarkLeNetTrainStep is one SGD step (forward, loss, backward, update)
+// of LeNet-5 at batch 64; s/epoch extrapolates to 938 steps (60,000 images).
+func BenchmarkLeNetTrainStep(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("w%d", workers), func(b *testing.B) {
+			m, _ := Zoo("lenet5", []int{1, 28, 28}, 10, 1)
+			net, err := New(m, workers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer net.Close()
+			const n = 64
+			x, lab := randomBatch(n, 784, 10, 1)
+			dl := make([]float32, n*10)
+			opt := &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}
+			cpu0 := cpuTime()
+			for b.Loop() {
+				net.ZeroGrad()
+				out := net.Forward(x, n, true)
+				SoftmaxCrossEntropy(out, lab, n, dl)
+				net.Backward(dl)
+				opt.Step(net)
+			}
+			ms := b.Elapsed().Seconds() * 1e3 / float64(b.N)
+			b.ReportMetric(ms, "ms/step")
+			b.ReportMetric(ms*938/1e3, "s/epoch")
+			// CPU time per step: on a loaded machine, cpu-ms/step ÷ workers
+			// estimates the wall time the step would take uncontended.
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/step")
+		})
+	}
+}
+
+// BenchmarkLeNetPredict classifies 10,000 28×28 images (Predict runs them
+// PredictBatch at a time).
+func BenchmarkLeNetPredict(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("w%d", workers), func(b *testing.B) {
+			m, _ := Zoo("lenet5", []int{1, 28, 28}, 10, 1)
+			net, err := New(m, workers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer net.Close()
+			const n = 10000
+			x, _ := randomBatch(n, 784, 10, 1)
+			cpu0 := cpuTime()
+			for b.Loop() {
+				net.Predict(x, n)
+			}
+			s := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(n/s, "images/s")
+			b.ReportMetric(s, "s/10k")
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e9/float64(b.N), "cpu-s/10k")
+		})
+	}
+}

@@ -1,0 +1,85 @@
+// Package nn trains and runs a graph.Model on the CPU: a float32, pure-Go
+// (plus internal/gemm's assembly kernel), multi-core CNN engine.
+//
+// # Usage
+//
+//	m, _ := nn.Zoo("lenet5", []int{1, 28, 28}, 10, 1)
+//	nn.Init(m, seed)
+//	net, _ := nn.New(m, workers)   // shares m's parameter slices
+//	defer net.Close()
+//	net.SetSeed(seed)              // dropout RNG
+//	opt := &nn.SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4}
+//	sched := nn.Cosine(0.05, 0, epochs)
+//	dl := make([]float32, batch*net.OutSize())
+//	for step := ... {
+//		opt.SetLR(sched(epoch + float64(i)/float64(stepsPerEpoch)))
+//		net.ZeroGrad()
+//		out := net.Forward(x, n, true)
+//		loss, _, correct := nn.SoftmaxCrossEntropy(out, labels, n, dl)
+//		net.Backward(dl)
+//		opt.Step(net)
+//	}
+//	logits := net.Predict(testX, nTest)  // eval mode
+//	// m now holds the trained weights and BatchNorm running statistics.
+//
+// # Layouts and units
+//
+// Batches are row-major [n, C, H, W] float32 (NCHW), one sample after the
+// other; a layer's output for n samples is [n, size of its OutShape]. Conv
+// weights are [Cout, Cin/Group, KH, KW], Linear weights [Out, In], as in
+// package graph. Forward returns logits (no softmax); SoftmaxCrossEntropy
+// takes the mean over the batch, so gradients are of the mean loss.
+// Learning rates and weight decay are per step, as in PyTorch.
+//
+// # Ownership
+//
+// New shares the model's parameter slices: training updates them in place,
+// so the *graph.Model given to New (Net.Model) always holds the current
+// weights and BatchNorm running statistics, ready to save or convert.
+// Gradients, optimizer state, activations and scratch live in the Net and
+// optimizer. Slices returned by Forward and Predict, and those passed to an
+// Activations callback, belong to the Net and are overwritten by the next
+// call.
+//
+// # Parallelism
+//
+// A Net owns workers−1 long-lived goroutines; the caller's goroutine is
+// worker 0. Conv, Linear, pooling and ReLU/Clip split the batch into
+// `workers` contiguous sample ranges (sizes n·w/workers boundaries);
+// BatchNorm splits channels. Each worker has its own im2col/GEMM scratch
+// and its own partial weight gradients, which are summed in worker order
+// after the layer's backward. Buffers are allocated on first use and grow
+// only when a larger batch arrives: a training step in steady state
+// allocates nothing (tested).
+//
+// # Determinism
+//
+// For a given seed, worker count and batch sequence, training is
+// bit-for-bit reproducible: every sum has a fixed order (per-sample work is
+// independent of the split; weight-gradient partials are reduced in worker
+// order; BatchNorm statistics run over samples in order; internal/gemm is
+// deterministic). Different worker counts split the weight-gradient sums
+// differently and agree only to rounding. Dropout masks are drawn from a
+// PCG generator seeded by (Net seed, SplitMix64(step<<16 ^ layer index)),
+// sequentially over the whole batch, so they do not depend on the worker
+// count; step counts training-mode Forward calls since New or SetSeed.
+//
+// # Layer semantics
+//
+// They follow PyTorch: Conv2d with stride, asymmetric padding, dilation and
+// groups (im2col + GEMM; depthwise is groups = Cin); Linear; ReLU and Clip
+// (gradient passes where Min < x < Max); MaxPool2d (first maximum in the
+// window, padding never wins, ceil mode); AvgPool2d with count_include_pad
+// either way, divisors as avg_pool2d; GlobalAvgPool; BatchNorm over [C,H,W]
+// (2-d) or [C] (1-d) with batch statistics in training, running statistics
+// updated with momentum BNMomentum = 0.1 and the unbiased batch variance,
+// running statistics in eval; inverted Dropout; Flatten (a no-op on the
+// flat layout).
+//
+// # Optimizers and initialization
+//
+// SGD (momentum, Nesterov) and Adam (L2 or decoupled AdamW decay) follow
+// torch.optim; weight decay applies to Conv and Linear weights only, never
+// to biases or BatchNorm parameters. Init reproduces PyTorch's default
+// layer initialization, U(±1/√fanIn) for weights and biases.
+package nn

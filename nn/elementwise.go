@@ -1,0 +1,157 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/quartz-snn/quartz/graph"
+)
+
+const (
+	opReLU = iota
+	opClip
+)
+
+// elementwise is ReLU or Clip, split over the batch.
+type elementwise struct {
+	p        *pool
+	op       int
+	min, max float32
+	size     int
+	x, y     []float32
+	dy, dx   []float32
+	fwdFn    func(w, lo, hi int)
+	bwdFn    func(w, lo, hi int)
+}
+
+func newElementwise(p *pool, op int, l *graph.Layer) *elementwise {
+	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, size: graph.Size(l.InShape)}
+	e.fwdFn, e.bwdFn = e.fwdRange, e.bwdRange
+	return e
+}
+
+func (e *elementwise) alias(bool) bool  { return false }
+func (e *elementwise) params() []*Param { return nil }
+
+func (e *elementwise) forward(x, y []float32, n int, train bool) {
+	e.x, e.y = x, y
+	e.p.run(n, e.fwdFn)
+	e.x, e.y = nil, nil
+}
+
+func (e *elementwise) backward(x, y, dy, dx []float32, n int) {
+	if dx == nil {
+		return
+	}
+	e.x, e.dy, e.dx = x, dy, dx
+	e.p.run(n, e.bwdFn)
+	e.x, e.dy, e.dx = nil, nil, nil
+}
+
+func (e *elementwise) fwdRange(w, lo, hi int) {
+	x, y := e.x[lo*e.size:hi*e.size], e.y[lo*e.size:hi*e.size]
+	switch e.op {
+	case opReLU:
+		for i, v := range x {
+			y[i] = max(v, 0)
+		}
+	case opClip:
+		for i, v := range x {
+			y[i] = min(max(v, e.min), e.max)
+		}
+	}
+}
+
+// bwdRange passes the gradient where the input is strictly inside the linear
+// region (ReLU: x > 0; Clip: Min < x < Max), as PyTorch's relu and hardtanh.
+func (e *elementwise) bwdRange(w, lo, hi int) {
+	x := e.x[lo*e.size : hi*e.size]
+	dy, dx := e.dy[lo*e.size:hi*e.size], e.dx[lo*e.size:hi*e.size]
+	switch e.op {
+	case opReLU:
+		// Branch-free (a conditional move builds the mask): the sign of
+		// a pre-activation is a coin flip the branch predictor loses.
+		dy = dy[:len(x)]
+		dx = dx[:len(x)]
+		for i, v := range x {
+			var m uint32
+			if v > 0 {
+				m = ^uint32(0)
+			}
+			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
+		}
+	case opClip:
+		for i, v := range x {
+			if v > e.min && v < e.max {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
+			}
+		}
+	}
+}
+
+// flatten only reshapes: its output is its input.
+type flatten struct{}
+
+func (flatten) alias(bool) bool                        { return true }
+func (flatten) params() []*Param                       { return nil }
+func (flatten) forward(x, y []float32, n int, _ bool)  {}
+func (flatten) backward(x, y, dy, dx []float32, n int) {}
+
+// dropout is inverted dropout: in training each value is kept with
+// probability 1−Ratio and scaled by 1/(1−Ratio); outside training it is the
+// identity (an alias). The mask comes from a PCG generator seeded with
+// (Net seed, hash of training step and layer index), drawn sequentially over
+// the whole batch, so it does not depend on the worker count.
+type dropout struct {
+	net   *Net
+	idx   int
+	ratio float32
+	mask  []float32
+	rng   rand.PCG
+}
+
+func (d *dropout) alias(train bool) bool { return !train || d.ratio == 0 }
+func (d *dropout) params() []*Param      { return nil }
+
+func (d *dropout) forward(x, y []float32, n int, train bool) {
+	if len(d.mask) < len(x) {
+		d.mask = make([]float32, len(x))
+	}
+	mask := d.mask[:len(x)]
+	d.rng.Seed(d.net.seed, splitmix(d.net.step<<16^uint64(d.idx)))
+	keep := 1 - float64(d.ratio)
+	thr := uint64(keep * (1 << 53))
+	scale := float32(0)
+	if keep > 0 {
+		scale = float32(1 / keep)
+	}
+	for i := range mask {
+		if d.rng.Uint64()>>11 < thr {
+			mask[i] = scale
+		} else {
+			mask[i] = 0
+		}
+	}
+	for i, v := range x {
+		y[i] = v * mask[i]
+	}
+}
+
+func (d *dropout) backward(x, y, dy, dx []float32, n int) {
+	if dx == nil {
+		return
+	}
+	for i, v := range dy[:len(x)] {
+		dx[i] = v * d.mask[i]
+	}
+}
+
+// splitmix is the SplitMix64 finalizer, used to spread seeds.
+func splitmix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}

@@ -1,0 +1,149 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/quartz-snn/quartz/graph"
+)
+
+// ZooNames lists the architectures Zoo builds.
+var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1"}
+
+// Zoo builds a named architecture for inputs of shape inShape [C, H, W] and
+// the given number of classes, with channel counts scaled by width (1 is the
+// reference; each count is rounded and at least 1). Parameters are set by
+// Init(m, 1); call Init again to choose the seed.
+//
+//	lenet5       LeCun et al. 1998 with ReLU and max pooling, as used for
+//	             ANN-to-SNN conversion: conv1 C→6 k5, relu1, pool1 2×2,
+//	             conv2 6→12 k5, relu2, pool2 2×2, conv3 12→120 with a kernel
+//	             covering the remaining map (k4 on 28×28, giving 1×1), relu3,
+//	             drop3 (p = 0.25), flatten, fc1 120→classes. On 1×28×28 with
+//	             10 classes: 26,338 parameters, 225,840 MACs.
+//	vgg11        VGG-11 for 32×32 inputs (CIFAR): 3×3 pad-1 convolutions
+//	             64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M, each
+//	             followed by BatchNorm and ReLU; flatten; fc1 512·(H/32)·(W/32)→classes.
+//	mobilenet-v1 MobileNet v1 for 32×32 inputs: conv 3×3 32 stride 1, then 13
+//	             depthwise-separable blocks (dw 3×3 + BN + ReLU, pw 1×1 + BN
+//	             + ReLU) with strides 1,2,1,2,1,2,1,1,1,1,1,2,1, global
+//	             average pooling, flatten, fc.
+//
+// Drop3's ratio 0.25 is a choice: the 120-wide layer before the classifier
+// is narrow, and p = 0.5 there slows convergence without a clear gain.
+// Change Layers[i].Ratio to taste.
+func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, error) {
+	if len(inShape) != 3 || classes < 1 || !(width > 0) {
+		return nil, fmt.Errorf("nn: Zoo(%q, %v, %d, %v): bad arguments", name, inShape, classes, width)
+	}
+	b := &builder{m: &graph.Model{Name: name, InputShape: append([]int(nil), inShape...)}, c: inShape[0], h: inShape[1], w: inShape[2]}
+	ch := func(c int) int { return max(1, int(math.Round(float64(c)*width))) }
+	switch name {
+	case "lenet5":
+		b.conv("conv1", ch(6), 5, 1, 0, 1)
+		b.act("relu1")
+		b.maxpool("pool1", 2)
+		b.conv("conv2", ch(12), 5, 1, 0, 1)
+		b.act("relu2")
+		b.maxpool("pool2", 2)
+		if b.h < 1 || b.w < 1 {
+			return nil, fmt.Errorf("nn: lenet5: input %v too small", inShape)
+		}
+		b.convK("conv3", ch(120), [2]int{b.h, b.w}, 1, 0, 1)
+		b.act("relu3")
+		b.add(&graph.Layer{Name: "drop3", Op: graph.Dropout, Ratio: 0.25})
+		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc1", classes)
+	case "vgg11":
+		cfg := []int{64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0}
+		ci, pi := 0, 0
+		for _, c := range cfg {
+			if c == 0 {
+				pi++
+				b.maxpool(fmt.Sprintf("pool%d", pi), 2)
+				continue
+			}
+			ci++
+			b.conv(fmt.Sprintf("conv%d", ci), ch(c), 3, 1, 1, 1)
+			b.bn(fmt.Sprintf("bn%d", ci))
+			b.act(fmt.Sprintf("relu%d", ci))
+		}
+		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc1", classes)
+	case "mobilenet-v1":
+		b.conv("conv1", ch(32), 3, 1, 1, 1)
+		b.bn("bn1")
+		b.act("relu1")
+		blocks := []struct{ out, stride int }{
+			{64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},
+			{512, 1}, {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1},
+		}
+		for i, bl := range blocks {
+			k := i + 1
+			b.conv(fmt.Sprintf("dw%d", k), b.c, 3, bl.stride, 1, b.c)
+			b.bn(fmt.Sprintf("dw%d_bn", k))
+			b.act(fmt.Sprintf("dw%d_relu", k))
+			b.conv(fmt.Sprintf("pw%d", k), ch(bl.out), 1, 1, 0, 1)
+			b.bn(fmt.Sprintf("pw%d_bn", k))
+			b.act(fmt.Sprintf("pw%d_relu", k))
+		}
+		b.add(&graph.Layer{Name: "gap", Op: graph.GlobalAvgPool})
+		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc", classes)
+	default:
+		return nil, fmt.Errorf("nn: unknown model %q (have %v)", name, ZooNames)
+	}
+	Init(b.m, 1)
+	if err := b.m.InferShapes(); err != nil {
+		return nil, fmt.Errorf("nn: %s on %v: %w", name, inShape, err)
+	}
+	return b.m, nil
+}
+
+type builder struct {
+	m       *graph.Model
+	c, h, w int // current shape
+	feat    int // features after flatten, 0 before
+}
+
+func (b *builder) add(l *graph.Layer) {
+	b.m.Layers = append(b.m.Layers, l)
+	switch l.Op {
+	case graph.Flatten:
+		b.feat = b.c * b.h * b.w
+	case graph.GlobalAvgPool:
+		b.h, b.w = 1, 1
+	}
+}
+
+func (b *builder) conv(name string, cout, k, stride, pad, group int) {
+	b.convK(name, cout, [2]int{k, k}, stride, pad, group)
+}
+
+func (b *builder) convK(name string, cout int, k [2]int, stride, pad, group int) {
+	b.add(&graph.Layer{
+		Name: name, Op: graph.Conv,
+		WShape: []int{cout, b.c / group, k[0], k[1]},
+		Kernel: k, Stride: [2]int{stride, stride}, Pad: [4]int{pad, pad, pad, pad},
+		Dilation: [2]int{1, 1}, Group: group,
+	})
+	b.c = cout
+	b.h = (b.h+2*pad-k[0])/stride + 1
+	b.w = (b.w+2*pad-k[1])/stride + 1
+}
+
+func (b *builder) bn(name string) {
+	b.add(&graph.Layer{Name: name, Op: graph.BatchNorm, Eps: 1e-5,
+		Gamma: make([]float32, b.c), Beta: make([]float32, b.c), Mean: make([]float32, b.c), Var: make([]float32, b.c)})
+}
+
+func (b *builder) act(name string) { b.add(&graph.Layer{Name: name, Op: graph.ReLU}) }
+
+func (b *builder) maxpool(name string, k int) {
+	b.add(&graph.Layer{Name: name, Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
+	b.h, b.w = b.h/k, b.w/k
+}
+
+func (b *builder) linear(name string, out int) {
+	b.add(&graph.Layer{Name: name, Op: graph.Linear, WShape: []int{out, b.feat}})
+}

@@ -1,0 +1,620 @@
+package snn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Kind is the kind of a Network layer.
+type Kind int
+
+// Layer kinds. Conv, Linear and AvgPool are spiking layers (one window each);
+// MaxPool is a relay layer with no window of its own.
+const (
+	Conv    Kind = iota + 1 // spiking 2-D convolution
+	Linear                  // spiking fully connected layer
+	AvgPool                 // spiking average pooling: fixed weights PoolW, no bias
+	MaxPool                 // relay: the first spike in the window passes at the same step
+)
+
+var kindNames = map[Kind]string{Conv: "Conv", Linear: "Linear", AvgPool: "AvgPool", MaxPool: "MaxPool"}
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// MarshalText writes the kind's name, so that JSON files stay readable.
+func (k Kind) MarshalText() ([]byte, error) {
+	if _, ok := kindNames[k]; !ok {
+		return nil, fmt.Errorf("snn: invalid layer kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a kind's name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for v, s := range kindNames {
+		if s == string(b) {
+			*k = v
+			return nil
+		}
+	}
+	return fmt.Errorf("snn: unknown layer kind %q", b)
+}
+
+// Threshold selects the firing threshold θ of every spiking layer.
+type Threshold int
+
+const (
+	// Round sets θ = T_out − ½: a neuron outputs round(U) (halves round up).
+	// It is the default (the zero value).
+	Round Threshold = iota
+	// Truncate sets θ = T_out: a neuron outputs floor(U), as in the paper's Eq. 8.
+	Truncate
+)
+
+func (t Threshold) String() string {
+	switch t {
+	case Round:
+		return "round"
+	case Truncate:
+		return "truncate"
+	}
+	return fmt.Sprintf("Threshold(%d)", int(t))
+}
+
+// MarshalText writes "round" or "truncate".
+func (t Threshold) MarshalText() ([]byte, error) {
+	if t != Round && t != Truncate {
+		return nil, fmt.Errorf("snn: invalid threshold mode %d", int(t))
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText reads "round" or "truncate".
+func (t *Threshold) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "round":
+		*t = Round
+	case "truncate":
+		*t = Truncate
+	default:
+		return fmt.Errorf("snn: unknown threshold mode %q", b)
+	}
+	return nil
+}
+
+// theta returns the threshold for a decoding window of tOut steps.
+func (t Threshold) theta(tOut int) float32 {
+	if t == Truncate {
+		return float32(tOut)
+	}
+	return float32(tOut) - 0.5
+}
+
+// Network is a converted spiking network: plain data, ready to be written to
+// JSON and read back (call Validate on what was read). Layers form a chain;
+// layer i consumes layer i−1's spikes (layer 0 consumes the input).
+type Network struct {
+	Name string `json:"name,omitempty"`
+	// InShape is the shape of one input sample, [C H W].
+	InShape   []int     `json:"in_shape"`
+	Threshold Threshold `json:"threshold"`
+	Layers    []*Layer  `json:"layers"`
+	// Warnings are conversion notes worth showing to a user.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Layer is one layer of a Network. Fields that do not apply to its Kind are
+// zero.
+type Layer struct {
+	Name string `json:"name,omitempty"` // the graph layer it came from
+	Kind Kind   `json:"kind"`
+	// Analog marks a first layer computed in floating point (Config.AnalogFirst):
+	// relu(W·x+b), clamped to [0,1], becomes the input spikes of the next
+	// layer, encoded with TOut steps. Only Layers[0] may be analog.
+	Analog bool `json:"analog,omitempty"`
+
+	// InShape and OutShape exclude the batch: [C H W] for Conv, AvgPool and
+	// MaxPool, [N] for Linear (its input is flattened in C,H,W order).
+	InShape  []int `json:"in_shape"`
+	OutShape []int `json:"out_shape"`
+
+	// Geometry of Conv, AvgPool and MaxPool. Pad is top, left, bottom, right.
+	// CeilMode only affects OutShape.
+	Kernel   [2]int `json:"kernel,omitempty"`
+	Stride   [2]int `json:"stride,omitempty"`
+	Pad      [4]int `json:"pad,omitempty"`
+	Dilation [2]int `json:"dilation,omitempty"` // Conv only
+	Group    int    `json:"group,omitempty"`    // Conv only
+	CeilMode bool   `json:"ceil_mode,omitempty"`
+
+	// W and B are the synaptic weights of Conv ([Cout Cin/Group KH KW]) and
+	// Linear ([Out In]) layers, and the bias (one per output channel; the bias
+	// neuron fires at the first step of the window). In a layer whose decoding
+	// window differs from its own (TOut ≠ T), they are the ANN's times TOut/T.
+	W      []float32 `json:"w,omitempty"`
+	WShape []int     `json:"w_shape,omitempty"`
+	B      []float32 `json:"b,omitempty"`
+	// PoolW is AvgPool's weight of every synapse into output position
+	// oh·Wout+ow (the same for all channels): 1/divisor, times TOut/T.
+	PoolW []float32 `json:"pool_w,omitempty"`
+
+	// T is the layer's integration window in steps; TOut is the decoding
+	// window, the next spiking layer's T (equal to T in the last layer).
+	// Relay layers have neither; an analog layer has only TOut.
+	T    int `json:"t,omitempty"`
+	TOut int `json:"t_out,omitempty"`
+	// Theta is the firing threshold, TOut−½ (Round) or TOut (Truncate).
+	Theta float32 `json:"theta,omitempty"`
+	// Counter holds one counterweight per output neuron (C,H,W order):
+	// 1 − b − Σ_j w_j over the synapses the neuron really has.
+	Counter []float32 `json:"counter,omitempty"`
+	// Rectify: a rectifier synapse forces the neuron to fire at the end of
+	// the decoding window. Every hidden spiking layer has one.
+	Rectify bool `json:"rectify,omitempty"`
+	// Output marks the last layer, whose first spike is the class.
+	Output bool `json:"output,omitempty"`
+}
+
+// Spiking reports whether the layer has its own window of spiking neurons.
+func (l *Layer) Spiking() bool {
+	return !l.Analog && (l.Kind == Conv || l.Kind == Linear || l.Kind == AvgPool)
+}
+
+// Size returns the number of neurons (outputs) of the layer.
+func (l *Layer) Size() int { return size(l.OutShape) }
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Tau returns, for spiking layer i, the first global step of its integration
+// window; for a relay or analog layer, that of the spiking layer it feeds.
+func (n *Network) Tau(i int) int {
+	tau := 0
+	for j := 0; j < i && j < len(n.Layers); j++ {
+		if n.Layers[j].Spiking() {
+			tau += n.Layers[j].T
+		}
+	}
+	return tau
+}
+
+// InputT returns the window of the input encoding: the T of the first
+// spiking layer.
+func (n *Network) InputT() int {
+	for _, l := range n.Layers {
+		if l.Spiking() {
+			return l.T
+		}
+	}
+	return 0
+}
+
+// EndStep returns τ_L + T_L + TOut_L, the step at which the output layer's
+// decoding window ends; a sample runs at least to it (see the package doc).
+func (n *Network) EndStep() int {
+	last := len(n.Layers) - 1
+	return n.Tau(last) + n.Layers[last].T + n.Layers[last].TOut
+}
+
+// Neurons returns ν (the spiking neurons, analog layer excluded) and the
+// relay neurons of the network.
+func (n *Network) Neurons() (spiking, relay int) {
+	for _, l := range n.Layers {
+		switch {
+		case l.Spiking():
+			spiking += l.Size()
+		case l.Kind == MaxPool:
+			relay += l.Size()
+		}
+	}
+	return
+}
+
+// Omega returns the paper's Eq. 9 operation count, σ + 2·Σ_l ν_l·T_l, for a
+// given synaptic-event count σ (per sample). With one T it is σ + 2νT.
+func (n *Network) Omega(sigma float64) float64 {
+	o := sigma
+	for _, l := range n.Layers {
+		if l.Spiking() {
+			o += 2 * float64(l.Size()) * float64(l.T)
+		}
+	}
+	return o
+}
+
+// MaxTail is how many steps past EndStep the output layer may run while
+// no output neuron has fired; a sample that reaches it has no class.
+const MaxTail = 1 << 16
+
+// maxSteps bounds the windows so that every step fits an int32.
+const maxSteps = 1 << 28
+
+// ValidationError reports what is wrong with a Network, and where.
+type ValidationError struct {
+	Layer int    // index in Network.Layers, −1 for the network itself
+	Name  string // the layer's name
+	Kind  Kind   // the layer's kind
+	Msg   string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Layer < 0 {
+		return "snn: network: " + e.Msg
+	}
+	return fmt.Sprintf("snn: layer %d %q (%v): %s", e.Layer, e.Name, e.Kind, e.Msg)
+}
+
+// ErrInvalid is wrapped by every ValidationError (errors.Is(err, ErrInvalid)).
+var ErrInvalid = errors.New("invalid network")
+
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// Validate checks that the network is complete and consistent: shapes chain,
+// weights fit their shapes and are finite, windows, thresholds and
+// counterweights match what Convert computes. Run it on data read back from
+// a file before simulating.
+func (n *Network) Validate() error {
+	netErr := func(format string, a ...any) error {
+		return &ValidationError{Layer: -1, Msg: fmt.Sprintf(format, a...)}
+	}
+	if len(n.InShape) != 3 || n.InShape[0] <= 0 || n.InShape[1] <= 0 || n.InShape[2] <= 0 {
+		return netErr("input shape %v: want [C H W] with positive dimensions", n.InShape)
+	}
+	if n.Threshold != Round && n.Threshold != Truncate {
+		return netErr("invalid threshold mode %d", int(n.Threshold))
+	}
+	if len(n.Layers) == 0 {
+		return netErr("no layers")
+	}
+	prev := n.InShape
+	var spiking []int
+	for i, l := range n.Layers {
+		if l == nil {
+			return netErr("layer %d is nil", i)
+		}
+		if err := l.validate(i, prev, n.Threshold); err != nil {
+			err.Kind = l.Kind
+			return err
+		}
+		if l.Spiking() {
+			spiking = append(spiking, i)
+		}
+		prev = l.OutShape
+	}
+	if len(spiking) == 0 {
+		return netErr("no spiking layer")
+	}
+	last := len(n.Layers) - 1
+	if !n.Layers[last].Spiking() {
+		return netErr("last layer %q is a %v, want a spiking layer", n.Layers[last].Name, n.Layers[last].Kind)
+	}
+	steps := 0
+	for j, i := range spiking {
+		l := n.Layers[i]
+		e := &ValidationError{Layer: i, Name: l.Name, Kind: l.Kind}
+		want := l.T
+		if j+1 < len(spiking) {
+			want = n.Layers[spiking[j+1]].T
+		}
+		if l.TOut != want {
+			e.Msg = fmt.Sprintf("decoding window TOut = %d, want %d (the next spiking layer's T)", l.TOut, want)
+			return e
+		}
+		if i == last != l.Output {
+			e.Msg = fmt.Sprintf("output flag %v, want %v (only the last layer is the output)", l.Output, i == last)
+			return e
+		}
+		if i != last && !l.Rectify {
+			e.Msg = "hidden layer without rectifier: negative values cannot be carried by spikes"
+			return e
+		}
+		if l.Theta != n.Threshold.theta(l.TOut) {
+			e.Msg = fmt.Sprintf("threshold %v, want %v (%v mode, TOut = %d)", l.Theta, n.Threshold.theta(l.TOut), n.Threshold, l.TOut)
+			return e
+		}
+		steps += l.T
+	}
+	if a := n.Layers[0]; a.Analog && a.TOut != n.Layers[spiking[0]].T {
+		return netErr("analog layer's TOut = %d, want %d (the first spiking layer's T)", a.TOut, n.Layers[spiking[0]].T)
+	}
+	if steps+n.Layers[last].TOut+MaxTail >= maxSteps {
+		return netErr("windows add up to %d steps, more than %d", steps, maxSteps-MaxTail)
+	}
+	return nil
+}
+
+func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
+	bad := func(format string, a ...any) *ValidationError {
+		return &ValidationError{Layer: i, Name: l.Name, Msg: fmt.Sprintf(format, a...)}
+	}
+	if _, ok := kindNames[l.Kind]; !ok {
+		return bad("invalid kind %d", int(l.Kind))
+	}
+	if l.Analog && (i != 0 || (l.Kind != Conv && l.Kind != Linear)) {
+		return bad("only a first Conv or Linear layer may be analog")
+	}
+	for _, d := range l.InShape {
+		if d <= 0 {
+			return bad("input shape %v: dimensions must be positive", l.InShape)
+		}
+	}
+	if size(l.InShape) != size(in) {
+		return bad("input shape %v does not match the previous output %v", l.InShape, in)
+	}
+	if l.Kind != Linear {
+		if len(l.InShape) != 3 {
+			return bad("input shape %v: want [C H W]", l.InShape)
+		}
+		if len(in) == 3 && (in[0] != l.InShape[0] || in[1] != l.InShape[1] || in[2] != l.InShape[2]) {
+			return bad("input shape %v does not match the previous output %v", l.InShape, in)
+		}
+	} else if len(l.InShape) != 1 {
+		return bad("input shape %v: want [N]", l.InShape)
+	}
+	out, msg := l.outShape()
+	if msg != "" {
+		return bad("%s", msg)
+	}
+	if !equalInts(out, l.OutShape) {
+		return bad("output shape %v, geometry gives %v", l.OutShape, out)
+	}
+	finite := func(name string, v []float32) *ValidationError {
+		for j, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return bad("%s[%d] = %v is not finite", name, j, x)
+			}
+		}
+		return nil
+	}
+	switch l.Kind {
+	case Conv, Linear:
+		if len(l.W) != size(l.WShape) {
+			return bad("weight has %d values, shape %v wants %d", len(l.W), l.WShape, size(l.WShape))
+		}
+		if len(l.B) != l.WShape[0] {
+			return bad("bias has %d values, want %d", len(l.B), l.WShape[0])
+		}
+		if e := finite("weight", l.W); e != nil {
+			return e
+		}
+		if e := finite("bias", l.B); e != nil {
+			return e
+		}
+	case AvgPool:
+		if len(l.PoolW) != l.OutShape[1]*l.OutShape[2] {
+			return bad("PoolW has %d values, want %d", len(l.PoolW), l.OutShape[1]*l.OutShape[2])
+		}
+		if e := finite("PoolW", l.PoolW); e != nil {
+			return e
+		}
+	case MaxPool:
+		if msg := emptyWindow(l); msg != "" {
+			return bad("%s", msg)
+		}
+	}
+	switch {
+	case l.Analog:
+		if l.TOut < 1 || l.T != 0 {
+			return bad("analog layer: T = %d, TOut = %d; want T = 0, TOut ≥ 1", l.T, l.TOut)
+		}
+		if !l.Rectify {
+			return bad("analog layer must be rectified")
+		}
+	case l.Spiking():
+		if l.T < 1 || l.TOut < 1 || l.T > maxSteps || l.TOut > maxSteps {
+			return bad("windows T = %d, TOut = %d must be in 1..%d", l.T, l.TOut, maxSteps)
+		}
+		if len(l.Counter) != l.Size() {
+			return bad("%d counterweights, want %d", len(l.Counter), l.Size())
+		}
+		want := counterweights(l)
+		for j := range want {
+			if math.Float32bits(want[j]) != math.Float32bits(l.Counter[j]) {
+				return bad("counterweight[%d] = %v, want 1 − b − Σw = %v", j, l.Counter[j], want[j])
+			}
+		}
+	default: // relay
+		if l.T != 0 || l.TOut != 0 || l.Rectify || l.Output {
+			return bad("relay layer has a window, rectifier or output flag")
+		}
+	}
+	_ = mode
+	return nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// outShape recomputes the output shape from the geometry, or says what is
+// wrong with it.
+func (l *Layer) outShape() ([]int, string) {
+	switch l.Kind {
+	case Linear:
+		if len(l.WShape) != 2 || l.WShape[0] <= 0 || l.WShape[1] != size(l.InShape) {
+			return nil, fmt.Sprintf("weight shape %v: want [Out %d]", l.WShape, size(l.InShape))
+		}
+		return []int{l.WShape[0]}, ""
+	case Conv, AvgPool, MaxPool:
+		if l.Kernel[0] <= 0 || l.Kernel[1] <= 0 || l.Stride[0] <= 0 || l.Stride[1] <= 0 {
+			return nil, fmt.Sprintf("kernel %v and stride %v must be positive", l.Kernel, l.Stride)
+		}
+		for _, p := range l.Pad {
+			if p < 0 {
+				return nil, fmt.Sprintf("negative padding %v", l.Pad)
+			}
+		}
+		c := l.InShape[0]
+		dil := [2]int{1, 1}
+		if l.Kind == Conv {
+			dil = l.Dilation
+			if dil[0] <= 0 || dil[1] <= 0 {
+				return nil, fmt.Sprintf("dilation %v must be positive", dil)
+			}
+			if len(l.WShape) != 4 || l.WShape[2] != l.Kernel[0] || l.WShape[3] != l.Kernel[1] || l.WShape[0] <= 0 {
+				return nil, fmt.Sprintf("weight shape %v does not match kernel %v", l.WShape, l.Kernel)
+			}
+			if l.Group <= 0 || c%l.Group != 0 || l.WShape[0]%l.Group != 0 || l.WShape[1] != c/l.Group {
+				return nil, fmt.Sprintf("group %d does not fit %d input channels and weight shape %v", l.Group, c, l.WShape)
+			}
+			c = l.WShape[0]
+		} else if l.Dilation != [2]int{} && l.Dilation != [2]int{1, 1} || l.Group > 1 {
+			return nil, "pooling has no dilation or groups"
+		}
+		h, ok1 := outSize(l.InShape[1], l.Kernel[0], l.Stride[0], l.Pad[0], l.Pad[2], dil[0], l.CeilMode)
+		w, ok2 := outSize(l.InShape[2], l.Kernel[1], l.Stride[1], l.Pad[1], l.Pad[3], dil[1], l.CeilMode)
+		if !ok1 || !ok2 {
+			return nil, fmt.Sprintf("kernel %v larger than the padded input %v", l.Kernel, l.InShape)
+		}
+		return []int{c, h, w}, ""
+	}
+	return nil, "unknown kind"
+}
+
+// outSize is graph's pooling/convolution output size rule.
+func outSize(in, k, s, padA, padB, dil int, ceil bool) (int, bool) {
+	eff := dil*(k-1) + 1
+	num := in + padA + padB - eff
+	if num < 0 {
+		return 0, false
+	}
+	o := num/s + 1
+	if ceil && num%s != 0 {
+		o++
+		if (o-1)*s >= in+padA {
+			o--
+		}
+	}
+	return o, true
+}
+
+// emptyWindow returns a message if some MaxPool window holds no input.
+func emptyWindow(l *Layer) string {
+	for a := 0; a < 2; a++ {
+		n, in := l.OutShape[1+a], l.InShape[1+a]
+		for o := 0; o < n; o++ {
+			lo := o*l.Stride[a] - l.Pad[a]
+			hi := lo + l.Kernel[a]
+			if hi <= 0 || lo >= in {
+				return fmt.Sprintf("pooling window %d along axis %d lies entirely in the padding", o, a)
+			}
+		}
+	}
+	return ""
+}
+
+// counterweights computes 1 − b − Σ_j w_j for every output neuron over the
+// synapses it really has, in float64, rounded once to float32.
+func counterweights(l *Layer) []float32 {
+	out := make([]float32, l.Size())
+	switch l.Kind {
+	case Linear:
+		in := l.WShape[1]
+		for o := range out {
+			s := 1 - float64(l.B[o])
+			for _, w := range l.W[o*in : (o+1)*in] {
+				s -= float64(w)
+			}
+			out[o] = float32(s)
+		}
+	case Conv:
+		g := newGeom(l)
+		for c := 0; c < g.cout; c++ {
+			for oh := 0; oh < g.ho; oh++ {
+				for ow := 0; ow < g.wo; ow++ {
+					s := 1 - float64(l.B[c])
+					for ci := 0; ci < g.cing; ci++ {
+						for kh := 0; kh < g.kh; kh++ {
+							ih := oh*g.sh - g.pt + kh*g.dh
+							if ih < 0 || ih >= g.h {
+								continue
+							}
+							for kw := 0; kw < g.kw; kw++ {
+								iw := ow*g.sw - g.pl + kw*g.dw
+								if iw < 0 || iw >= g.w {
+									continue
+								}
+								s -= float64(l.W[((c*g.cing+ci)*g.kh+kh)*g.kw+kw])
+							}
+						}
+					}
+					out[(c*g.ho+oh)*g.wo+ow] = float32(s)
+				}
+			}
+		}
+	case AvgPool:
+		g := newGeom(l)
+		for oh := 0; oh < g.ho; oh++ {
+			for ow := 0; ow < g.wo; ow++ {
+				nh := validCount(oh*g.sh-g.pt, g.kh, g.h)
+				nw := validCount(ow*g.sw-g.pl, g.kw, g.w)
+				s := float32(1 - float64(nh*nw)*float64(l.PoolW[oh*g.wo+ow]))
+				for c := 0; c < g.cout; c++ {
+					out[(c*g.ho+oh)*g.wo+ow] = s
+				}
+			}
+		}
+	}
+	return out
+}
+
+// validCount returns how many of lo, lo+1, …, lo+k−1 lie in [0, n).
+func validCount(lo, k, n int) int {
+	a, b := max(lo, 0), min(lo+k, n)
+	return max(b-a, 0)
+}
+
+// geom is the geometry of a conv-like layer (Linear: 1×1 over a 1×1 image).
+type geom struct {
+	cin, h, w        int
+	cout, ho, wo     int
+	kh, kw, sh, sw   int
+	pt, pl, dh, dw   int
+	groups           int
+	cing, coutg      int // channels per group
+	k, npos, inPlane int
+}
+
+func newGeom(l *Layer) geom {
+	var g geom
+	switch l.Kind {
+	case Linear:
+		g = geom{cin: l.WShape[1], h: 1, w: 1, cout: l.WShape[0], ho: 1, wo: 1,
+			kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, groups: 1}
+	default:
+		g = geom{cin: l.InShape[0], h: l.InShape[1], w: l.InShape[2],
+			cout: l.OutShape[0], ho: l.OutShape[1], wo: l.OutShape[2],
+			kh: l.Kernel[0], kw: l.Kernel[1], sh: l.Stride[0], sw: l.Stride[1],
+			pt: l.Pad[0], pl: l.Pad[1], dh: 1, dw: 1, groups: 1}
+		switch l.Kind {
+		case Conv:
+			g.dh, g.dw, g.groups = l.Dilation[0], l.Dilation[1], l.Group
+		case AvgPool, MaxPool:
+			g.groups = g.cin // depthwise
+		}
+	}
+	g.cing, g.coutg = g.cin/g.groups, g.cout/g.groups
+	g.k = g.cing * g.kh * g.kw
+	g.npos = g.ho * g.wo
+	g.inPlane = g.h * g.w
+	return g
+}

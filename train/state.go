@@ -1,0 +1,168 @@
+package train
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/onnx"
+)
+
+// The state file: the 8 bytes "QZCKPT01", a little-endian uint32 header
+// length, a JSON header (stateHeader), then every optimizer buffer as
+// little-endian float32 values, in header order.
+const stateMagic = "QZCKPT01"
+
+type stateHeader struct {
+	Epoch      int    `json:"epoch"` // epochs completed
+	Config     Config `json:"config"`
+	NetSteps   uint64 `json:"net_steps"`
+	OptStep    int    `json:"opt_step"`
+	BufferLens []int  `json:"buffer_lens"`
+}
+
+// SaveCheckpoint writes prefix.onnx (the model) and prefix.state (epoch,
+// configuration, optimizer state), each atomically.
+func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, opt nn.Optimizer) error {
+	if err := onnx.WriteFile(prefix+".onnx", net.Model()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	cfg.Log = nil
+	h := stateHeader{Epoch: epoch, Config: cfg, NetSteps: net.Steps()}
+	var bufs [][]float32
+	if s, ok := opt.(nn.Stateful); ok {
+		st := s.State()
+		h.OptStep, bufs = st.Step, st.Buffers
+		for _, b := range bufs {
+			h.BufferLens = append(h.BufferLens, len(b))
+		}
+	}
+	hj, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("checkpoint header: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(stateMagic)
+	binary.Write(&buf, binary.LittleEndian, uint32(len(hj)))
+	buf.Write(hj)
+	for _, b := range bufs {
+		binary.Write(&buf, binary.LittleEndian, b)
+	}
+	return writeAtomic(prefix+".state", buf.Bytes())
+}
+
+// Checkpoint is a restored training state.
+type Checkpoint struct {
+	Model  *graph.Model
+	Epoch  int
+	Config Config
+	state  stateHeader
+	bufs   [][]float32
+}
+
+// LoadCheckpoint reads prefix.onnx and prefix.state.
+func LoadCheckpoint(prefix string) (*Checkpoint, error) {
+	m, err := onnx.ReadFile(prefix + ".onnx")
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	name := prefix + ".state"
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	bad := func(off int, format string, a ...any) error {
+		return fmt.Errorf("checkpoint %s: offset %d: %s", name, off, fmt.Sprintf(format, a...))
+	}
+	if len(data) < len(stateMagic)+4 || string(data[:len(stateMagic)]) != stateMagic {
+		return nil, bad(0, "not a quartz checkpoint state file")
+	}
+	off := len(stateMagic)
+	hl := int(binary.LittleEndian.Uint32(data[off:]))
+	off += 4
+	if hl > len(data)-off {
+		return nil, bad(off, "header of %d bytes, %d left", hl, len(data)-off)
+	}
+	var h stateHeader
+	if err := json.Unmarshal(data[off:off+hl], &h); err != nil {
+		return nil, bad(off, "header: %v", err)
+	}
+	off += hl
+	c := &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, state: h}
+	for i, n := range h.BufferLens {
+		if n < 0 || n > (len(data)-off)/4 {
+			return nil, bad(off, "buffer %d of %d values, %d bytes left", i, n, len(data)-off)
+		}
+		b := make([]float32, n)
+		for j := range b {
+			b[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*j:]))
+		}
+		off += 4 * n
+		c.bufs = append(c.bufs, b)
+	}
+	if off != len(data) {
+		return nil, bad(off, "%d trailing bytes", len(data)-off)
+	}
+	return c, nil
+}
+
+// Restore prepares net (built on c.Model) and a new optimizer with the
+// checkpoint's state, for Run with start = c.Epoch.
+func (c *Checkpoint) Restore(net *nn.Net) (nn.Optimizer, error) {
+	cfg := c.Config
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	opt := newOptimizer(cfg)
+	if len(c.bufs) > 0 {
+		ps := net.Params()
+		for i, b := range c.bufs {
+			if want := len(ps[i%len(ps)].Data); len(b) != want {
+				return nil, fmt.Errorf("checkpoint: optimizer buffer %d has %d values, parameter %s has %d", i, len(b), ps[i%len(ps)].Name, want)
+			}
+		}
+		s, ok := opt.(nn.Stateful)
+		if !ok {
+			return nil, errors.New("checkpoint: optimizer cannot restore state")
+		}
+		if err := s.SetState(nn.OptState{Step: c.state.OptStep, Buffers: c.bufs}); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	net.SetSeed(cfg.Seed)
+	net.SetSteps(c.state.NetSteps)
+	return opt, nil
+}
+
+// writeAtomic writes data to name through a temporary file in the same
+// folder and a rename, so that name is never partial.
+func writeAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = io.Copy(f, bytes.NewReader(data))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

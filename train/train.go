@@ -1,0 +1,227 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/internal/progress"
+	"github.com/quartz-snn/quartz/nn"
+)
+
+// Config sets up a training run. Zero values take the documented defaults.
+type Config struct {
+	Epochs      int     `json:"epochs"`       // default 10
+	Batch       int     `json:"batch"`        // default 64
+	Optimizer   string  `json:"optimizer"`    // "adam" (default) or "sgd"
+	LR          float32 `json:"lr"`           // default 1e-3 for Adam, 0.05 for SGD
+	Momentum    float32 `json:"momentum"`     // SGD momentum, default 0.9
+	WeightDecay float32 `json:"weight_decay"` // L2 on Conv/Linear weights, default 0
+	// Schedule is "cosine" (default: LR → 0 over Epochs), "step" (×0.1 at
+	// 50 % and ×0.01 at 75 % of Epochs) or "constant".
+	Schedule string          `json:"schedule"`
+	Seed     uint64          `json:"seed"` // batch order, augmentation and dropout
+	Augment  dataset.Augment `json:"augment"`
+	// Checkpoint, if set, is the path prefix of the per-epoch checkpoint.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	// Log receives one line per epoch and the progress bar (nil: silent).
+	Log io.Writer `json:"-"`
+}
+
+func (c *Config) defaults() error {
+	if c.Epochs == 0 {
+		c.Epochs = 10
+	}
+	if c.Batch == 0 {
+		c.Batch = 64
+	}
+	if c.Optimizer == "" {
+		c.Optimizer = "adam"
+	}
+	if c.Schedule == "" {
+		c.Schedule = "cosine"
+	}
+	switch c.Optimizer {
+	case "adam":
+		if c.LR == 0 {
+			c.LR = 1e-3
+		}
+	case "sgd":
+		if c.LR == 0 {
+			c.LR = 0.05
+		}
+		if c.Momentum == 0 {
+			c.Momentum = 0.9
+		}
+	default:
+		return fmt.Errorf("optimizer %q: want adam or sgd", c.Optimizer)
+	}
+	if c.Epochs < 0 || c.Batch < 0 || !(c.LR > 0) || c.WeightDecay < 0 {
+		return fmt.Errorf("epochs %d, batch %d, lr %v, weight decay %v: must be positive", c.Epochs, c.Batch, c.LR, c.WeightDecay)
+	}
+	switch c.Schedule {
+	case "cosine", "step", "constant":
+	default:
+		return fmt.Errorf("schedule %q: want cosine, step or constant", c.Schedule)
+	}
+	return nil
+}
+
+func (c *Config) schedule() nn.Schedule {
+	switch c.Schedule {
+	case "step":
+		lr, e := c.LR, float64(c.Epochs)
+		return func(t float64) float32 {
+			switch {
+			case t >= 0.75*e:
+				return lr * 0.01
+			case t >= 0.5*e:
+				return lr * 0.1
+			}
+			return lr
+		}
+	case "constant":
+		return nn.Constant(c.LR)
+	}
+	return nn.Cosine(c.LR, 0, float64(c.Epochs))
+}
+
+// Epoch is what one epoch achieved.
+type Epoch struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	LR        float32 `json:"lr"`    // at the epoch's start
+	Loss      float64 `json:"loss"`  // mean training loss
+	TrainAcc  float64 `json:"train_accuracy"`
+	TestAcc   float64 `json:"test_accuracy"` // NaN without a test set
+	Seconds   float64 `json:"seconds"`       // training time of the epoch
+	TestSecs  float64 `json:"test_seconds"`
+	Timestamp string  `json:"time"`
+}
+
+// Run trains net on trainSet for cfg.Epochs epochs, evaluating on testSet
+// (may be nil) after each. start is the number of epochs already done (from
+// a checkpoint); opt, if non-nil, is the restored optimizer. It returns the
+// per-epoch history of this run.
+func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg Config, start int, opt nn.Optimizer) ([]Epoch, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if trainSet.Len() == 0 {
+		return nil, errors.New("training set is empty")
+	}
+	if trainSet.SampleSize() != net.InSize() {
+		return nil, fmt.Errorf("training set %s has %d values per sample (%d×%d×%d), model wants %d", trainSet.Name, trainSet.SampleSize(), trainSet.C, trainSet.H, trainSet.W, net.InSize())
+	}
+	if len(trainSet.Classes) > net.OutSize() {
+		return nil, fmt.Errorf("training set %s has %d classes, model has %d outputs", trainSet.Name, len(trainSet.Classes), net.OutSize())
+	}
+	if opt == nil {
+		opt = newOptimizer(cfg)
+	}
+	sched := cfg.schedule()
+	loader := dataset.NewLoader(trainSet, cfg.Batch, true, cfg.Seed, cfg.Augment)
+	steps := loader.Len()
+	var hist []Epoch
+	dl := make([]float32, cfg.Batch*net.OutSize())
+	for ep := start; ep < cfg.Epochs; ep++ {
+		t0 := time.Now()
+		var bar *progress.Bar
+		if cfg.Log != nil && progress.IsTerminal(cfg.Log) {
+			bar = progress.New(cfg.Log, fmt.Sprintf("epoch %d/%d", ep+1, cfg.Epochs), steps)
+		}
+		e := Epoch{Epoch: ep + 1, LR: sched(float64(ep))}
+		var lossSum float64
+		var correct, seen int
+		for b, batch := range loader.Epoch(ep) {
+			if err := ctx.Err(); err != nil {
+				return hist, err
+			}
+			opt.SetLR(sched(float64(ep) + float64(b)/float64(steps)))
+			net.ZeroGrad()
+			out := net.Forward(batch.X, batch.N, true)
+			loss, grad, c := nn.SoftmaxCrossEntropy(out, batch.Y, batch.N, dl)
+			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+				return hist, fmt.Errorf("epoch %d batch %d: loss is %v (lower the learning rate?)", ep+1, b, loss)
+			}
+			net.Backward(grad)
+			opt.Step(net)
+			lossSum += float64(loss) * float64(batch.N)
+			correct += c
+			seen += batch.N
+			bar.SetExtra(fmt.Sprintf("loss %.4f acc %.2f%%", lossSum/float64(seen), 100*float64(correct)/float64(seen)))
+			bar.Add(1)
+		}
+		e.Seconds = time.Since(t0).Seconds()
+		e.Loss = lossSum / float64(seen)
+		e.TrainAcc = 100 * float64(correct) / float64(seen)
+		e.TestAcc = math.NaN()
+		if testSet != nil {
+			t1 := time.Now()
+			e.TestAcc = Accuracy(net, testSet)
+			e.TestSecs = time.Since(t1).Seconds()
+		}
+		e.Timestamp = time.Now().UTC().Format(time.RFC3339)
+		bar.Done()
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %.2f%%  %.1fs\n",
+				e.Epoch, cfg.Epochs, e.LR, e.Loss, e.TrainAcc, e.TestAcc, e.Seconds)
+		}
+		hist = append(hist, e)
+		if cfg.Checkpoint != "" {
+			if err := SaveCheckpoint(cfg.Checkpoint, net, cfg, ep+1, opt); err != nil {
+				return hist, err
+			}
+		}
+	}
+	return hist, nil
+}
+
+func newOptimizer(cfg Config) nn.Optimizer {
+	if cfg.Optimizer == "sgd" {
+		return &nn.SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay}
+	}
+	a := nn.NewAdam(cfg.LR)
+	a.WeightDecay = cfg.WeightDecay
+	return a
+}
+
+// Accuracy returns net's top-1 accuracy on s in percent, evaluating in
+// batches of nn.PredictBatch.
+func Accuracy(net *nn.Net, s *dataset.Set) float64 {
+	pred := Predictions(net, s)
+	correct := 0
+	for i, p := range pred {
+		if int(p) == int(s.Labels[i]) {
+			correct++
+		}
+	}
+	if len(pred) == 0 {
+		return math.NaN()
+	}
+	return 100 * float64(correct) / float64(len(pred))
+}
+
+// Predictions returns net's predicted class for every sample of s.
+func Predictions(net *nn.Net, s *dataset.Set) []int32 {
+	const chunk = 4 * nn.PredictBatch
+	x := make([]float32, chunk*s.SampleSize())
+	idx := make([]int, chunk)
+	y := make([]int32, chunk)
+	pred := make([]int32, 0, s.Len())
+	var am []int32
+	for lo := 0; lo < s.Len(); lo += chunk {
+		n := min(chunk, s.Len()-lo)
+		for i := range n {
+			idx[i] = lo + i
+		}
+		s.Gather(idx[:n], x, y)
+		out := net.Predict(x[:n*s.SampleSize()], n)
+		am = nn.Argmax(out, n, am)
+		pred = append(pred, am[:n]...)
+	}
+	return pred
+}
