@@ -9,14 +9,14 @@ import (
 	"sync/atomic"
 )
 
-// Sim is the fast exact simulator. It computes every spiking layer's
-// potential at readout, U = Σ_j w_j·q_j + b·T, with dense kernels, splitting
-// each sum into its positive part P = Σ_{w_j>0} w_j·q_j. Before its readout a
-// neuron's potential never exceeds P + max(b,0)·T, so a neuron with that
-// bound below θ cannot fire early and fires exactly ⌈θ − U⌉ steps after its
-// readout; only the others are stepped through time, from their own inputs.
-// The cost is about one ANN forward pass and does not grow with T. A Sim is
-// safe for concurrent use; each goroutine needs its own Worker.
+// Sim is the fast exact simulator. For each spiking layer and output
+// position it sums, per channel, the weights arriving at each step, and
+// integrates the channels from one occupied step to the next (see spiking).
+// Its cost is about one ANN forward pass (one addition per synapse whose
+// input arrives before the readout) plus, per neuron, the number of distinct
+// arrival steps in its receptive field, which is at most min(fan-in, T+1);
+// it does not grow with T × MACs. A Sim is safe for concurrent use; each
+// goroutine needs its own Worker.
 type Sim struct {
 	net     *Network
 	workers int
@@ -24,7 +24,7 @@ type Sim struct {
 	end     int32 // EndStep
 	inSize  int
 	// scratch sizes
-	maxIn, maxX, maxOut, maxHist, maxMask, maxWords int
+	maxSpan, maxCg, maxWords int
 }
 
 // plan is one layer prepared for the fast simulator.
@@ -34,11 +34,10 @@ type plan struct {
 	tau, t, out int32 // window start, T, TOut
 	theta       float32
 	idx         []int32   // im2col table of group 0 (nil for Linear)
-	wpos        []float32 // max(W, 0), for the dot kernel
-	bT, bposT   []float32 // per output channel: b·T, max(b,0)·T
+	wt          []float32 // weights per group as [k][channel in group]
+	bias        []float32 // per output channel (zeros for AvgPool)
 	nBias       []int32   // per group: channels with b ≠ 0
 	conn        int64     // synapses into the layer
-	nz          int       // im2col entries inside the input, per output position summed
 }
 
 // NewSim validates n and prepares the fast simulator for it. workers ≤ 0
@@ -59,49 +58,40 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 		}
 		p.g = newGeom(l)
 		g := &p.g
-		insz, outsz := size(l.InShape), l.Size()
-		s.maxIn = max(s.maxIn, insz)
-		s.maxOut = max(s.maxOut, outsz)
 		if l.Kind != Linear {
 			p.idx = im2colIndex(g)
+			nz := 0
 			for _, j := range p.idx {
 				if j >= 0 {
-					p.nz++
+					nz++
 				}
 			}
-			p.conn = int64(g.cout) * int64(p.nz)
-			if l.Kind == Conv {
-				s.maxX = max(s.maxX, g.k*g.npos)
-			}
+			p.conn = int64(g.cout) * int64(nz)
 		} else {
 			p.conn = int64(g.cout) * int64(g.k)
 		}
 		if !l.Spiking() {
 			continue
 		}
+		p.bias = make([]float32, g.cout)
+		p.nBias = make([]int32, g.groups)
 		if l.Kind == Conv || l.Kind == Linear {
-			p.wpos = make([]float32, len(l.W))
-			for i, w := range l.W {
-				p.wpos[i] = max(w, 0)
-			}
-			p.bT, p.bposT = make([]float32, g.cout), make([]float32, g.cout)
-			p.nBias = make([]int32, g.groups)
-			for c, b := range l.B {
-				p.bT[c] = b * float32(l.T)
-				p.bposT[c] = max(b, 0) * float32(l.T)
-				if b != 0 {
-					p.nBias[c/g.coutg]++
+			copy(p.bias, l.B)
+			p.wt = make([]float32, len(l.W))
+			for c := 0; c < g.cout; c++ {
+				gr, cl := c/g.coutg, c%g.coutg
+				for k := 0; k < g.k; k++ {
+					p.wt[(gr*g.k+k)*g.coutg+cl] = l.W[c*g.k+k]
+				}
+				if l.B[c] != 0 {
+					p.nBias[gr]++
 				}
 			}
-		} else {
-			p.bT, p.bposT = make([]float32, g.cout), make([]float32, g.cout)
-			p.nBias = make([]int32, g.groups)
 		}
-		span := int(p.tau) + l.T + 1 // input steps lie in [−τ, T]
-		s.maxHist = max(s.maxHist, span)
-		words := (span + 63) / 64
-		s.maxWords = max(s.maxWords, words)
-		s.maxMask = max(s.maxMask, g.groups*g.inPlane*words)
+		span := int(p.tau) + l.T // input steps before the readout lie in [−τ, T)
+		s.maxSpan = max(s.maxSpan, span)
+		s.maxCg = max(s.maxCg, g.coutg)
+		s.maxWords = max(s.maxWords, (span+63)/64)
 	}
 	return s, nil
 }
@@ -109,31 +99,23 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 // Network returns the simulated network.
 func (s *Sim) Network() *Network { return s.net }
 
-// Worker holds one goroutine's scratch memory for Sim: about
-// 4·(max layer input + 2·max layer output + max im2col size + max window
-// span) bytes plus the current-update bit sets; see the package doc.
+// Worker holds one goroutine's scratch memory for Sim: per-step weight rows
+// (4·span·C bytes, span = τ+T of the layer and C its channels per group),
+// the state of one position's channels, and the analog layer's buffers.
 type Worker struct {
 	s    *Sim
 	enc  *encoder
-	q    []float32
-	x    []float32
-	pb   []float32
-	nb   []float32
-	hist []float32
-	mask []uint64
-	acc  []uint64
-	// scans counts neurons stepped through time (their bound reached θ).
-	scans int64
-	scanL map[string]int64
+	d    []float32 // weight sums per occupied step: [step][channel]
+	occ  []uint64  // occupied steps
+	u, i []float32 // potential and current per channel
+	e    []int32   // early spike step per channel, −1 if none
 }
 
 // NewWorker returns a Worker with its scratch memory allocated.
 func (s *Sim) NewWorker() *Worker {
 	return &Worker{s: s, enc: newEncoder(s.net),
-		q: make([]float32, s.maxIn), x: make([]float32, s.maxX),
-		pb: make([]float32, s.maxOut), nb: make([]float32, s.maxOut),
-		hist: make([]float32, s.maxHist), mask: make([]uint64, s.maxMask),
-		acc: make([]uint64, s.maxWords), scanL: map[string]int64{}}
+		d: make([]float32, s.maxSpan*s.maxCg), occ: make([]uint64, s.maxWords),
+		u: make([]float32, s.maxCg), i: make([]float32, s.maxCg), e: make([]int32, s.maxCg)}
 }
 
 // Simulate runs one sample x (C·H·W values, pixels in [0,1]) and fills r.
@@ -183,245 +165,186 @@ func (w *Worker) relay(p *plan, in, out []int32, st *LayerStats) {
 	st.SynEvents = p.conn
 }
 
-// spiking simulates one spiking layer given its inputs' spike steps.
+// spiking simulates one spiking layer given its inputs' spike steps. It
+// works position by position: the channels of a group at one output position
+// share their inputs, so the weights arriving at each step are summed per
+// channel into one row per occupied step (a bit set marks the occupied
+// steps), and then all channels are integrated together from one occupied
+// step to the next, u ← u + Δ·i, exactly as the oracle's step-by-step sums
+// on the dyadic grid. A crossing of θ between two occupied steps is an early
+// spike, located exactly; otherwise the potential at the readout, U, gives
+// the spike k = ⌈θ − U⌉ steps after it. Inputs that arrive at the readout
+// (value 0) change neither U nor the early check and are skipped.
 func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	l, g := p.l, &p.g
 	T, tau := p.t, p.tau
 	base := tau + T // readout step
-	q := w.q[:len(in)]
 	sLo := int32(0)
-	for j, t := range in {
-		if t-tau < sLo {
-			sLo = t - tau
-		}
-		q[j] = float32(base - t)
+	for _, t := range in {
+		sLo = min(sLo, t-tau)
 	}
-	n := l.Size()
-	P, S := w.pb[:n], w.nb[:n]
-
-	// Dense pass: S = Σ w·q and P = Σ_{w>0} w·q per neuron.
-	switch l.Kind {
-	case Linear:
-		for c := 0; c < g.cout; c++ {
-			S[c], P[c] = dot2(l.W[c*g.k:(c+1)*g.k], p.wpos[c*g.k:(c+1)*g.k], q)
-		}
-	case AvgPool:
-		kk := g.kh * g.kw
-		for c := 0; c < g.cout; c++ {
-			plane := q[c*g.inPlane : (c+1)*g.inPlane]
-			for pos := 0; pos < g.npos; pos++ {
-				var sum float32
-				for k := 0; k < kk; k++ {
-					if j := p.idx[k*g.npos+pos]; j >= 0 {
-						sum += plane[j]
+	span := int(T - sLo)
+	words := (span + 63) >> 6
+	cg := g.coutg
+	occ := w.occ[:words]
+	d := w.d[:span*cg]
+	u, cur, e := w.u[:cg], w.i[:cg], w.e[:cg]
+	theta := p.theta
+	avg := l.Kind == AvgPool
+	readoutRect := int64(1)
+	if l.Rectify {
+		readoutRect = 2
+	}
+	var early, rectified, cu int64
+	for gr := 0; gr < g.groups; gr++ {
+		plane := in[gr*g.cing*g.inPlane:]
+		wt := p.wt[gr*g.k*cg : (gr+1)*g.k*cg]
+		brow := p.bias[gr*cg : (gr+1)*cg]
+		for pos := 0; pos < g.npos; pos++ {
+			// 1. Sum the weights arriving at each step before the readout.
+			clear(occ)
+			for k := 0; k < g.k; k++ {
+				j := int32(k)
+				if p.idx != nil {
+					if j = p.idx[k*g.npos+pos]; j < 0 {
+						continue
 					}
 				}
-				v := l.PoolW[pos] * sum
-				S[c*g.npos+pos], P[c*g.npos+pos] = v, v
-			}
-		}
-	case Conv:
-		x := w.x[:g.k*g.npos]
-		for gr := 0; gr < g.groups; gr++ {
-			gather(x, q[gr*g.cing*g.inPlane:], p.idx)
-			for c := gr * g.coutg; c < (gr+1)*g.coutg; c++ {
-				wr := l.W[c*g.k : (c+1)*g.k]
-				if g.npos == 1 {
-					S[c], P[c] = dot2(wr, p.wpos[c*g.k:(c+1)*g.k], x)
+				s := plane[j] - tau
+				if s >= T {
 					continue
 				}
-				prow, srow := P[c*g.npos:(c+1)*g.npos], S[c*g.npos:(c+1)*g.npos]
-				clear(prow)
-				clear(srow)
-				for k, wv := range wr {
-					if wv > 0 {
-						axpy(prow, wv, x[k*g.npos:(k+1)*g.npos])
-					} else if wv < 0 {
-						axpy(srow, wv, x[k*g.npos:(k+1)*g.npos])
+				b := int(s - sLo)
+				row := d[b*cg : (b+1)*cg]
+				bit := uint64(1) << (b & 63)
+				if avg {
+					if occ[b>>6]&bit == 0 {
+						occ[b>>6] |= bit
+						row[0] = l.PoolW[pos]
+					} else {
+						row[0] += l.PoolW[pos]
+					}
+					continue
+				}
+				wk := wt[k*cg : (k+1)*cg]
+				if occ[b>>6]&bit == 0 {
+					occ[b>>6] |= bit
+					copy(row, wk)
+				} else {
+					for c, v := range wk {
+						row[c] += v
 					}
 				}
-				for i := range srow {
-					srow[i] += prow[i]
+			}
+			// Current updates: the distinct input steps, the readout, the
+			// rectifier, and the bias step where no input arrives then.
+			nIn := 0
+			for _, x := range occ {
+				nIn += bits.OnesCount64(x)
+			}
+			b0 := int(-sLo)
+			has0 := occ[b0>>6]>>(b0&63)&1 != 0
+			cu += int64(cg) * (int64(nIn) + readoutRect)
+			if nb := p.nBias[gr]; nb > 0 {
+				if !has0 {
+					cu += int64(nb)
+				}
+				// The bias spike arrives at local step 0.
+				row := d[b0*cg : (b0+1)*cg]
+				if has0 {
+					for c, v := range brow {
+						row[c] += v
+					}
+				} else {
+					occ[b0>>6] |= 1 << (b0 & 63)
+					copy(row, brow)
 				}
 			}
-		}
-	}
-
-	// Spike times: closed form for neurons that cannot fire early.
-	theta := p.theta
-	var early, rectified int64
-	for c := 0; c < g.cout; c++ {
-		bT, bpT := p.bT[c], p.bposT[c]
-		sr, pr := S[c*g.npos:(c+1)*g.npos], P[c*g.npos:(c+1)*g.npos]
-		o := out[c*g.npos : (c+1)*g.npos]
-		for pos := range o {
-			u := sr[pos] + bT
-			if b := pr[pos] + bpT; b+1e-4*(abs32(b)+1) >= theta {
-				w.scans++
-				w.scanL[p.l.Name]++
-				if t, ok := w.scan(p, c, pos, in, sLo); ok {
-					o[pos] = t
+			// 2. Integrate from one occupied step to the next.
+			clear(u)
+			clear(cur)
+			for c := range e {
+				e[c] = -1
+			}
+			now := sLo
+			for wi, x := range occ {
+				for x != 0 {
+					b := wi<<6 + bits.TrailingZeros64(x)
+					x &= x - 1
+					s := int32(b) + sLo
+					if dt := float32(s - now); dt > 0 {
+						for c, ic := range cur {
+							uo := u[c]
+							un := uo + dt*ic
+							u[c] = un
+							if un >= theta && e[c] < 0 {
+								e[c] = tau + now + firstStep(uo, ic, theta, s-now)
+							}
+						}
+					}
+					row := d[b*cg : (b+1)*cg]
+					for c, v := range row {
+						cur[c] += v
+					}
+					now = s
+				}
+			}
+			// 3. Last stretch to the readout; then spike times.
+			dT := T - now
+			for c, ic := range cur {
+				n := (gr*cg+c)*g.npos + pos
+				uo := u[c]
+				if e[c] < 0 && dT > 1 && uo+float32(dT-1)*ic >= theta {
+					e[c] = tau + now + firstStep(uo, ic, theta, dT-1)
+				}
+				if e[c] >= 0 {
+					out[n] = e[c]
 					early++
 					continue
 				}
-			}
-			k := int32(0)
-			if d := theta - u; d > 0 {
-				switch {
-				case l.Rectify && d > float32(p.out):
-					k = p.out // ⌈d⌉ > TOut: the rectifier fires it
-					rectified++
-				case d > float32(p.out+MaxTail):
-					o[pos] = math.MaxInt32 // beyond the tail: never
-					continue
-				default:
-					k = int32(math.Ceil(float64(d)))
+				U := uo + float32(dT)*ic
+				k := int32(0)
+				if dd := theta - U; dd > 0 {
+					switch {
+					case l.Rectify && dd > float32(p.out):
+						k = p.out // ⌈θ−U⌉ > TOut: the rectifier fires it
+						rectified++
+					case dd > float32(p.out+MaxTail):
+						out[n] = math.MaxInt32 // beyond the tail: never
+						continue
+					default:
+						k = int32(math.Ceil(float64(dd)))
+					}
 				}
+				out[n] = base + k
 			}
-			o[pos] = base + k
 		}
 	}
-	st.Early, st.Rectified = early, rectified
-	st.Spikes = int64(n)
+	n := int64(l.Size())
+	st.Early, st.Rectified, st.CurrentUpdates = early, rectified, cu
+	st.Spikes = n
 	st.SynEvents = p.conn
-	st.ReadoutEvents = int64(n)
+	st.ReadoutEvents = n
 	if l.Rectify {
-		st.RectifierEvents = int64(n)
+		st.RectifierEvents = n
 	}
 	for _, nb := range p.nBias {
 		st.BiasEvents += int64(nb) * int64(g.npos)
 	}
-	st.CurrentUpdates = w.currentUpdates(p, in, sLo)
 }
 
-func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
-
-// scan steps neuron (c, pos) through its window exactly as the oracle does
-// and returns the step of an early spike, if it fires before its readout.
-func (w *Worker) scan(p *plan, c, pos int, in []int32, sLo int32) (int32, bool) {
-	l, g := p.l, &p.g
-	T, tau := p.t, p.tau
-	h := w.hist[:T-sLo]
-	clear(h)
-	var b float32
-	switch l.Kind {
-	case Linear:
-		for j, wv := range l.W[c*g.k : (c+1)*g.k] {
-			if s := in[j] - tau; s < T {
-				h[s-sLo] += wv
-			}
-		}
-		b = l.B[c]
-	case Conv:
-		plane := in[(c/g.coutg)*g.cing*g.inPlane:]
-		for k, wv := range l.W[c*g.k : (c+1)*g.k] {
-			if j := p.idx[k*g.npos+pos]; j >= 0 {
-				if s := plane[j] - tau; s < T {
-					h[s-sLo] += wv
-				}
-			}
-		}
-		b = l.B[c]
-	case AvgPool:
-		plane := in[c*g.inPlane:]
-		wv := l.PoolW[pos]
-		for k := 0; k < g.k; k++ {
-			if j := p.idx[k*g.npos+pos]; j >= 0 {
-				if s := plane[j] - tau; s < T {
-					h[s-sLo] += wv
-				}
-			}
-		}
+// firstStep returns the least m in 1..maxM with u + m·i ≥ θ, given that
+// u + maxM·i ≥ θ > u and i > 0, evaluated as the integration loop does.
+func firstStep(u, i, theta float32, maxM int32) int32 {
+	m := int32(math.Ceil(float64(theta-u) / float64(i)))
+	m = max(1, min(m, maxM))
+	for m > 1 && u+float32(m-1)*i >= theta {
+		m--
 	}
-	var u, i float32
-	for s := sLo; s < T; s++ {
-		u += i
-		i += h[s-sLo]
-		if s == 0 {
-			i += b
-		}
-		if u >= p.theta {
-			return tau + s, true
-		}
+	for m < maxM && u+float32(m)*i < theta {
+		m++
 	}
-	return 0, false
-}
-
-// currentUpdates counts the (neuron, step) pairs at which a neuron of the
-// layer receives at least one event: the distinct arrival steps of its
-// inputs, the bias step (if b ≠ 0 and no input arrives then), the readout
-// step and, if rectified, the rectifier step. Arrival steps are kept as bit
-// sets per input position, OR-ed over channels and then over each window.
-func (w *Worker) currentUpdates(p *plan, in []int32, sLo int32) int64 {
-	l, g := p.l, &p.g
-	off := -sLo
-	nbits := int(p.t+off) + 1
-	words := (nbits + 63) >> 6
-	m := w.mask[:g.groups*g.inPlane*words]
-	clear(m)
-	for ch := 0; ch < g.cin; ch++ {
-		gr := ch / g.cing
-		row := m[gr*g.inPlane*words : (gr+1)*g.inPlane*words]
-		for pos, t := range in[ch*g.inPlane : (ch+1)*g.inPlane] {
-			bit := t - p.tau + off
-			row[pos*words+int(bit>>6)] |= 1 << (bit & 63)
-		}
-	}
-	rect := int64(0)
-	if l.Rectify {
-		rect = 1
-	}
-	readout := int(p.t + off)
-	kk := g.kh * g.kw
-	var cu int64
-	for gr := 0; gr < g.groups; gr++ {
-		row := m[gr*g.inPlane*words : (gr+1)*g.inPlane*words]
-		nb := int64(p.nBias[gr])
-		coutg := int64(g.coutg)
-		for pos := 0; pos < g.npos; pos++ {
-			var cnt int
-			var has0 bool
-			if words == 1 {
-				var acc uint64
-				if p.idx == nil {
-					acc = row[0]
-				} else {
-					for k := 0; k < kk; k++ {
-						if j := p.idx[k*g.npos+pos]; j >= 0 {
-							acc |= row[j]
-						}
-					}
-				}
-				acc |= 1 << readout
-				cnt = bits.OnesCount64(acc)
-				has0 = acc>>off&1 != 0
-			} else {
-				acc := w.acc[:words]
-				clear(acc)
-				for k := 0; k < kk; k++ {
-					j := int32(0)
-					if p.idx != nil {
-						j = p.idx[k*g.npos+pos]
-					}
-					if j >= 0 {
-						for i, v := range row[int(j)*words : int(j+1)*words] {
-							acc[i] |= v
-						}
-					}
-				}
-				acc[readout>>6] |= 1 << (readout & 63)
-				for _, v := range acc {
-					cnt += bits.OnesCount64(v)
-				}
-				has0 = acc[off>>6]>>(off&63)&1 != 0
-			}
-			cu += coutg * (int64(cnt) + rect)
-			if !has0 {
-				cu += nb
-			}
-		}
-	}
-	return cu
+	return m
 }
 
 // finish decides the class and the end of the sample from the output

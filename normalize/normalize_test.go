@@ -1,0 +1,132 @@
+package normalize_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/normalize"
+)
+
+func randomNet(r *rand.Rand) *graph.Model {
+	vec := func(n int, s float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = s * (2*r.Float32() - 1)
+		}
+		return v
+	}
+	c1, c2 := 2+r.IntN(4), 2+r.IntN(4)
+	k := 1 + 2*r.IntN(2)
+	return &graph.Model{InputShape: []int{2, 7, 7}, Layers: []*graph.Layer{
+		{Name: "conv1", Op: graph.Conv, WShape: []int{c1, 2, k, k}, W: vec(c1*2*k*k, 1), B: vec(c1, 0.5),
+			Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Pad: [4]int{k / 2, k / 2, k / 2, k / 2}, Dilation: [2]int{1, 1}, Group: 1},
+		{Name: "relu1", Op: graph.ReLU},
+		{Name: "pool1", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
+		{Name: "conv2", Op: graph.Conv, WShape: []int{c2, c1, 3, 3}, W: vec(c2*c1*9, 1), B: vec(c2, 0.5),
+			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
+		{Name: "relu2", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc", Op: graph.Linear, WShape: []int{4, c2 * 9}, W: vec(4*c2*9, 1), B: vec(4, 0.5)},
+	}}
+}
+
+// TestNormalizedActivations checks SPEC §4: after normalization every
+// layer's activation equals the original divided by P_l. Tolerance: the
+// normalized weights are rounded once to float32 and the sums run in a
+// different order, so we allow 1e-5 of the layer's activation scale.
+func TestNormalizedActivations(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n = 64
+	for trial := 0; trial < 10; trial++ {
+		m := randomNet(r)
+		if err := m.InferShapes(); err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, n*2*7*7)
+		for i := range x {
+			x[i] = r.Float32()
+		}
+		net, err := nn.New(m, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := map[int][]float32{}
+		net.Activations(x, n, func(l int, out []float32) { orig[l] = append([]float32(nil), out...) })
+		src := func(fn func(int, []float32)) error {
+			net.Activations(x, n, fn)
+			return nil
+		}
+		p := []float64{99, 99.9, 100, 90}[trial%4]
+		nm, rep, err := normalize.Normalize(m, src, normalize.Config{Percentile: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		net2, err := nn.New(nm, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, act := normalize.Targets(m)
+		got := map[int][]float32{}
+		net2.Activations(x, n, func(l int, out []float32) { got[l] = append([]float32(nil), out...) })
+		for k, a := range act {
+			P := rep.Layers[k].Scale
+			above := 0
+			for i, v := range orig[a] {
+				want := float64(v) / P
+				if d := math.Abs(float64(got[a][i]) - want); d > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("trial %d layer %s value %d: normalized %v, original/P = %v", trial, rep.Layers[k].Name, i, got[a][i], want)
+				}
+				if want > 1 {
+					above++
+				}
+			}
+			if f := float64(above) / float64(len(orig[a])); math.Abs(f-rep.Layers[k].AboveOne) > 1e-9 {
+				t.Errorf("layer %s: reported %.4f above 1, measured %.4f", rep.Layers[k].Name, rep.Layers[k].AboveOne, f)
+			}
+			if p == 100 && rep.Layers[k].AboveOne != 0 {
+				t.Errorf("layer %s: percentile 100 leaves %.4f above 1", rep.Layers[k].Name, rep.Layers[k].AboveOne)
+			}
+		}
+	}
+}
+
+func TestNormalizeErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	m := randomNet(r)
+	m.InferShapes()
+	net, _ := nn.New(m, 1)
+	x := make([]float32, 4*2*7*7)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	src := func(fn func(int, []float32)) error { net.Activations(x, 4, fn); return nil }
+	empty := func(fn func(int, []float32)) error { return nil }
+	dead := m.Clone()
+	for i := range dead.Layers[0].W {
+		dead.Layers[0].W[i], dead.Layers[0].B[i%len(dead.Layers[0].B)] = 0, -1
+	}
+	deadNet, _ := nn.New(dead, 1)
+	deadSrc := func(fn func(int, []float32)) error { deadNet.Activations(x, 4, fn); return nil }
+	cases := []struct {
+		name string
+		m    *graph.Model
+		src  normalize.Source
+		cfg  normalize.Config
+	}{
+		{"percentile 0 is default, 101 is not", m, src, normalize.Config{Percentile: 101}},
+		{"negative percentile", m, src, normalize.Config{Percentile: -5}},
+		{"layer percentile count", m, src, normalize.Config{LayerPercentiles: []float64{99}}},
+		{"empty calibration", m, empty, normalize.Config{}},
+		{"dead layer", dead, deadSrc, normalize.Config{}},
+	}
+	for _, tc := range cases {
+		if _, _, err := normalize.Normalize(tc.m, tc.src, tc.cfg); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		} else {
+			t.Logf("%s: %v", tc.name, err)
+		}
+	}
+}

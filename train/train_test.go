@@ -1,0 +1,134 @@
+package train
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
+)
+
+// toySet is a 2-class problem on 1×8×8 images: a bright square in the
+// left or the right half, with noise.
+func toySet(n int, seed uint64) *dataset.Set {
+	r := rand.New(rand.NewPCG(seed, 1))
+	s := &dataset.Set{Name: "toy", C: 1, H: 8, W: 8, Classes: []string{"left", "right"},
+		Pix: make([]uint8, n*64), Labels: make([]uint8, n)}
+	for i := 0; i < n; i++ {
+		c := r.IntN(2)
+		s.Labels[i] = uint8(c)
+		img := s.Pix[i*64 : (i+1)*64]
+		for j := range img {
+			img[j] = uint8(r.IntN(60))
+		}
+		x0, y0 := c*4+r.IntN(2), r.IntN(6)
+		for y := y0; y < y0+3; y++ {
+			for x := x0; x < x0+2; x++ {
+				img[y*8+x] = 255
+			}
+		}
+	}
+	return s
+}
+
+func toyModel(t *testing.T, seed uint64) *graph.Model {
+	t.Helper()
+	m := &graph.Model{Name: "toy", InputShape: []int{1, 8, 8}, Layers: []*graph.Layer{
+		{Name: "conv1", Op: graph.Conv, WShape: []int{4, 1, 3, 3}, W: make([]float32, 36), B: make([]float32, 4),
+			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
+		{Name: "relu1", Op: graph.ReLU},
+		{Name: "pool1", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
+		{Name: "drop", Op: graph.Dropout, Ratio: 0.2},
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc1", Op: graph.Linear, WShape: []int{2, 36}, W: make([]float32, 72), B: make([]float32, 2)},
+	}}
+	nn.Init(m, seed)
+	return m
+}
+
+func TestTrainLearnsAndResumesExactly(t *testing.T) {
+	trainSet, testSet := toySet(512, 1), toySet(200, 2)
+	// A constant schedule, so that a 2-epoch run followed by a resume to 4
+	// epochs follows the same learning rates as one 4-epoch run.
+	cfg := Config{Epochs: 4, Batch: 32, Seed: 7, LR: 0.01, Schedule: "constant"}
+	run := func(m *graph.Model, start int, opt nn.Optimizer, cfg Config, net *nn.Net) []Epoch {
+		h, err := Run(context.Background(), net, trainSet, testSet, cfg, start, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	// Uninterrupted.
+	m1 := toyModel(t, 3)
+	net1, err := nn.New(m1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net1.SetSeed(cfg.Seed)
+	h := run(m1, 0, nil, cfg, net1)
+	if got := h[len(h)-1].TestAcc; got < 95 {
+		t.Errorf("toy test accuracy %.1f %%, want ≥ 95 %%", got)
+	}
+
+	// Two epochs, checkpoint, then resume for the other two.
+	prefix := filepath.Join(t.TempDir(), "ck")
+	m2 := toyModel(t, 3)
+	net2, _ := nn.New(m2, 2)
+	net2.SetSeed(cfg.Seed)
+	c2 := cfg
+	c2.Epochs, c2.Checkpoint = 2, prefix
+	run(m2, 0, nil, c2, net2)
+	ck, err := LoadCheckpoint(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch != 2 {
+		t.Fatalf("checkpoint epoch %d, want 2", ck.Epoch)
+	}
+	net3, err := nn.New(ck.Model, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := ck.Restore(net3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3 := ck.Config
+	c3.Epochs, c3.Checkpoint = 4, ""
+	run(ck.Model, ck.Epoch, opt, c3, net3)
+
+	for i, l := range m1.Layers {
+		if !slices.Equal(l.W, ck.Model.Layers[i].W) || !slices.Equal(l.B, ck.Model.Layers[i].B) {
+			t.Fatalf("layer %s: resumed weights differ from an uninterrupted run", l.Name)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	m := toyModel(t, 1)
+	net, _ := nn.New(m, 1)
+	empty := &dataset.Set{Name: "empty", C: 1, H: 8, W: 8, Classes: []string{"a", "b"}}
+	wrong := toySet(10, 1)
+	wrong.H, wrong.W, wrong.Pix = 4, 4, wrong.Pix[:160]
+	cases := []struct {
+		name string
+		set  *dataset.Set
+		cfg  Config
+	}{
+		{"empty set", empty, Config{}},
+		{"shape mismatch", wrong, Config{}},
+		{"bad optimizer", toySet(10, 1), Config{Optimizer: "rmsprop"}},
+		{"bad schedule", toySet(10, 1), Config{Schedule: "wave"}},
+		{"negative lr", toySet(10, 1), Config{LR: -1}},
+	}
+	for _, tc := range cases {
+		if _, err := Run(context.Background(), net, tc.set, nil, tc.cfg, 0, nil); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
