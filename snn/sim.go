@@ -34,6 +34,9 @@ type plan struct {
 	tau, t, out int32 // window start, T, TOut
 	theta       float32
 	idx         []int32   // im2col table of group 0 (nil for Linear)
+	// The receptive field of output position pos in group 0 is entries
+	// rfStart[pos]..rfStart[pos+1]−1: weight row rfK, input offset rfJ.
+	rfStart, rfK, rfJ []int32
 	wt          []float32 // weights per group as [k][channel in group]
 	bias        []float32 // per output channel (zeros for AvgPool)
 	nBias       []int32   // per group: channels with b ≠ 0
@@ -67,8 +70,23 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 				}
 			}
 			p.conn = int64(g.cout) * int64(nz)
+			p.rfStart = make([]int32, g.npos+1)
+			for pos := 0; pos < g.npos; pos++ {
+				for k := 0; k < g.k; k++ {
+					if j := p.idx[k*g.npos+pos]; j >= 0 {
+						p.rfK = append(p.rfK, int32(k))
+						p.rfJ = append(p.rfJ, j)
+					}
+				}
+				p.rfStart[pos+1] = int32(len(p.rfK))
+			}
 		} else {
 			p.conn = int64(g.cout) * int64(g.k)
+			p.rfStart = []int32{0, int32(g.k)}
+			for k := 0; k < g.k; k++ {
+				p.rfK = append(p.rfK, int32(k))
+				p.rfJ = append(p.rfJ, int32(k))
+			}
 		}
 		if !l.Spiking() {
 			continue
@@ -198,42 +216,41 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	var early, rectified, cu int64
 	for gr := 0; gr < g.groups; gr++ {
 		plane := in[gr*g.cing*g.inPlane:]
-		wt := p.wt[gr*g.k*cg : (gr+1)*g.k*cg]
+		var wt []float32
+		if !avg {
+			wt = p.wt[gr*g.k*cg : (gr+1)*g.k*cg]
+		}
 		brow := p.bias[gr*cg : (gr+1)*cg]
 		for pos := 0; pos < g.npos; pos++ {
 			// 1. Sum the weights arriving at each step before the readout.
 			clear(occ)
-			for k := 0; k < g.k; k++ {
-				j := int32(k)
-				if p.idx != nil {
-					if j = p.idx[k*g.npos+pos]; j < 0 {
-						continue
-					}
-				}
-				s := plane[j] - tau
+			lo, hi := p.rfStart[pos], p.rfStart[pos+1]
+			rfK, rfJ := p.rfK[lo:hi], p.rfJ[lo:hi]
+			rfJ = rfJ[:len(rfK)]
+			for e, k := range rfK {
+				s := plane[rfJ[e]] - tau
 				if s >= T {
 					continue
 				}
 				b := int(s - sLo)
 				row := d[b*cg : (b+1)*cg]
 				bit := uint64(1) << (b & 63)
+				first := occ[b>>6]&bit == 0
+				occ[b>>6] |= bit
 				if avg {
-					if occ[b>>6]&bit == 0 {
-						occ[b>>6] |= bit
+					if first {
 						row[0] = l.PoolW[pos]
 					} else {
 						row[0] += l.PoolW[pos]
 					}
 					continue
 				}
-				wk := wt[k*cg : (k+1)*cg]
-				if occ[b>>6]&bit == 0 {
-					occ[b>>6] |= bit
-					copy(row, wk)
+				wk := wt[int(k)*cg : (int(k)+1)*cg]
+				row = row[:len(wk)]
+				if first {
+					copyRow(row, wk)
 				} else {
-					for c, v := range wk {
-						row[c] += v
-					}
+					addRow(row, wk)
 				}
 			}
 			// Current updates: the distinct input steps, the readout, the
@@ -272,19 +289,17 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 					b := wi<<6 + bits.TrailingZeros64(x)
 					x &= x - 1
 					s := int32(b) + sLo
-					if dt := float32(s - now); dt > 0 {
-						for c, ic := range cur {
-							uo := u[c]
-							un := uo + dt*ic
-							u[c] = un
-							if un >= theta && e[c] < 0 {
-								e[c] = tau + now + firstStep(uo, ic, theta, s-now)
-							}
-						}
-					}
+					dt := float32(s - now)
 					row := d[b*cg : (b+1)*cg]
-					for c, v := range row {
-						cur[c] += v
+					row, u, e := row[:len(cur)], u[:len(cur)], e[:len(cur)]
+					for c, ic := range cur {
+						uo := u[c]
+						un := uo + dt*ic
+						u[c] = un
+						cur[c] = ic + row[c]
+						if un >= theta && e[c] < 0 {
+							e[c] = tau + now + firstStep(uo, ic, theta, s-now)
+						}
 					}
 					now = s
 				}
@@ -330,6 +345,22 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	}
 	for _, nb := range p.nBias {
 		st.BiasEvents += int64(nb) * int64(g.npos)
+	}
+}
+
+// copyRow sets dst = src (len(dst) ≥ len(src)).
+func copyRow(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
+// addRow adds src to dst (len(dst) ≥ len(src)).
+func addRow(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 
