@@ -156,9 +156,6 @@ func Normalize(m *graph.Model, src Source, cfg Config) (*graph.Model, *Report, e
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: layer %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
 			}
-			if st.Kept < st.Values {
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: percentile from %d of %d activation values (every %d-th)", l.Name, st.Kept, st.Values, s.stride))
-			}
 		}
 		st.Scale = scale
 		if l.Op == graph.Conv || l.Op == graph.Linear {

@@ -33,14 +33,14 @@ type plan struct {
 	g           geom
 	tau, t, out int32 // window start, T, TOut
 	theta       float32
-	idx         []int32   // im2col table of group 0 (nil for Linear)
+	idx         []int32 // im2col table of group 0 (nil for Linear)
 	// The receptive field of output position pos in group 0 is entries
 	// rfStart[pos]..rfStart[pos+1]−1: weight row rfK, input offset rfJ.
 	rfStart, rfK, rfJ []int32
-	wt          []float32 // weights per group as [k][channel in group]
-	bias        []float32 // per output channel (zeros for AvgPool)
-	nBias       []int32   // per group: channels with b ≠ 0
-	conn        int64     // synapses into the layer
+	wt                []float32 // weights per group as [k][channel in group]
+	bias              []float32 // per output channel (zeros for AvgPool)
+	nBias             []int32   // per group: channels with b ≠ 0
+	conn              int64     // synapses into the layer
 }
 
 // NewSim validates n and prepares the fast simulator for it. workers ≤ 0

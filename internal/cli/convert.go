@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/quartz-snn/quartz/normalize"
+	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+func init() {
+	register(&command{
+		name:    "convert",
+		summary: "normalize and convert a model to a Quartz SNN and write it as JSON (read back by eval --snn)",
+		run:     runConvert,
+	})
+}
+
+// snnFormat identifies converted-network files.
+const snnFormat = "quartz-snn"
+
+// snnFile is the file quartz convert writes: the network (snn.Network,
+// documented field by field in package snn) and how it was made.
+type snnFile struct {
+	Format       string            `json:"format"`  // "quartz-snn"
+	Version      int               `json:"version"` // 1
+	SourceModel  string            `json:"source_model"`
+	Data         string            `json:"calibration_data"`
+	Config       snnFileConfig     `json:"config"`
+	Norm         *normalize.Report `json:"normalization"`
+	Network      *snn.Network      `json:"network"`
+	CalibSamples int               `json:"calibration_samples"`
+}
+
+type snnFileConfig struct {
+	Tmax             int       `json:"tmax"`
+	TmaxLayers       []int     `json:"tmax_layers,omitempty"`
+	Percentile       float64   `json:"percentile"`
+	LayerPercentiles []float64 `json:"percentile_layers,omitempty"`
+	CalibSeed        uint64    `json:"calibration_seed"`
+	AnalogFirst      bool      `json:"analog_first"`
+}
+
+func runConvert(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "convert", "--model FILE.onnx --data mnist -o snn.json [flags]")
+	model := fs.String("model", "", "model `FILE.onnx` (required)")
+	out := fs.String("o", "", "output `FILE.json` (required)")
+	var d dataFlags
+	d.register(fs, "mnist", "train")
+	var c convFlags
+	c.register(fs)
+	workers := workersFlag(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" {
+		fmt.Fprintln(e.stderr, "quartz convert: --model and -o are required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := c.config(*workers)
+	if err != nil {
+		return err
+	}
+	cfg.Progress = e.stderr
+	conv, err := convertModel(ctx, *model, d, cfg)
+	if err != nil {
+		return err
+	}
+	conv.SNN.Name = filepath.Base(*model)
+	f := snnFile{Format: snnFormat, Version: 1, SourceModel: *model, Data: d.spec, Norm: conv.Norm, Network: conv.SNN,
+		CalibSamples: conv.CalibSize,
+		Config: snnFileConfig{Tmax: conv.Config.Tmax, TmaxLayers: conv.Config.TmaxLayers, Percentile: conv.Config.Percentile,
+			LayerPercentiles: conv.Config.LayerPercentiles, CalibSeed: conv.Config.CalibSeed, AnalogFirst: conv.Config.AnalogFirst}}
+	js, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", *out, err)
+	}
+	if err := writeFileAtomic(*out, append(js, '\n')); err != nil {
+		return err
+	}
+	sp, relay := conv.SNN.Neurons()
+	fmt.Fprintf(e.stdout, "wrote %s: %d layers, %d neurons (+%d relay), Tmax %d, percentile %g\n",
+		*out, len(conv.SNN.Layers), sp, relay, conv.Config.Tmax, conv.Config.Percentile)
+	for _, w := range conv.Norm.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	return nil
+}
+
+// readSNN reads a converted network; with model set, the ANN is read too so
+// that its accuracy can be reported beside the SNN's.
+func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f snnFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Format != snnFormat || f.Version != 1 {
+		return nil, fmt.Errorf("%s: not a quartz SNN file (format %q version %d, want %q version 1)", path, f.Format, f.Version, snnFormat)
+	}
+	if f.Network == nil {
+		return nil, fmt.Errorf("%s: no network", path)
+	}
+	if err := f.Network.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &pipeline.Converted{SNN: f.Network, Norm: f.Norm, CalibSize: f.CalibSamples,
+		Config: pipeline.Config{Tmax: f.Config.Tmax, TmaxLayers: f.Config.TmaxLayers, Percentile: f.Config.Percentile,
+			LayerPercentiles: f.Config.LayerPercentiles, CalibSeed: f.Config.CalibSeed, AnalogFirst: f.Config.AnalogFirst,
+			Threshold: f.Network.Threshold, Workers: workers}}
+	if model != "" {
+		if c.ANN, err = onnx.ReadFile(model); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// writeFileAtomic writes data to name via a temporary file and a rename,
+// so that a failure leaves no partial file.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

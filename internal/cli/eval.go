@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/report"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+func init() {
+	register(&command{
+		name:    "eval",
+		summary: "normalize, convert and simulate a model; print ANN vs SNN accuracy and the SNN's costs",
+		run:     runEval,
+	})
+}
+
+// convFlags are the conversion flags of eval and convert.
+type convFlags struct {
+	tmax        int
+	tmaxLayers  string
+	percentile  float64
+	pctLayers   string
+	calib       int
+	calibSeed   uint64
+	threshold   string
+	analogFirst bool
+}
+
+func (c *convFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&c.tmax, "tmax", pipeline.DefaultTmax, "time steps T per layer window")
+	fs.StringVar(&c.tmaxLayers, "tmax-layers", "", "per-layer T, comma separated (one per spiking layer; overrides --tmax)")
+	fs.Float64Var(&c.percentile, "percentile", 99.9, "normalization percentile in (0, 100]")
+	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated")
+	fs.IntVar(&c.calib, "calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
+	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")
+	fs.StringVar(&c.threshold, "threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
+	fs.BoolVar(&c.analogFirst, "analog-first", false, "compute the first layer in floating point (for standardized, negative inputs)")
+}
+
+func (c *convFlags) config(workers int) (pipeline.Config, error) {
+	cfg := pipeline.Config{Tmax: c.tmax, Percentile: c.percentile, Calib: c.calib, CalibSeed: c.calibSeed,
+		AnalogFirst: c.analogFirst, Workers: workers}
+	if c.tmax < 1 {
+		return cfg, fmt.Errorf("--tmax %d: must be ≥ 1", c.tmax)
+	}
+	if !(c.percentile > 0 && c.percentile <= 100) {
+		return cfg, fmt.Errorf("--percentile %v: must be in (0, 100]", c.percentile)
+	}
+	if c.calib < 1 {
+		return cfg, fmt.Errorf("--calib %d: must be ≥ 1", c.calib)
+	}
+	var err error
+	if cfg.TmaxLayers, err = intList("--tmax-layers", c.tmaxLayers); err != nil {
+		return cfg, err
+	}
+	if cfg.LayerPercentiles, err = floatList("--percentile-layers", c.pctLayers); err != nil {
+		return cfg, err
+	}
+	switch c.threshold {
+	case "round":
+		cfg.Threshold = snn.Round
+	case "truncate":
+		cfg.Threshold = snn.Truncate
+	default:
+		return cfg, fmt.Errorf("--threshold %q: want round or truncate", c.threshold)
+	}
+	return cfg, nil
+}
+
+func intList(name, s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var v []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s %q: want positive integers separated by commas", name, s)
+		}
+		v = append(v, n)
+	}
+	return v, nil
+}
+
+func floatList(name, s string) ([]float64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var v []float64
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(x > 0 && x <= 100) {
+			return nil, fmt.Errorf("%s %q: want percentiles in (0, 100] separated by commas", name, s)
+		}
+		v = append(v, x)
+	}
+	return v, nil
+}
+
+func runEval(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "eval", "--model FILE.onnx --data mnist [flags]")
+	model := fs.String("model", "", "model `FILE.onnx` (required unless --snn)")
+	snnFile := fs.String("snn", "", "evaluate a converted SNN `FILE.json` written by quartz convert")
+	var d dataFlags
+	d.register(fs, "mnist", "test")
+	var c convFlags
+	c.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the table")
+	workers := workersFlag(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *model == "" && *snnFile == "" {
+		fmt.Fprintln(e.stderr, "quartz eval: --model or --snn is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := c.config(*workers)
+	if err != nil {
+		return err
+	}
+	cfg.Progress = e.stderr
+	test, err := d.open(d.split)
+	if err != nil {
+		return err
+	}
+	var conv *pipeline.Converted
+	if *snnFile != "" {
+		conv, err = readSNN(*snnFile, *model, *workers)
+	} else {
+		conv, err = convertModel(ctx, *model, d, cfg)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Evaluate(ctx, conv, test)
+	if err != nil {
+		return err
+	}
+	res.Model = displayName(*model, *snnFile)
+	if d.split == "train" && *snnFile == "" {
+		res.Warnings = append(res.Warnings, "evaluating on the training split, which also supplied the calibration sample")
+	}
+	return printResult(e, res, *asJSON)
+}
+
+func displayName(model, snnFile string) string {
+	if snnFile != "" {
+		return snnFile
+	}
+	return model
+}
+
+func printResult(e *env, res *pipeline.Result, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return report.Text(e.stdout, res)
+}
+
+// convertModel reads an ONNX model and converts it, calibrating on the
+// training split of the same data set.
+func convertModel(ctx context.Context, path string, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return convertGraph(ctx, m, d, cfg)
+}
+
+func convertGraph(ctx context.Context, m *graph.Model, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
+	if err != nil {
+		return nil, fmt.Errorf("calibration set: %w", err)
+	}
+	return pipeline.Convert(ctx, m, calib, cfg)
+}

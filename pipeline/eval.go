@@ -1,0 +1,262 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+// Result is the outcome of an evaluation: `quartz eval --json` prints it.
+// Counts are means per sample.
+type Result struct {
+	Model      string  `json:"model"`
+	Data       string  `json:"data"`
+	Samples    int     `json:"samples"`
+	Tmax       int     `json:"tmax"`
+	TmaxLayers []int   `json:"tmax_layers,omitempty"`
+	Percentile float64 `json:"percentile"`
+	Threshold  string  `json:"threshold"`
+	Analog     bool    `json:"analog_first"`
+	CalibSize  int     `json:"calibration_samples"`
+
+	ANNAccuracy *float64 `json:"ann_accuracy"` // nil without the ANN (eval --snn alone)
+	SNNAccuracy float64  `json:"snn_accuracy"`
+	TieRate     float64  `json:"tie_rate"`
+	NoClassRate float64  `json:"no_class_rate"`
+	// Agreement is the % of samples where SNN and ANN predict the same class.
+	Agreement *float64 `json:"ann_snn_agreement"`
+
+	Neurons         int     `json:"neurons"`
+	RelayNeurons    int     `json:"relay_neurons"`
+	Spikes          float64 `json:"spikes"`       // spikes of spiking neurons (ν layers)
+	RelaySpikes     float64 `json:"relay_spikes"` // spikes relayed by max-pool neurons
+	SynapticEvents  float64 `json:"synaptic_events"` // σ, bias/readout/rectifier included
+	InputEvents     float64 `json:"input_synaptic_events"`
+	BiasEvents      float64 `json:"bias_events"`
+	ReadoutEvents   float64 `json:"readout_events"`
+	RectifierEvents float64 `json:"rectifier_events"`
+	CurrentUpdates  float64 `json:"current_updates"`
+	Omega           float64 `json:"omega"`        // current_updates + 2·Σν_l·T_l
+	OmegaEvents     float64 `json:"omega_events"` // synaptic_events + 2·Σν_l·T_l
+	EarlySpikePct   float64 `json:"early_spike_pct"`
+	FirstSpike      float64 `json:"first_spike_latency"` // global step of the first output spike
+	Steps           float64 `json:"steps_per_sample"`
+	ClampedInputs   float64 `json:"clamped_inputs"`
+	ANNMACs         int64   `json:"ann_macs"`
+	SecondsANN      float64 `json:"seconds_ann"`
+	SecondsSNN      float64 `json:"seconds_snn"`
+
+	Layers   []LayerResult `json:"layers"`
+	Warnings []string      `json:"warnings,omitempty"`
+}
+
+// LayerResult is one SNN layer's share, means per sample.
+type LayerResult struct {
+	Name           string  `json:"name"`
+	Kind           string  `json:"kind"`
+	Shape          []int   `json:"shape"`
+	Neurons        int     `json:"neurons"` // relay neurons for max-pool layers
+	T              int     `json:"t,omitempty"`
+	Scale          float64 `json:"norm_scale,omitempty"`     // P_l
+	AboveOne       float64 `json:"norm_above_one,omitempty"` // fraction of calibration activations > 1
+	Spikes         float64 `json:"spikes"`
+	SynapticEvents float64 `json:"synaptic_events"` // delivered into this layer, bias/readout/rectifier included
+	CurrentUpdates float64 `json:"current_updates"`
+	EarlyPct       float64 `json:"early_spike_pct"`
+	RectifiedPct   float64 `json:"rectified_pct"`
+	MACs           int64   `json:"ann_macs"`
+}
+
+// Evaluate runs the ANN (when c.ANN is set) and the SNN on every sample of
+// test and returns the metrics.
+func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, error) {
+	if test.Len() == 0 {
+		return nil, fmt.Errorf("data set %s is empty", test.Name)
+	}
+	if err := checkSNNShape(c.SNN, test); err != nil {
+		return nil, err
+	}
+	cfg := c.Config
+	res := &Result{Model: c.SNN.Name, Data: test.Name, Samples: test.Len(), Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers,
+		Percentile: cfg.Percentile, Threshold: c.SNN.Threshold.String(), Analog: cfg.AnalogFirst, CalibSize: c.CalibSize}
+	if c.Norm != nil {
+		res.Warnings = append(res.Warnings, c.Norm.Warnings...)
+	}
+	res.Warnings = append(res.Warnings, c.SNN.Warnings...)
+
+	labels := make([]int32, test.Len())
+	for i, l := range test.Labels {
+		labels[i] = int32(l)
+	}
+	var annPred []int32
+	if c.ANN != nil {
+		if err := checkShape(c.ANN, test); err != nil {
+			return nil, err
+		}
+		net, err := nn.New(c.ANN, cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		annPred = predict(net, test)
+		res.SecondsANN = time.Since(t0).Seconds()
+		net.Close()
+		correct := 0
+		for i, p := range annPred {
+			if p == labels[i] {
+				correct++
+			}
+		}
+		acc := 100 * float64(correct) / float64(len(labels))
+		res.ANNAccuracy = &acc
+		res.ANNMACs = c.ANN.MACs()
+	}
+
+	sim, err := snn.NewSim(c.SNN, cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	const chunk = 1000
+	bar := newBar(cfg.Progress, "simulate", test.Len())
+	x := make([]float32, min(chunk, test.Len())*test.SampleSize())
+	idx := make([]int, chunk)
+	y := make([]int32, chunk)
+	var sum snn.Summary
+	t0 := time.Now()
+	for lo := 0; lo < test.Len(); lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(chunk, test.Len()-lo)
+		for i := range n {
+			idx[i] = lo + i
+		}
+		test.Gather(idx[:n], x, y)
+		s, err := sim.Evaluate(x[:n*test.SampleSize()], n, labels[lo:lo+n])
+		if err != nil {
+			return nil, err
+		}
+		addSummary(&sum, s)
+		bar.Add(n)
+	}
+	res.SecondsSNN = time.Since(t0).Seconds()
+	bar.Done()
+
+	fill(res, c, &sum)
+	return res, nil
+}
+
+func predict(net *nn.Net, s *dataset.Set) []int32 {
+	const chunk = 4 * nn.PredictBatch
+	x := make([]float32, chunk*s.SampleSize())
+	idx := make([]int, chunk)
+	y := make([]int32, chunk)
+	pred := make([]int32, 0, s.Len())
+	var am []int32
+	for lo := 0; lo < s.Len(); lo += chunk {
+		n := min(chunk, s.Len()-lo)
+		for i := range n {
+			idx[i] = lo + i
+		}
+		s.Gather(idx[:n], x, y)
+		out := net.Predict(x[:n*s.SampleSize()], n)
+		am = nn.Argmax(out, n, am)
+		pred = append(pred, am[:n]...)
+	}
+	return pred
+}
+
+func addSummary(dst, s *snn.Summary) {
+	dst.Samples += s.Samples
+	dst.Correct += s.Correct
+	dst.Ties += s.Ties
+	dst.NoClass += s.NoClass
+	dst.Clamped += s.Clamped
+	dst.FirstSpike += s.FirstSpike
+	dst.Steps += s.Steps
+	if dst.Layers == nil {
+		dst.Layers = make([]snn.LayerStats, len(s.Layers))
+	}
+	for i := range s.Layers {
+		dst.Layers[i].Add(&s.Layers[i])
+	}
+}
+
+func fill(res *Result, c *Converted, sum *snn.Summary) {
+	n := float64(sum.Samples)
+	pct := func(k int64) float64 { return 100 * float64(k) / n }
+	res.SNNAccuracy = pct(sum.Correct)
+	res.TieRate = pct(sum.Ties)
+	res.NoClassRate = pct(sum.NoClass)
+	res.Neurons, res.RelayNeurons = c.SNN.Neurons()
+	if withClass := sum.Samples - sum.NoClass; withClass > 0 {
+		res.FirstSpike = float64(sum.FirstSpike) / float64(withClass)
+	}
+	res.Steps = float64(sum.Steps) / n
+	res.ClampedInputs = float64(sum.Clamped) / n
+
+	norm := map[string]int{}
+	if c.Norm != nil {
+		for i, st := range c.Norm.Layers {
+			norm[st.Name] = i
+		}
+	}
+	var early, hidden int64
+	for i, l := range c.SNN.Layers {
+		st := sum.Layers[i]
+		lr := LayerResult{Name: l.Name, Kind: l.Kind.String(), Shape: l.OutShape, Neurons: l.Size(), T: l.T,
+			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n}
+		if l.Analog {
+			lr.Kind = "analog " + lr.Kind
+		}
+		ev := st.SynEvents + st.BiasEvents + st.ReadoutEvents + st.RectifierEvents
+		lr.SynapticEvents = float64(ev) / n
+		if l.Spiking() {
+			lr.EarlyPct = 100 * float64(st.Early) / (n * float64(l.Size()))
+			lr.RectifiedPct = 100 * float64(st.Rectified) / (n * float64(l.Size()))
+			if l.Rectify {
+				early += st.Early
+				hidden += int64(l.Size())
+			}
+		}
+		if k, ok := norm[l.Name]; ok {
+			lr.Scale, lr.AboveOne = c.Norm.Layers[k].Scale, c.Norm.Layers[k].AboveOne
+		}
+		if c.Simplified != nil {
+			for _, gl := range c.Simplified.Layers {
+				if gl.Name == l.Name {
+					lr.MACs = gl.MACs()
+				}
+			}
+		}
+		res.Layers = append(res.Layers, lr)
+		if l.Kind == snn.MaxPool {
+			res.RelaySpikes += lr.Spikes
+		} else {
+			res.Spikes += lr.Spikes
+		}
+		res.SynapticEvents += lr.SynapticEvents
+		res.InputEvents += float64(st.SynEvents) / n
+		res.BiasEvents += float64(st.BiasEvents) / n
+		res.ReadoutEvents += float64(st.ReadoutEvents) / n
+		res.RectifierEvents += float64(st.RectifierEvents) / n
+		res.CurrentUpdates += lr.CurrentUpdates
+	}
+	if hidden > 0 {
+		res.EarlySpikePct = 100 * float64(early) / (n * float64(hidden))
+	}
+	res.Omega = c.SNN.Omega(res.CurrentUpdates)
+	res.OmegaEvents = c.SNN.Omega(res.SynapticEvents)
+}
+
+func checkSNNShape(n *snn.Network, s *dataset.Set) error {
+	in := n.InShape
+	if len(in) != 3 || in[0] != s.C || in[1] != s.H || in[2] != s.W {
+		return fmt.Errorf("data set %s has images of %d×%d×%d, the SNN expects %v", s.Name, s.C, s.H, s.W, in)
+	}
+	return nil
+}

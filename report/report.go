@@ -1,0 +1,133 @@
+// Package report formats evaluation results for people: a side-by-side
+// ANN/SNN summary with a per-layer table, and the paper's reference rows.
+// Machine-readable output is the JSON encoding of pipeline.Result.
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/quartz-snn/quartz/pipeline"
+)
+
+// Text writes res as a readable report.
+func Text(w io.Writer, res *pipeline.Result) error {
+	ew := &errWriter{w: w}
+	p := ew.printf
+	tmax := fmt.Sprint(res.Tmax)
+	if len(res.TmaxLayers) > 0 {
+		tmax = strings.Trim(strings.ReplaceAll(fmt.Sprint(res.TmaxLayers), " ", ","), "[]") + " (per layer)"
+	}
+	p("model %s on %s: %d samples\n", res.Model, res.Data, res.Samples)
+	p("Tmax %s, threshold %s, percentile %g on %d calibration samples", tmax, res.Threshold, res.Percentile, res.CalibSize)
+	if res.Analog {
+		p(", analog first layer")
+	}
+	p("\n\n")
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "\tANN\tSNN (Quartz)\t\n")
+	ann := "—"
+	drop := ""
+	if res.ANNAccuracy != nil {
+		ann = fmt.Sprintf("%.2f %%", *res.ANNAccuracy)
+		drop = fmt.Sprintf("  (drop %.2f pp)", *res.ANNAccuracy-res.SNNAccuracy)
+	}
+	fmt.Fprintf(tw, "accuracy\t%s\t%.2f %%%s\t\n", ann, res.SNNAccuracy, drop)
+	fmt.Fprintf(tw, "error\t%s\t%.2f %%\t\n", errString(res.ANNAccuracy), 100-res.SNNAccuracy)
+	fmt.Fprintf(tw, "ties / no class\t\t%.2f %% / %.2f %%\t\n", res.TieRate, res.NoClassRate)
+	fmt.Fprintf(tw, "neurons\t\t%d (+%d relay)\t\n", res.Neurons, res.RelayNeurons)
+	fmt.Fprintf(tw, "spikes\t\t%.0f (+%.0f relayed)\t\n", res.Spikes, res.RelaySpikes)
+	fmt.Fprintf(tw, "operations\t%d MACs\tσ %.0f synaptic events, %.0f current updates\t\n", res.ANNMACs, res.SynapticEvents, res.CurrentUpdates)
+	fmt.Fprintf(tw, "Ω = σ + 2νT\t\t%.0f (σ = current updates), %.0f (σ = events)\t\n", res.Omega, res.OmegaEvents)
+	fmt.Fprintf(tw, "early spikes\t\t%.3f %% of hidden neurons\t\n", res.EarlySpikePct)
+	fmt.Fprintf(tw, "latency\t\tfirst output spike at step %.1f, %.1f steps per sample\t\n", res.FirstSpike, res.Steps)
+	fmt.Fprintf(tw, "wall time\t%.2f s\t%.2f s\t\n", res.SecondsANN, res.SecondsSNN)
+	tw.Flush()
+
+	p("\nper layer (means per sample; σ includes bias, readout and rectifier synapses):\n")
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tkind\tshape\tneurons\tT\tP_l\t>1 %\tspikes\tσ\tcurrent upd.\tearly %\tMACs\t")
+	for _, l := range res.Layers {
+		t, scale, above := "", "", ""
+		if l.T > 0 {
+			t = fmt.Sprint(l.T)
+		}
+		if l.Scale > 0 {
+			scale = fmt.Sprintf("%.3g", l.Scale)
+			above = fmt.Sprintf("%.3f", 100*l.AboveOne)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%d\t\n", l.Name, l.Kind, shape(l.Shape), l.Neurons,
+			t, scale, above, l.Spikes, l.SynapticEvents, l.CurrentUpdates, l.EarlyPct, l.MACs)
+	}
+	tw.Flush()
+	for _, wmsg := range res.Warnings {
+		p("warning: %s\n", wmsg)
+	}
+	return ew.err
+}
+
+// PaperMNIST is the paper's Table 1 MNIST row (Lenz et al.), for reference.
+// Time steps are to the first output spike; Ops is Ω.
+const PaperMNIST = "LeNet-5 26k params, Quartz: ANN error 0.75 %, SNN error 0.80 %, 4.4k neurons, 4.4k spikes, 50 time steps, Ω 177k"
+
+func errString(acc *float64) string {
+	if acc == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f %%", 100-*acc)
+}
+
+func shape(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, "×")
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// Table1 writes res as a row in the layout of the paper's Table 1, with the
+// paper's MNIST row below it for reference.
+func Table1(w io.Writer, res *pipeline.Result) error {
+	ew := &errWriter{w: w}
+	ew.printf("\nTable 1 layout (error in %%, Ω = σ + 2νT with σ = current updates):\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tANN error\tSNN error\tneurons\tspikes\ttime steps\tΩ\t")
+	fmt.Fprintf(tw, "quartz (this run)\t%s\t%.2f\t%s\t%s\t%.0f\t%s\t\n", strings.TrimSuffix(errString(res.ANNAccuracy), " %"),
+		100-res.SNNAccuracy, si(float64(res.Neurons)), si(res.Spikes), res.FirstSpike, si(res.Omega))
+	fmt.Fprintf(tw, "paper, LeNet-5 26k\t0.75\t0.80\t4.4k\t4.4k\t50\t177k\t\n")
+	tw.Flush()
+	ew.printf("time steps: mean step of the first output spike.\n")
+	return ew.err
+}
+
+// si formats a count with a k/M/G suffix, as the paper's tables do.
+func si(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.1fG", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

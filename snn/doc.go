@@ -1,0 +1,129 @@
+// Package snn converts a normalized chain CNN into a Quartz time-to-first-
+// spike spiking network (Lenz, Orchard, Sheik) and simulates it exactly, as
+// SPEC.md §1–3, §5 and §6 define.
+//
+// # Model
+//
+// Convert maps every Conv, Linear, AvgPool and GlobalAvgPool to a spiking
+// layer of non-leaky integrate-and-fire neurons, and every MaxPool to a relay
+// layer. A spiking neuron has a synaptic current i, a potential u and a
+// fired flag; at each global step t it does, in this order:
+//
+//  1. u ← u + i (one step of synaptic delay);
+//  2. i ← i + Σ w over the events arriving at t: input spikes, the bias
+//     spike (weight b, at the first step of the window), the readout spike
+//     (the counterweight 1 − b − Σ_j w_j over the synapses the neuron really
+//     has, at the readout step) and, in hidden layers, the rectifier spike;
+//  3. if it has not fired and u ≥ θ, it fires at t and u ← 0; it never fires
+//     again in the sample. A hidden neuron that has not fired by the end of
+//     its decoding window is forced to fire then by the rectifier.
+//
+// A relay neuron fires at the step of the first spike in its window and
+// ignores the others. An input value x ∈ [0,1] is one spike at local step
+// T − round(x·T) (halves round up); pixels outside [0,1] (and NaN, as 0) are
+// clamped and counted in SampleResult.Clamped. With Config.AnalogFirst the
+// first Conv/Linear layer and its ReLU run in float32; their outputs,
+// clamped to [0,1] (values above 1 counted), are encoded the same way.
+//
+// # Timing
+//
+// Spiking layer l (analog and relay layers excluded) integrates during its
+// window [τ_l, τ_l + T_l), τ_l = Σ_{m<l} T_m; its readout spike arrives at
+// τ_l + T_l, where u = U = T_l·(W·x + b) if the neuron has not fired early.
+// From then on i = 1, so it fires k = ⌈θ − U⌉ steps later (k ≥ 0): θ = TOut − ½
+// (Round, the default) gives the value round(U)/TOut, θ = TOut (Truncate)
+// gives floor(U)/TOut. The spike lands in the next layer's window at local
+// step k, which is that layer's input encoding. The rectifier fires at
+// τ_l + T_l + TOut_l. A neuron that fires before its readout fires early: its
+// spike reaches the next layer before that layer's window (a value above 1).
+// Early spikes are physics, not errors; they are counted.
+//
+// # Per-layer windows
+//
+// TOut_l is the next spiking layer's window T_{l+1} (T_L for the last).
+// When it differs from T_l, Convert multiplies the layer's weights and bias
+// by TOut/T, so that U = TOut·(W·x + b) and the spike k steps after the
+// readout encodes round(v·TOut) in the next window; θ, the counterweights
+// and the rectifier step follow TOut. With power-of-two ratios the scaling is
+// exact on a dyadic grid (tested against the quantized ANN).
+//
+// # Stopping rule and class
+//
+// The class is the output neuron that fires first; ties go to the lowest
+// index and set SampleResult.Tie. A sample runs until step
+// E = max(EndStep, first output spike), EndStep = τ_L + T_L + TOut_L, the end
+// of the output layer's decoding window: an output layer without rectifier
+// may fire later for negative values. Output neurons that have not fired by
+// E are reported as NoSpike and are not counted as spikes. If no output
+// neuron fires within MaxTail steps after EndStep the sample has no class
+// (Class −1) and E = EndStep + MaxTail. Steps = E + 1.
+//
+// # Metrics
+//
+// Per layer and sample (LayerStats), summed by Summary over samples:
+//   - ν: Network.Neurons returns the spiking neurons (analog layer excluded)
+//     and, apart, the relay neurons;
+//   - Spikes: spikes emitted (hidden layers: exactly one per neuron);
+//   - SynEvents: input spikes delivered into the layer, one per (spike,
+//     target synapse): their sum over layers is σ of SPEC §5 without the
+//     extra synapses. Synapses with weight 0 count; padding has none, so
+//     edge neurons receive fewer. MaxPool relays count their input events;
+//   - BiasEvents (neurons with b ≠ 0), ReadoutEvents (every neuron) and
+//     RectifierEvents (every neuron of a rectified layer), apart;
+//   - CurrentUpdates: the (neuron, step) pairs at which the neuron's i
+//     receives at least one event of any kind (several events in one step
+//     count once; events after the neuron fired count too). Relays have no
+//     current and count none;
+//   - Early: neurons that fired before their readout step; Rectified:
+//     neurons the rectifier forced to fire;
+//   - latency: SampleResult.FirstSpike, the global step of the first output
+//     spike; Steps as above.
+//
+// Ω (paper Eq. 9) is Network.Omega(σ) = σ + 2·Σ_l ν_l·T_l, with the caller's
+// choice of σ (e.g. SynEvents alone, or with the bias/readout/rectifier
+// events).
+//
+// # Simulators
+//
+// Oracle steps every neuron of every layer through every step, with
+// explicit synapse lists: the reference. Sim is the product: per layer and
+// output position it sums, per channel, the weights arriving at each step,
+// then integrates all channels of the position from one occupied step to
+// the next (u ← u + Δ·i), locating any early crossing of θ exactly and
+// otherwise reading the spike step from U. Its work is one addition per
+// synapse whose input arrives before the readout, plus, per neuron, the
+// distinct arrival steps in its receptive field (at most min(fan-in, T+1)),
+// so it stays near the cost of one ANN forward pass for any T. Inputs of
+// value 0 arrive at the readout and cost nothing.
+//
+// # Exactness
+//
+// On a dyadic grid (weights and biases multiples of 2⁻⁸, partial sums below
+// 2¹⁶ in magnitude) every float32 sum is exact in any order, and the two
+// simulators give identical spike times, classes and counters; the shared
+// test suite checks this, the closed forms of SPEC §2 and the quantized ANN
+// on random networks. With arbitrary float weights they may differ where a
+// potential lies within float rounding of θ (a LeNet test allows 0.1 %).
+//
+// # Units
+//
+// Times are global steps (int32, from 0); T, TOut, τ are steps. Values are
+// fractions of 1 (a spike k steps after a readout carries (TOut − k)/TOut).
+// Counters are event counts per sample.
+//
+// # Memory and concurrency
+//
+// Sim is read-only after NewSim and safe for concurrent use; Run and
+// Evaluate use one Worker per goroutine. A Worker holds 4·span·C bytes of
+// per-step weight rows (span = τ + T of the deepest layer, C its channels
+// per group) plus a few rows of C values, and the analog layer's buffers;
+// a SampleResult holds one int32 per neuron and input. Once a SampleResult
+// has been used for a network, Worker.Simulate allocates nothing.
+//
+// # Determinism
+//
+// Each sample's result depends only on the network and the sample, not on
+// the worker count or scheduling; Summary counters are integer sums, so
+// Evaluate gives identical results for any number of workers. Run calls its
+// callback concurrently and in no fixed order.
+package snn
