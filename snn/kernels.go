@@ -78,28 +78,6 @@ func dot(w, x []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// dot2 returns Σ w·x and Σ wp·x.
-func dot2(w, wp, x []float32) (float32, float32) {
-	x = x[:len(w)]
-	wp = wp[:len(w)]
-	var s0, s1, p0, p1 float32
-	i := 0
-	for ; i+2 <= len(w); i += 2 {
-		a := w[i : i+2 : i+2]
-		c := wp[i : i+2 : i+2]
-		b := x[i : i+2 : i+2]
-		s0 += a[0] * b[0]
-		s1 += a[1] * b[1]
-		p0 += c[0] * b[0]
-		p1 += c[1] * b[1]
-	}
-	for ; i < len(w); i++ {
-		s0 += w[i] * x[i]
-		p0 += wp[i] * x[i]
-	}
-	return s0 + s1, p0 + p1
-}
-
 // analogLayer computes an analog first layer in floating point. Both
 // simulators use it, so they see the same input spikes.
 type analogLayer struct {
