@@ -11,7 +11,7 @@ import (
 
 // DefaultPercentile is the percentile used when Config.Percentile is zero.
 // It was chosen by measurement on the shipped LeNet-5 (docs/quartz.md).
-const DefaultPercentile = 99.9
+const DefaultPercentile = 99
 
 // DefaultMaxValues bounds the activation values kept per layer.
 const DefaultMaxValues = 1 << 24

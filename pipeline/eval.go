@@ -32,8 +32,8 @@ type Result struct {
 
 	Neurons         int     `json:"neurons"`
 	RelayNeurons    int     `json:"relay_neurons"`
-	Spikes          float64 `json:"spikes"`       // spikes of spiking neurons (ν layers)
-	RelaySpikes     float64 `json:"relay_spikes"` // spikes relayed by max-pool neurons
+	Spikes          float64 `json:"spikes"`          // spikes of spiking neurons (ν layers)
+	RelaySpikes     float64 `json:"relay_spikes"`    // spikes relayed by max-pool neurons
 	SynapticEvents  float64 `json:"synaptic_events"` // σ, bias/readout/rectifier included
 	InputEvents     float64 `json:"input_synaptic_events"`
 	BiasEvents      float64 `json:"bias_events"`

@@ -167,4 +167,3 @@ func newBar(w io.Writer, label string, total int) *progress.Bar {
 	}
 	return progress.New(w, label, total)
 }
-

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/report"
@@ -39,7 +40,7 @@ type convFlags struct {
 func (c *convFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.tmax, "tmax", pipeline.DefaultTmax, "time steps T per layer window")
 	fs.StringVar(&c.tmaxLayers, "tmax-layers", "", "per-layer T, comma separated (one per spiking layer; overrides --tmax)")
-	fs.Float64Var(&c.percentile, "percentile", 99.9, "normalization percentile in (0, 100]")
+	fs.Float64Var(&c.percentile, "percentile", normalize.DefaultPercentile, "normalization percentile in (0, 100]")
 	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated")
 	fs.IntVar(&c.calib, "calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")

@@ -150,4 +150,3 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
 	return nil
 }
-
