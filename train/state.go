@@ -79,39 +79,52 @@ func LoadCheckpoint(prefix string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	h, bufs, err := parseState(data)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, state: h, bufs: bufs}, nil
+}
+
+// parseState decodes a state file, checking every length against the bytes
+// present before allocating.
+func parseState(data []byte) (stateHeader, [][]float32, error) {
+	var h stateHeader
 	bad := func(off int, format string, a ...any) error {
-		return fmt.Errorf("checkpoint %s: offset %d: %s", name, off, fmt.Sprintf(format, a...))
+		return fmt.Errorf("offset %d: %s", off, fmt.Sprintf(format, a...))
 	}
 	if len(data) < len(stateMagic)+4 || string(data[:len(stateMagic)]) != stateMagic {
-		return nil, bad(0, "not a quartz checkpoint state file")
+		return h, nil, bad(0, "not a quartz checkpoint state file")
 	}
 	off := len(stateMagic)
 	hl := int(binary.LittleEndian.Uint32(data[off:]))
 	off += 4
 	if hl > len(data)-off {
-		return nil, bad(off, "header of %d bytes, %d left", hl, len(data)-off)
+		return h, nil, bad(off, "header of %d bytes, %d left", hl, len(data)-off)
 	}
-	var h stateHeader
 	if err := json.Unmarshal(data[off:off+hl], &h); err != nil {
-		return nil, bad(off, "header: %v", err)
+		return h, nil, bad(off, "header: %v", err)
+	}
+	if h.Epoch < 0 {
+		return h, nil, bad(off, "negative epoch %d", h.Epoch)
 	}
 	off += hl
-	c := &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, state: h}
+	var bufs [][]float32
 	for i, n := range h.BufferLens {
 		if n < 0 || n > (len(data)-off)/4 {
-			return nil, bad(off, "buffer %d of %d values, %d bytes left", i, n, len(data)-off)
+			return h, nil, bad(off, "buffer %d of %d values, %d bytes left", i, n, len(data)-off)
 		}
 		b := make([]float32, n)
 		for j := range b {
 			b[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*j:]))
 		}
 		off += 4 * n
-		c.bufs = append(c.bufs, b)
+		bufs = append(bufs, b)
 	}
 	if off != len(data) {
-		return nil, bad(off, "%d trailing bytes", len(data)-off)
+		return h, nil, bad(off, "%d trailing bytes", len(data)-off)
 	}
-	return c, nil
+	return h, bufs, nil
 }
 
 // Restore prepares net (built on c.Model) and a new optimizer with the
@@ -124,6 +137,9 @@ func (c *Checkpoint) Restore(net *nn.Net) (nn.Optimizer, error) {
 	opt := newOptimizer(cfg)
 	if len(c.bufs) > 0 {
 		ps := net.Params()
+		if len(ps) == 0 || len(c.bufs)%len(ps) != 0 {
+			return nil, fmt.Errorf("checkpoint: %d optimizer buffers for %d parameters", len(c.bufs), len(ps))
+		}
 		for i, b := range c.bufs {
 			if want := len(ps[i%len(ps)].Data); len(b) != want {
 				return nil, fmt.Errorf("checkpoint: optimizer buffer %d has %d values, parameter %s has %d", i, len(b), ps[i%len(ps)].Name, want)

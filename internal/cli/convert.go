@@ -101,17 +101,8 @@ func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f snnFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if f.Format != snnFormat || f.Version != 1 {
-		return nil, fmt.Errorf("%s: not a quartz SNN file (format %q version %d, want %q version 1)", path, f.Format, f.Version, snnFormat)
-	}
-	if f.Network == nil {
-		return nil, fmt.Errorf("%s: no network", path)
-	}
-	if err := f.Network.Validate(); err != nil {
+	f, err := parseSNNFile(data)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c := &pipeline.Converted{SNN: f.Network, Norm: f.Norm, CalibSize: f.CalibSamples,
@@ -124,6 +115,24 @@ func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseSNNFile decodes and validates a converted-network file.
+func parseSNNFile(data []byte) (*snnFile, error) {
+	var f snnFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, err
+	}
+	if f.Format != snnFormat || f.Version != 1 {
+		return nil, fmt.Errorf("not a quartz SNN file (format %q version %d, want %q version 1)", f.Format, f.Version, snnFormat)
+	}
+	if f.Network == nil {
+		return nil, errors.New("no network")
+	}
+	if err := f.Network.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // writeFileAtomic writes data to name via a temporary file and a rename,
