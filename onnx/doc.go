@@ -28,7 +28,7 @@
 // must be defined before use, so cyclic or unsorted graphs fail too.
 // Constant inputs come from initializers, Constant nodes, and Identity
 // nodes applied to constants. Supported operators (default domain, opset
-// 7 or later; opsets beyond 21 are read with a note):
+// 6 or later; opsets beyond 21 are read with a note):
 //
 //   - Conv (2-D; pads, strides, dilations, group, kernel_shape, and auto_pad
 //     NOTSET, VALID, SAME_UPPER, SAME_LOWER resolved with the input shape)
@@ -43,8 +43,19 @@
 //   - Identity (dropped), Flatten (axis 1), Reshape with a constant shape
 //     [0,-1], [B,-1], [-1,K] or [B,K] where K is the sample size (read as
 //     Flatten)
-//   - Softmax or LogSoftmax as the last node (dropped with a note: the
-//     model outputs logits)
+//   - Softmax or LogSoftmax as the last node, over each sample's scores as
+//     a whole (dropped with a note: the model outputs logits)
+//   - exporter patterns: Shape → Gather/Unsqueeze/Squeeze/Concat/Cast →
+//     Reshape (x.view(x.size(0), -1)), evaluated with a symbolic batch
+//     that may only pass through at axis 0; Pad with zero pads (dropped)
+//     or zero padding of H and W merged into the following Conv or
+//     unpadded floor-mode AveragePool; Transpose that is the identity, or
+//     perm [0,3,1,2] on an NHWC graph input before any layer (absorbed:
+//     quartz feeds NCHW, input shape read as [C,H,W], with a note);
+//     Squeeze to [N,K] (read as Flatten)
+//
+// Opset 6 is read too (PyTorch's exporter before 2018): its Gemm broadcast
+// and BatchNormalization/Dropout is_test=1 attributes are accepted.
 //
 // Any other operator, attribute or attribute value that changes semantics
 // fails with an error that names the node and op and wraps ErrUnsupported.

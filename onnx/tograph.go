@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -14,9 +15,11 @@ import (
 var ErrUnsupported = errors.New("not supported")
 
 // Opset range ToGraph is written against; newer opsets are accepted with a
-// note because the operators it reads have not changed meaning since.
+// note because the operators it reads have not changed meaning since. Opset
+// 6 (PyTorch's exporter before 2018) differs only in attributes that are
+// checked: Gemm broadcast, BatchNormalization and Dropout is_test.
 const (
-	minOpset = 7
+	minOpset = 6
 	maxOpset = 21
 )
 
@@ -35,7 +38,7 @@ func Convert(m *Model) (*graph.Model, []string, error) {
 	if m == nil || m.Graph == nil {
 		return nil, nil, errors.New("onnx: model has no graph")
 	}
-	c := &converter{m: m, g: m.Graph, consts: map[string]*Tensor{}, defined: map[string]bool{}}
+	c := &converter{m: m, g: m.Graph, consts: map[string]*Tensor{}, defined: map[string]bool{}, shapes: map[string]*shapeVal{}}
 	if err := c.run(); err != nil {
 		return nil, c.notes, fmt.Errorf("onnx: %w", err)
 	}
@@ -50,6 +53,11 @@ type converter struct {
 	defined map[string]bool    // every value produced so far
 	out     *graph.Model
 	notes   []string
+
+	shapes  map[string]*shapeVal // values computed from activation shapes
+	pending *pendingPad          // a Pad waiting for the Conv it merges into
+	inRank  int                  // rank of the graph input
+	nhwc    bool                 // an NHWC→NCHW input Transpose was absorbed
 }
 
 func (c *converter) note(format string, args ...any) {
@@ -170,6 +178,7 @@ func (c *converter) inputShape(in *ValueInfo) ([]int, error) {
 		return nil, fmt.Errorf("graph input %q: element type %v: only float32 inputs are %w", in.Name, tt.ElemType, ErrUnsupported)
 	}
 	r := len(tt.Shape)
+	c.inRank = r
 	if r != 4 && r != 2 {
 		return nil, fmt.Errorf("graph input %q: rank %d: want [N,C,H,W] or [N,F]", in.Name, r)
 	}
@@ -237,7 +246,7 @@ func (c *converter) walk(cur string) error {
 			if !c.defined[s] {
 				return nodeErr(n, fmt.Errorf("input %q is not produced by the graph input, an initializer or an earlier node (unsorted or cyclic graph?)", s))
 			}
-			if c.consts[s] == nil {
+			if c.consts[s] == nil && c.shapes[s] == nil {
 				acts = append(acts, j)
 			}
 		}
@@ -249,12 +258,25 @@ func (c *converter) walk(cur string) error {
 		if len(acts) == 0 {
 			// A computation on constants only: PyTorch emits Identity
 			// for shared weights.
-			if n.OpType == "Identity" && len(n.Input) == 1 {
+			if n.OpType == "Identity" && len(n.Input) == 1 && c.consts[n.Input[0]] != nil {
 				c.consts[n.Output[0]] = c.consts[n.Input[0]]
 				c.defined[n.Output[0]] = true
 				continue
 			}
+			if ok, err := c.shapeArith(n); ok {
+				if err != nil {
+					return nodeErr(n, err)
+				}
+				continue
+			}
 			return nodeErr(n, fmt.Errorf("computation on constants only is %w", ErrUnsupported))
+		}
+		if n.OpType == "Shape" && len(acts) == 1 && acts[0] == 0 && n.Input[0] == cur && len(n.Output) == 1 {
+			if err := c.shapeOf(n); err != nil {
+				return nodeErr(n, err)
+			}
+			c.defined[n.Output[0]] = true
+			continue
 		}
 		if len(acts) > 1 || acts[0] != 0 || n.Input[0] != cur {
 			return nodeErr(n, fmt.Errorf("branching graphs are %w yet", ErrUnsupported))
@@ -268,7 +290,7 @@ func (c *converter) walk(cur string) error {
 		var err error
 		switch n.OpType {
 		case "Softmax", "LogSoftmax":
-			err = checkAttrs(n, "axis")
+			err = c.softmaxAxis(n)
 			final = next
 			c.note("dropped final %s node %q: the model outputs the scores before it", n.OpType, nodeName(n))
 		case "MatMul":
@@ -282,10 +304,16 @@ func (c *converter) walk(cur string) error {
 		default:
 			err = c.layer(n)
 		}
+		if err == nil && c.pending != nil && n.OpType != "Pad" {
+			err = fmt.Errorf("follows Pad %q: zero padding is %w only before a Conv or an unpadded, floor-mode AveragePool", c.pending.name, ErrUnsupported)
+		}
 		if err != nil {
 			return nodeErr(n, err)
 		}
 		cur = next
+	}
+	if c.pending != nil {
+		return fmt.Errorf("Pad %q ends the graph: %w", c.pending.name, ErrUnsupported)
 	}
 	if len(c.g.Output) != 1 || c.g.Output[0] == nil {
 		return fmt.Errorf("graph has %d outputs: want exactly one", len(c.g.Output))
@@ -295,6 +323,48 @@ func (c *converter) walk(cur string) error {
 		return fmt.Errorf("graph output %q is not the end of the chain %q: branching graphs are %w yet", out, cur, ErrUnsupported)
 	}
 	c.out.OutputName = out
+	return nil
+}
+
+// softmaxAxis checks that a final Softmax or LogSoftmax normalizes over
+// each sample's scores as a whole, so that dropping it keeps every sample's
+// ranking of its scores. Before opset 13 the input is coerced to 2-D at
+// axis (default 1), which must be 1; from 13 it runs along one axis
+// (default −1), and every other non-batch axis must have size 1.
+func (c *converter) softmaxAxis(n *Node) error {
+	if err := checkAttrs(n, "axis"); err != nil {
+		return err
+	}
+	in, err := c.onnxShape()
+	if err != nil {
+		return err
+	}
+	r := int64(len(in) + 1)
+	def := int64(1)
+	if c.opset >= 13 {
+		def = -1
+	}
+	axis, err := attrInt(n, "axis", def)
+	if err != nil {
+		return err
+	}
+	if axis < 0 {
+		axis += r
+	}
+	if axis <= 0 || axis >= r {
+		return fmt.Errorf("axis %d of [N %v]: a softmax across samples is %w", axis, in, ErrUnsupported)
+	}
+	if c.opset < 13 {
+		if axis != 1 {
+			return fmt.Errorf("axis %d of [N %v]: a softmax over part of each sample is %w at the output", axis, in, ErrUnsupported)
+		}
+		return nil
+	}
+	for i, d := range in {
+		if int64(i+1) != axis && d != 1 {
+			return fmt.Errorf("axis %d of [N %v]: a softmax over part of each sample is %w at the output", axis, in, ErrUnsupported)
+		}
+	}
 	return nil
 }
 
@@ -330,6 +400,17 @@ func (c *converter) curShape() ([]int, error) {
 	return c.out.OutputShape(), nil
 }
 
+// onnxShape returns the current value's shape without the batch as the
+// file sees it: curShape, except that a rank-2 graph input [N,F], held as
+// [F,1,1], stays [F] until a layer reshapes it.
+func (c *converter) onnxShape() ([]int, error) {
+	in, err := c.curShape()
+	if err != nil || c.inRank != 2 || len(in) != 3 {
+		return in, err
+	}
+	return in[:1], nil
+}
+
 // layer converts one node with a single activation input at position 0.
 func (c *converter) layer(n *Node) error {
 	name := nodeName(n)
@@ -362,8 +443,14 @@ func (c *converter) layer(n *Node) error {
 		return c.flatten(n, name)
 	case "Reshape":
 		return c.reshape(n, name)
+	case "Pad":
+		return c.pad(n, name)
+	case "Transpose":
+		return c.transpose(n, name)
+	case "Squeeze":
+		return c.squeeze(n, name)
 	case "Shape":
-		return fmt.Errorf("op %w (dynamic reshapes such as x.view(x.size(0), -1) are not; use torch.flatten(x, 1))", ErrUnsupported)
+		return fmt.Errorf("Shape of an earlier value is %w; use torch.flatten(x, 1)", ErrUnsupported)
 	default:
 		return fmt.Errorf("op %w", ErrUnsupported)
 	}
@@ -527,6 +614,9 @@ func (c *converter) conv(n *Node, name string) error {
 	if err := c.geometry(n, l, kernel, dil); err != nil {
 		return err
 	}
+	if err := c.takePad(n, l); err != nil {
+		return err
+	}
 	c.add(l)
 	return nil
 }
@@ -587,8 +677,17 @@ func (c *converter) geometry(n *Node, l *graph.Layer, kernel, dil []int) error {
 }
 
 func (c *converter) gemm(n *Node, name string) error {
-	if err := checkAttrs(n, "alpha", "beta", "transA", "transB"); err != nil {
+	if err := checkAttrs(n, "alpha", "beta", "transA", "transB", "broadcast"); err != nil {
 		return err
+	}
+	if c.opset < 7 {
+		// broadcast=0 wants a full [M,N] C, which bias rejects unless
+		// M = 1, where both readings agree.
+		if _, err := attrInt(n, "broadcast", 0); err != nil {
+			return err
+		}
+	} else if findAttr(n, "broadcast") != nil {
+		return fmt.Errorf("attribute \"broadcast\" (opset 6 only) in opset %d", c.opset)
 	}
 	transA, err := attrInt(n, "transA", 0)
 	if err != nil {
@@ -784,12 +883,18 @@ func (c *converter) pool(n *Node, name string) error {
 	if err := c.geometry(n, l, k, dil); err != nil {
 		return err
 	}
+	if err := c.takePad(n, l); err != nil {
+		return err
+	}
 	c.add(l)
 	return nil
 }
 
 func (c *converter) batchNorm(n *Node, name string) error {
-	if err := checkAttrs(n, "epsilon", "momentum", "spatial", "training_mode"); err != nil {
+	if err := checkAttrs(n, "epsilon", "momentum", "spatial", "training_mode", "is_test"); err != nil {
+		return err
+	}
+	if err := c.isTest(n); err != nil {
 		return err
 	}
 	eps, err := attrFloat(n, "epsilon", 1e-5)
@@ -829,6 +934,9 @@ func (c *converter) dropout(n *Node, name string) error {
 		if err = checkAttrs(n, "ratio", "is_test"); err != nil {
 			return err
 		}
+		if err = c.isTest(n); err != nil {
+			return err
+		}
 		if ratio, err = attrFloat(n, "ratio", ratio); err != nil {
 			return err
 		}
@@ -860,6 +968,28 @@ func (c *converter) dropout(n *Node, name string) error {
 	return nil
 }
 
+// isTest checks the is_test attribute of opset-6 BatchNormalization and
+// Dropout: 0 means training mode, which has other outputs.
+func (c *converter) isTest(n *Node) error {
+	a := findAttr(n, "is_test")
+	if a == nil {
+		if c.opset < 7 {
+			return fmt.Errorf("is_test absent (training mode) in opset %d is %w", c.opset, ErrUnsupported)
+		}
+		return nil
+	}
+	if c.opset >= 7 {
+		return fmt.Errorf("attribute \"is_test\" (opset 6 only) in opset %d", c.opset)
+	}
+	if a.Type != AttrInt {
+		return fmt.Errorf("attribute \"is_test\": type %d, want INT", a.Type)
+	}
+	if a.I == 0 {
+		return fmt.Errorf("is_test=0 (training mode) is %w", ErrUnsupported)
+	}
+	return nil
+}
+
 func (c *converter) flatten(n *Node, name string) error {
 	if err := checkAttrs(n, "axis"); err != nil {
 		return err
@@ -869,7 +999,7 @@ func (c *converter) flatten(n *Node, name string) error {
 		return err
 	}
 	if axis < 0 {
-		in, err := c.curShape()
+		in, err := c.onnxShape()
 		if err != nil {
 			return err
 		}
@@ -892,12 +1022,26 @@ func (c *converter) reshape(n *Node, name string) error {
 	if err != nil {
 		return err
 	}
-	if len(n.Input) < 2 || c.consts[n.Input[1]] == nil {
-		return errors.New("shape input must be a constant (initializer or Constant node)")
-	}
-	s, err := c.consts[n.Input[1]].Int64s()
-	if err != nil {
-		return fmt.Errorf("shape: %w", err)
+	var s []int64
+	if len(n.Input) >= 2 && c.shapes[n.Input[1]] != nil {
+		// A shape computed from Shape(x): the symbolic batch may only
+		// pass through at position 0, which is what 0 means.
+		s = slices.Clone(c.shapes[n.Input[1]].v)
+		for i, v := range s {
+			if v == symBatch {
+				if i != 0 || allowZero != 0 {
+					return fmt.Errorf("shape moves the batch dimension: %w", ErrUnsupported)
+				}
+				s[i] = 0
+			}
+		}
+	} else {
+		if len(n.Input) < 2 || c.consts[n.Input[1]] == nil {
+			return errors.New("shape input must be a constant (initializer or Constant node) or computed from the input's shape")
+		}
+		if s, err = c.consts[n.Input[1]].Int64s(); err != nil {
+			return fmt.Errorf("shape: %w", err)
+		}
 	}
 	in, err := c.curShape()
 	if err != nil {

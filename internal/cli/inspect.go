@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -30,18 +31,63 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		path = fs.Arg(0)
 	case path != "" && fs.NArg() == 0:
 	default:
+		fmt.Fprintln(e.stderr, "quartz inspect: give one model, as --model FILE.onnx or as the argument")
 		fs.Usage()
 		return errUsage
 	}
-	m, err := onnx.ReadFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
+	om, err := onnx.Decode(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	m, notes, err := onnx.Convert(om)
+	if err != nil {
+		printNodes(e, path, om, err)
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	ok := printModel(e, path, m)
+	for _, n := range notes {
+		fmt.Fprintf(e.stdout, "note        %s\n", n)
+	}
 	if !ok {
 		return fmt.Errorf("%s: some layers do not convert to Quartz (see the table)", path)
 	}
 	return nil
+}
+
+// printNodes lists the file's nodes when the import fails, marking the node
+// the error names as unsupported with the reason.
+func printNodes(e *env, path string, om *onnx.Model, cerr error) {
+	w := e.stdout
+	fmt.Fprintf(w, "model     %s\n", path)
+	var opset int64
+	for _, o := range om.OpsetImport {
+		if o.Domain == "" || o.Domain == "ai.onnx" {
+			opset = o.Version
+		}
+	}
+	fmt.Fprintf(w, "producer  %s (opset %d)\n\n", strings.TrimSpace(om.ProducerName+" "+om.ProducerVersion), opset)
+	if om.Graph == nil {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tnode\top\tquartz\t")
+	msg := cerr.Error()
+	for i, n := range om.Graph.Node {
+		name := n.Name
+		if name == "" && len(n.Output) > 0 {
+			name = n.Output[0]
+		}
+		verdict := ""
+		if name != "" && strings.Contains(msg, fmt.Sprintf("node %q (%s)", name, n.OpType)) {
+			verdict = "unsupported: " + msg[strings.Index(msg, fmt.Sprintf("node %q", name)):]
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", i, name, n.OpType, verdict)
+	}
+	tw.Flush()
 }
 
 // printModel prints the layer table and reports whether every layer

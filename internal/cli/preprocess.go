@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/quartz-snn/quartz/graph"
+)
+
+// preprocFlags are --input-scale, --input-mean and --input-std: the input
+// transform x' = (x·scale − mean)/std the model was trained with, where x
+// is a loader pixel in [0, 1]. apply folds it into the first layer.
+//
+// Callers that also have --analog-first set analogFirst before apply, so
+// that the error for an unfoldable mean can say whether it is needed.
+type preprocFlags struct {
+	scale       float64
+	mean, std   string
+	analogFirst bool
+}
+
+func (p *preprocFlags) register(fs *flag.FlagSet) {
+	fs.Float64Var(&p.scale, "input-scale", 1, "multiply loader pixels in [0,1] by `S` first (255 for a model trained on 0–255 pixels)")
+	fs.StringVar(&p.mean, "input-mean", "", "subtract per-channel `MEANS` after scaling, comma separated (torchvision ImageNet: 0.485,0.456,0.406)")
+	fs.StringVar(&p.std, "input-std", "", "divide by per-channel `STDS` after the mean, comma separated (torchvision ImageNet: 0.229,0.224,0.225)")
+}
+
+// set reports whether any preprocessing flag differs from the identity.
+func (p *preprocFlags) set() bool {
+	return p.scale != 1 || strings.TrimSpace(p.mean) != "" || strings.TrimSpace(p.std) != ""
+}
+
+func parseFloats(flagName, s string) ([]float32, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	var out []float32
+	for i, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: value %d is not a number", flagName, s, i+1)
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
+}
+
+// apply returns m with the transform folded into its first Conv or Linear
+// layer (m itself when no flag is set).
+func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
+	if !p.set() {
+		return m, nil
+	}
+	if !(p.scale > 0) {
+		return nil, fmt.Errorf("--input-scale %v: must be positive", p.scale)
+	}
+	mean, err := parseFloats("input-mean", p.mean)
+	if err != nil {
+		return nil, err
+	}
+	std, err := parseFloats("input-std", p.std)
+	if err != nil {
+		return nil, err
+	}
+	pp := graph.Preprocess{Scale: float32(p.scale), Mean: mean, Std: std}
+	out, err := graph.FoldPreprocess(m, pp)
+	if errors.Is(err, graph.ErrPreprocessPadding) && pp.Negative() {
+		hint := "feeding it unfolded needs the analog first layer (--analog-first), which quartz cannot yet combine with --input-mean on a padded first conv"
+		if p.analogFirst {
+			hint = "--analog-first computes the first layer in floating point, but quartz cannot yet feed it the unfolded input"
+		}
+		hint += "; re-export the model with the normalization inside it (e.g. a leading BatchNorm2d folded by the exporter), or with an unpadded first conv"
+		return nil, fmt.Errorf("%w\nthe standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale, "+
+			"and a spiking input layer encodes only non-negative values as spike times: %s", err, p.scale, hint)
+	}
+	return out, err
+}
