@@ -1,8 +1,6 @@
 package normalize
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"slices"
 
@@ -81,99 +79,20 @@ func Targets(m *graph.Model) (param, act []int) {
 
 // Normalize returns a normalized copy of m (which must be simplified:
 // no BatchNorm) and its report. src supplies the activations of m on the
-// calibration sample.
+// calibration sample. It is Calibrate followed by (*Calibration).Normalize;
+// use those to normalize one model for several percentiles from one pass.
 func Normalize(m *graph.Model, src Source, cfg Config) (*graph.Model, *Report, error) {
-	param, act := Targets(m)
-	if len(param) == 0 {
-		return nil, nil, errors.New("normalize: model has no Conv or Linear layer")
-	}
-	for i, l := range m.Layers {
-		if l.Op == graph.BatchNorm {
-			return nil, nil, fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
+	if param, _ := Targets(m); len(param) > 0 {
+		// Check the percentiles before the (expensive) calibration pass.
+		if _, err := percentiles(cfg, len(param)); err != nil {
+			return nil, nil, err
 		}
 	}
-	pcts := make([]float64, len(param))
-	for i := range pcts {
-		switch {
-		case cfg.LayerPercentiles != nil:
-			if len(cfg.LayerPercentiles) != len(param) {
-				return nil, nil, fmt.Errorf("normalize: %d layer percentiles given, model has %d normalized layers", len(cfg.LayerPercentiles), len(param))
-			}
-			pcts[i] = cfg.LayerPercentiles[i]
-		case cfg.Percentile == 0:
-			pcts[i] = DefaultPercentile
-		default:
-			pcts[i] = cfg.Percentile
-		}
-		if !(pcts[i] > 0 && pcts[i] <= 100) {
-			return nil, nil, fmt.Errorf("normalize: percentile %v outside (0, 100]", pcts[i])
-		}
-	}
-	maxv := cfg.MaxValues
-	if maxv <= 0 {
-		maxv = DefaultMaxValues
-	}
-
-	// Collect activations of the target layers.
-	byAct := map[int]int{} // layer index → target index
-	for t, a := range act {
-		byAct[a] = t
-	}
-	// For pooling layers, normalization is inherited: skip their collection.
-	fixed := make([]bool, len(param))
-	for t, p := range param {
-		op := m.Layers[p].Op
-		fixed[t] = op == graph.AvgPool || op == graph.GlobalAvgPool
-	}
-	samplers := make([]*sampler, len(param))
-	for t := range samplers {
-		samplers[t] = &sampler{max: maxv}
-	}
-	err := src(func(layer int, out []float32) {
-		if t, ok := byAct[layer]; ok && !fixed[t] {
-			samplers[t].add(out)
-		}
-	})
+	c, err := Calibrate(m, src, cfg.MaxValues)
 	if err != nil {
-		return nil, nil, fmt.Errorf("normalize: calibration: %w", err)
+		return nil, nil, err
 	}
-
-	rep := &Report{}
-	nm := m.Clone()
-	prev := 1.0
-	for t, p := range param {
-		l := nm.Layers[p]
-		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t]}
-		scale := prev
-		if !fixed[t] {
-			s := samplers[t]
-			if s.seen == 0 {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: no calibration activations (empty calibration set?)", p, l.Name)
-			}
-			scale = s.percentile(pcts[t])
-			st.Values, st.Kept = s.seen, len(s.vals)
-			st.AboveOne = s.fractionAbove(scale)
-			if !(scale > 0) || math.IsInf(scale, 0) {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
-			}
-		}
-		st.Scale = scale
-		if l.Op == graph.Conv || l.Op == graph.Linear {
-			wf := prev / scale
-			for i := range l.W {
-				l.W[i] = float32(float64(l.W[i]) * wf)
-			}
-			for i := range l.B {
-				l.B[i] = float32(float64(l.B[i]) / scale)
-			}
-		}
-		if st.AboveOne > 0.01 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %.2f %% of activations above 1 after normalization", l.Name, 100*st.AboveOne))
-		}
-		rep.Layers = append(rep.Layers, st)
-		prev = scale
-	}
-	return nm, rep, nil
+	return c.Normalize(cfg)
 }
 
 // sampler keeps up to max values, switching to a coarser stride as more

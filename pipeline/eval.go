@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/snn"
 )
@@ -52,6 +53,13 @@ type Result struct {
 
 	Layers   []LayerResult `json:"layers"`
 	Warnings []string      `json:"warnings,omitempty"`
+
+	// Energy per image of the Quartz SNN per profile (package energy, with
+	// QuartzActivity and ANNMACs).
+	Energy map[string]energy.Estimate `json:"energy,omitempty"`
+	// Rate is the rate-coded baseline on the same model and data, when it
+	// was run (eval --coding both).
+	Rate *RateResult `json:"rate,omitempty"`
 }
 
 // LayerResult is one SNN layer's share, means per sample.
@@ -251,6 +259,9 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 	}
 	res.Omega = c.SNN.Omega(res.CurrentUpdates)
 	res.OmegaEvents = c.SNN.Omega(res.SynapticEvents)
+	// The estimates cannot fail on counts that are means of non-negative
+	// integers.
+	res.Energy, _ = energy.EstimateAll(energy.DefaultProfiles(), QuartzActivity(res), float64(res.ANNMACs))
 }
 
 func checkSNNShape(n *snn.Network, s *dataset.Set) error {

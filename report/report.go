@@ -28,23 +28,23 @@ func Text(w io.Writer, res *pipeline.Result) error {
 	p("\n\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "\tANN\tSNN (Quartz)\t\n")
+	fmt.Fprintf(tw, "\tANN\tSNN (Quartz)\n")
 	ann := "—"
 	drop := ""
 	if res.ANNAccuracy != nil {
 		ann = fmt.Sprintf("%.2f %%", *res.ANNAccuracy)
 		drop = fmt.Sprintf("  (drop %.2f pp)", *res.ANNAccuracy-res.SNNAccuracy)
 	}
-	fmt.Fprintf(tw, "accuracy\t%s\t%.2f %%%s\t\n", ann, res.SNNAccuracy, drop)
-	fmt.Fprintf(tw, "error\t%s\t%.2f %%\t\n", errString(res.ANNAccuracy), 100-res.SNNAccuracy)
-	fmt.Fprintf(tw, "ties / no class\t\t%.2f %% / %.2f %%\t\n", res.TieRate, res.NoClassRate)
-	fmt.Fprintf(tw, "neurons\t\t%d (+%d relay)\t\n", res.Neurons, res.RelayNeurons)
-	fmt.Fprintf(tw, "spikes\t\t%.0f (+%.0f relayed)\t\n", res.Spikes, res.RelaySpikes)
-	fmt.Fprintf(tw, "operations\t%d MACs\tσ %.0f synaptic events, %.0f current updates\t\n", res.ANNMACs, res.SynapticEvents, res.CurrentUpdates)
-	fmt.Fprintf(tw, "Ω = σ + 2νT\t\t%.0f (σ = current updates), %.0f (σ = events)\t\n", res.Omega, res.OmegaEvents)
-	fmt.Fprintf(tw, "early spikes\t\t%.3f %% of hidden neurons\t\n", res.EarlySpikePct)
-	fmt.Fprintf(tw, "latency\t\tfirst output spike at step %.1f, %.1f steps per sample\t\n", res.FirstSpike, res.Steps)
-	fmt.Fprintf(tw, "wall time\t%.2f s\t%.2f s\t\n", res.SecondsANN, res.SecondsSNN)
+	fmt.Fprintf(tw, "accuracy\t%s\t%.2f %%%s\n", ann, res.SNNAccuracy, drop)
+	fmt.Fprintf(tw, "error\t%s\t%.2f %%\n", errString(res.ANNAccuracy), 100-res.SNNAccuracy)
+	fmt.Fprintf(tw, "ties / no class\t\t%.2f %% / %.2f %%\n", res.TieRate, res.NoClassRate)
+	fmt.Fprintf(tw, "neurons\t\t%d (+%d relay)\n", res.Neurons, res.RelayNeurons)
+	fmt.Fprintf(tw, "spikes\t\t%.0f (+%.0f relayed)\n", res.Spikes, res.RelaySpikes)
+	fmt.Fprintf(tw, "operations\t%s\tσ %.0f synaptic events, %.0f current updates\n", annOr(res, fmt.Sprintf("%d MACs", res.ANNMACs)), res.SynapticEvents, res.CurrentUpdates)
+	fmt.Fprintf(tw, "Ω = σ + 2νT\t\t%.0f (σ = current updates), %.0f (σ = events)\n", res.Omega, res.OmegaEvents)
+	fmt.Fprintf(tw, "early spikes\t\t%.3f %% of hidden neurons\n", res.EarlySpikePct)
+	fmt.Fprintf(tw, "latency\t\tfirst output spike at step %.1f, %.1f steps per sample\n", res.FirstSpike, res.Steps)
+	fmt.Fprintf(tw, "wall time\t%s\t%.2f s\n", annOr(res, fmt.Sprintf("%.2f s", res.SecondsANN)), res.SecondsSNN)
 	tw.Flush()
 
 	p("\nper layer (means per sample; σ includes bias, readout and rectifier synapses):\n")
@@ -63,6 +63,14 @@ func Text(w io.Writer, res *pipeline.Result) error {
 			t, scale, above, l.Spikes, l.SynapticEvents, l.CurrentUpdates, l.EarlyPct, l.MACs)
 	}
 	tw.Flush()
+	if len(res.Energy) > 0 {
+		p("\n")
+		writeEnergy(ew, res.Energy, true)
+	}
+	if res.Rate != nil {
+		p("\n")
+		writeRate(ew, res.Rate, res)
+	}
 	for _, wmsg := range res.Warnings {
 		p("warning: %s\n", wmsg)
 	}
@@ -72,6 +80,14 @@ func Text(w io.Writer, res *pipeline.Result) error {
 // PaperMNIST is the paper's Table 1 MNIST row (Lenz et al.), for reference.
 // Time steps are to the first output spike; Ops is Ω.
 const PaperMNIST = "LeNet-5 26k params, Quartz: ANN error 0.75 %, SNN error 0.80 %, 4.4k neurons, 4.4k spikes, 50 time steps, Ω 177k"
+
+// annOr returns s, or "—" when res has no ANN (eval --snn alone).
+func annOr(res *pipeline.Result, s string) string {
+	if res.ANNAccuracy == nil {
+		return "—"
+	}
+	return s
+}
 
 func errString(acc *float64) string {
 	if acc == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
@@ -52,7 +53,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", "", "model `FILE.onnx` (required)")
 	out := fs.String("o", "", "output `FILE.json` (required)")
 	var d dataFlags
-	d.register(fs, "mnist", "train")
+	d.registerSpec(fs, "mnist") // calibration reads the training split; --split and --limit would do nothing
 	var c convFlags
 	c.register(fs)
 	workers := workersFlag(fs)
@@ -113,6 +114,10 @@ func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
 		if c.ANN, err = onnx.ReadFile(model); err != nil {
 			return nil, err
 		}
+		// The simplified model gives the per-layer MACs, as in eval --model.
+		if c.Simplified, err = graph.Simplify(c.ANN); err != nil {
+			return nil, fmt.Errorf("%s: %w", model, err)
+		}
 	}
 	return c, nil
 }
@@ -121,7 +126,7 @@ func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
 func parseSNNFile(data []byte) (*snnFile, error) {
 	var f snnFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not a quartz SNN file (JSON written by quartz convert): %w", err)
 	}
 	if f.Format != snnFormat || f.Version != 1 {
 		return nil, fmt.Errorf("not a quartz SNN file (format %q version %d, want %q version 1)", f.Format, f.Version, snnFormat)

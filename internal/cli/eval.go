@@ -13,6 +13,7 @@ import (
 	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
 	"github.com/quartz-snn/quartz/snn"
 )
@@ -117,9 +118,20 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	var c convFlags
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the table")
+	coding := fs.String("coding", "quartz", "spike coding: quartz, rate (the rate-coded baseline), or both side by side")
+	steps := fs.Int("steps", ratecode.DefaultSteps, "rate coding: time steps `N` per sample")
+	stepsReport := fs.String("steps-report", "", "rate coding: step counts at which accuracy and costs are read, comma separated (default 10,20,50,…,N)")
 	workers := workersFlag(fs)
+	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	rcfg, err := rateConfig(*coding, *steps, *stepsReport, *workers)
+	if err != nil {
+		return err
+	}
+	if *coding != "quartz" && *snnFile != "" {
+		return fmt.Errorf("--coding %s needs --model: a converted SNN file does not hold the normalized network", *coding)
 	}
 	if *model == "" && *snnFile == "" {
 		fmt.Fprintln(e.stderr, "quartz eval: --model or --snn is required")
@@ -144,15 +156,65 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	trainWarning := "evaluating on the training split, which also supplied the calibration sample"
+	var rr *pipeline.RateResult
+	if *coding != "quartz" {
+		if rr, err = pipeline.EvaluateRate(ctx, conv, test, rcfg); err != nil {
+			return err
+		}
+		rr.Model = displayName(*model, *snnFile)
+		if d.split == "train" {
+			rr.Warnings = append(rr.Warnings, trainWarning)
+		}
+		if *coding == "rate" {
+			if *asJSON {
+				return writeJSON(e, rr)
+			}
+			return report.Rate(e.stdout, rr, nil)
+		}
+	}
 	res, err := pipeline.Evaluate(ctx, conv, test)
 	if err != nil {
 		return err
 	}
 	res.Model = displayName(*model, *snnFile)
+	res.Rate = rr
 	if d.split == "train" && *snnFile == "" {
-		res.Warnings = append(res.Warnings, "evaluating on the training split, which also supplied the calibration sample")
+		res.Warnings = append(res.Warnings, trainWarning)
+	}
+	if *hwName != "" {
+		return hwEval(ctx, e, conv, test, *hwName, *workers, *asJSON, res) // hw.go
 	}
 	return printResult(e, res, *asJSON)
+}
+
+// rateConfig checks the rate-coding flags.
+func rateConfig(coding string, steps int, report string, workers int) (ratecode.Config, error) {
+	cfg := ratecode.Config{Steps: steps, Workers: workers}
+	switch coding {
+	case "quartz", "rate", "both":
+	default:
+		return cfg, fmt.Errorf("--coding %q: want quartz, rate or both", coding)
+	}
+	if steps < 1 || steps > ratecode.MaxSteps {
+		return cfg, fmt.Errorf("--steps %d: want 1..%d", steps, ratecode.MaxSteps)
+	}
+	var err error
+	if cfg.Checkpoints, err = intList("--steps-report", report); err != nil {
+		return cfg, err
+	}
+	for _, c := range cfg.Checkpoints {
+		if c > steps {
+			return cfg, fmt.Errorf("--steps-report %q: %d is more than --steps %d", report, c, steps)
+		}
+	}
+	return cfg, nil
+}
+
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func displayName(model, snnFile string) string {

@@ -18,10 +18,16 @@ type dataFlags struct {
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
-	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH")
-	fs.StringVar(&d.dir, "data-dir", os.Getenv("QUARTZ_DATA"), "folder searched for data sets (default $QUARTZ_DATA)")
+	d.registerSpec(fs, defSpec)
 	fs.StringVar(&d.split, "split", defSplit, "split: train or test")
 	fs.IntVar(&d.limit, "limit", 0, "use only the first `N` samples (0: all)")
+}
+
+// registerSpec registers only --data and --data-dir, for commands that
+// read the whole training split (convert calibrates on it).
+func (d *dataFlags) registerSpec(fs *flag.FlagSet, defSpec string) {
+	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH")
+	fs.StringVar(&d.dir, "data-dir", os.Getenv("QUARTZ_DATA"), "folder searched for data sets (default $QUARTZ_DATA)")
 }
 
 func (d *dataFlags) open(split string) (*dataset.Set, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.Checkpoint = *ckpt
 	cfg.Log = e.stderr
+	if !*resume && !slices.Contains(nn.ZooNames, *arch) {
+		// Say so before loading the data.
+		return fmt.Errorf("--model %q: want one of %s", *arch, strings.Join(nn.ZooNames, ", "))
+	}
 
 	trainSet, err := d.open("train")
 	if err != nil {

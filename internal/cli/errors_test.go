@@ -1,0 +1,216 @@
+package cli_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quartz-snn/quartz/onnx"
+)
+
+// badModels writes, into dir, models that quartz must refuse, keyed by a
+// short name, with the words the error must contain.
+func badModels(t *testing.T, dir string) map[string]struct{ path, want string } {
+	t.Helper()
+	out := map[string]struct{ path, want string }{}
+
+	// An op quartz cannot convert: the ReLU becomes a Sigmoid.
+	om := tinyONNX(t)
+	for _, n := range om.Graph.Node {
+		if n.OpType == "Relu" {
+			n.OpType = "Sigmoid"
+		}
+	}
+	out["sigmoid"] = struct{ path, want string }{writeONNX(t, dir, "sigmoid.onnx", om), `node "relu1" (Sigmoid): op not supported`}
+
+	// A residual branch: pool1 takes relu1 + conv1.
+	om = tinyONNX(t)
+	var nodes []*onnx.Node
+	for _, n := range om.Graph.Node {
+		if n.OpType == "MaxPool" {
+			nodes = append(nodes, &onnx.Node{Name: "add1", OpType: "Add", Input: []string{n.Input[0], "conv1"}, Output: []string{"add1"}})
+			n.Input = []string{"add1"}
+		}
+		nodes = append(nodes, n)
+	}
+	om.Graph.Node = nodes
+	out["branch"] = struct{ path, want string }{writeONNX(t, dir, "branch.onnx", om), `node "add1" (Add): branching graphs are not supported`}
+
+	// Non-finite weights.
+	for _, v := range []struct {
+		name string
+		x    float32
+	}{{"nan", float32(math.NaN())}, {"inf", float32(math.Inf(-1))}} {
+		m := tinyModel(1, 28, 28)
+		m.Layers[4].W[7] = v.x
+		om, err := onnx.FromGraph(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[v.name] = struct{ path, want string }{writeONNX(t, dir, v.name+".onnx", om),
+			fmt.Sprintf(`layer 4 "fc" weight[7] = %v: non-finite value`, v.x)}
+	}
+
+	// Random bytes.
+	junk := make([]byte, 4096)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range junk {
+		junk[i] = byte(r.Uint32())
+	}
+	p := filepath.Join(dir, "junk.onnx")
+	if err := os.WriteFile(p, junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out["corrupt"] = struct{ path, want string }{p, "junk.onnx: "}
+
+	// An empty file.
+	p = filepath.Join(dir, "empty.onnx")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out["empty"] = struct{ path, want string }{p, "empty.onnx: "}
+
+	out["missing"] = struct{ path, want string }{filepath.Join(dir, "nope.onnx"), "nope.onnx: no such file"}
+	return out
+}
+
+// TestBadModel checks that inspect, eval and convert refuse each bad
+// model with exit 1, one line on stderr that names the problem, and no
+// output file.
+func TestBadModel(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	for name, bm := range badModels(t, dir) {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(dir, name+".snn.json")
+			for _, args := range [][]string{
+				{"inspect", bm.path},
+				append([]string{"eval", "--model", bm.path}, light("eval")...),
+				append([]string{"convert", "--model", bm.path, "-o", out}, light("convert")...),
+			} {
+				r := run(t, args...)
+				if r.code != 1 {
+					t.Errorf("%v: exit %d, want 1\n%v", args, r.code, r)
+					continue
+				}
+				if !strings.Contains(r.stderr, bm.want) {
+					t.Errorf("%v: stderr does not contain %q:\n%s", args, bm.want, r.stderr)
+				}
+				if want := "quartz " + args[0] + ": "; !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("%v: stderr is not one line starting %q:\n%s", args, want, r.stderr)
+				}
+				// inspect may list the file's nodes; the others print nothing.
+				if r.stdout != "" && args[0] != "inspect" {
+					t.Errorf("%v: stdout not empty:\n%s", args, r.stdout)
+				}
+			}
+			mustNotExist(t, out)
+		})
+	}
+}
+
+// TestBadInput checks flag values and data sets that eval and convert
+// refuse, with exit 1 and no output file.
+func TestBadInput(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	// A model for 1×20×20 images and one for CIFAR-shaped 3×32×32 images.
+	small, err := onnx.FromGraph(tinyModel(1, 20, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallPath := writeONNX(t, dir, "small.onnx", small)
+	cifar, err := onnx.FromGraph(tinyModel(3, 32, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cifarPath := writeONNX(t, dir, "cifar.onnx", cifar)
+	emptyTrain := mnistDir(t, 0, 5)
+
+	for _, tc := range []struct {
+		name  string
+		model string
+		flags []string
+		want  string
+	}{
+		{"tmax0", lenetPath, []string{"--tmax", "0"}, "--tmax 0: must be ≥ 1"},
+		{"tmax-3", lenetPath, []string{"--tmax", "-3"}, "--tmax -3: must be ≥ 1"},
+		{"tmax-layers", lenetPath, []string{"--tmax-layers", "16,0"}, `--tmax-layers "16,0"`},
+		{"tmax-layers-count", lenetPath, []string{"--tmax-layers", "16,16"}, "2"},
+		{"percentile0", lenetPath, []string{"--percentile", "0"}, "--percentile 0: must be in (0, 100]"},
+		{"percentile101", lenetPath, []string{"--percentile", "101"}, "--percentile 101: must be in (0, 100]"},
+		{"percentileNaN", lenetPath, []string{"--percentile", "NaN"}, "--percentile NaN: must be in (0, 100]"},
+		{"percentile-layers", lenetPath, []string{"--percentile-layers", "99,200"}, `--percentile-layers "99,200"`},
+		{"percentile-layers-count", lenetPath, []string{"--percentile-layers", "99,99"}, "2 layer percentiles given, model has 4"},
+		{"calib0", lenetPath, []string{"--calib", "0"}, "--calib 0: must be ≥ 1"},
+		{"threshold", lenetPath, []string{"--threshold", "floor"}, `--threshold "floor": want round or truncate`},
+		{"data", lenetPath, []string{"--data", "imagenet"}, `unknown spec "imagenet"`},
+		{"empty-calibration", lenetPath, []string{"--data-dir", emptyTrain}, "calibration set mnist/train is empty"},
+		{"shape-20x20", smallPath, nil, "has images of 1×28×28, model \"tiny\" expects 1×20×20"},
+		{"shape-cifar", cifarPath, nil, "has images of 1×28×28, model \"tiny\" expects 3×32×32"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name+".snn.json")
+			for _, cmd := range []string{"eval", "convert"} {
+				args := []string{cmd, "--model", tc.model}
+				if cmd == "convert" {
+					args = append(args, "-o", out)
+				}
+				args = append(append(args, light(cmd)...), tc.flags...)
+				r := run(t, args...)
+				if r.code != 1 {
+					t.Errorf("%v: exit %d, want 1\n%v", args, r.code, r)
+					continue
+				}
+				if !strings.Contains(r.stderr, tc.want) {
+					t.Errorf("%v: stderr does not contain %q:\n%s", args, tc.want, r.stderr)
+				}
+				// inspect may list the file's nodes; the others print nothing.
+				if r.stdout != "" && args[0] != "inspect" {
+					t.Errorf("%v: stdout not empty:\n%s", args, r.stdout)
+				}
+			}
+			mustNotExist(t, out)
+		})
+	}
+}
+
+// TestEvalDataFlags checks eval's --limit and --split, which convert does
+// not have (it calibrates on the whole training split).
+func TestEvalDataFlags(t *testing.T) {
+	needMNIST(t)
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		want  string
+	}{
+		{[]string{"--limit", "-1"}, 1, "--limit -1: must be ≥ 0"},
+		{[]string{"--split", "valid"}, 1, `split "valid"`},
+	} {
+		r := run(t, append(append([]string{"eval", "--model", lenetPath}, light("eval")...), tc.flags...)...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("eval %v: want exit %d and %q\n%v", tc.flags, tc.code, tc.want, r)
+		}
+	}
+	for _, f := range []string{"--limit", "--split"} {
+		r := run(t, "convert", "--model", lenetPath, "-o", filepath.Join(t.TempDir(), "x.json"), f, "1")
+		if r.code != 2 || !strings.Contains(r.stderr, "flag provided but not defined: "+f[1:]) {
+			t.Errorf("convert %s: want a usage error\n%v", f, r)
+		}
+	}
+}
+
+func TestTrainUnknownModel(t *testing.T) {
+	needMNIST(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	r := run(t, "train", "--model", "resnet50", "--limit", "64", "--epochs", "1", "-o", out)
+	if r.code != 1 || !strings.Contains(r.stderr, `--model "resnet50": want one of lenet5`) {
+		t.Errorf("want exit 1 and an error naming resnet50:\n%v", r)
+	}
+	mustNotExist(t, out)
+	mustNotExist(t, strings.TrimSuffix(out, ".onnx")+".train.json")
+}

@@ -1,0 +1,259 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/normalize"
+	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/plot"
+	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/sweep"
+)
+
+func init() {
+	register(&command{
+		name:    "plot",
+		summary: "draw a sweep's figures (error vs Tmax, operations, energy, percentile; per-layer costs; with --model: normalization, spike raster, membrane traces) as PNG, SVG and CSV",
+		run:     runPlot,
+	})
+}
+
+// plotsDir is where quartz plot writes, under the sweep's directory.
+const plotsDir = "plots"
+
+// fig6Samples is the number of test images whose activations Figure 6 shows.
+const fig6Samples = 20
+
+func runPlot(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "plot", "[flags] DIR")
+	out := fs.String("o", "", "output `DIR` for the figures (default: DIR/plots)")
+	model := fs.String("model", "", "the sweep's model `FILE.onnx`: adds the normalization figure, the spike raster and the membrane traces")
+	var d dataFlags
+	d.register(fs, "mnist", "test")
+	sample := fs.Int("sample", 0, "test sample `i` of the raster and membrane figures")
+	calibN := fs.Int("calib", pipeline.DefaultCalib, "calibration samples (as in the sweep)")
+	calibSeed := fs.Uint64("calib-seed", 1, "seed of the calibration draw (as in the sweep)")
+	tmax := fs.Int("tmax", 0, "Tmax of the point shown by the per-layer, raster and membrane figures (0: the best point's)")
+	pct := fs.Float64("percentile", 0, "percentile of that point (0: the best point's)")
+	workers := workersFlag(fs)
+	// DIR may come before the flags too (quartz plot DIR --model F).
+	if err := parse(fs, args, 1<<20); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		dir := fs.Arg(0)
+		if err := parse(fs, fs.Args()[1:], 0); err != nil {
+			return err
+		}
+		args = []string{dir}
+	} else {
+		args = nil
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(e.stderr, "quartz plot: the sweep directory DIR is required")
+		fs.Usage()
+		return errUsage
+	}
+	dir := args[0]
+	res, err := sweep.Load(dir)
+	if err != nil {
+		return fmt.Errorf("%s: not a finished sweep (run quartz sweep -o %s first): %w", dir, dir, err)
+	}
+	if *out == "" {
+		*out = filepath.Join(dir, plotsDir)
+	}
+	point := res.Points[res.Best]
+	if *tmax != 0 || *pct != 0 {
+		point = nil
+		for _, r := range res.Points {
+			if (*tmax == 0 || r.Tmax == *tmax) && (*pct == 0 || r.Percentile == *pct) {
+				point = r
+				break
+			}
+		}
+		if point == nil {
+			return fmt.Errorf("--tmax %d --percentile %g: no such point in %s", *tmax, *pct, dir)
+		}
+	}
+
+	var figs []*plot.Figure
+	add := func(f *plot.Figure, err error) error {
+		if errors.Is(err, plot.ErrNoEnergy) {
+			fmt.Fprintf(e.stderr, "note: %v\n", err)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		figs = append(figs, f)
+		return nil
+	}
+	for _, mk := range []func(*sweep.Results) (*plot.Figure, error){plot.ErrorVsTmax, plot.ErrorVsOps, plot.ErrorVsEnergy, plot.ErrorVsPercentile} {
+		if err := add(mk(res)); err != nil {
+			return err
+		}
+	}
+	if err := add(plot.LayerCosts(point)); err != nil {
+		return err
+	}
+	if *model != "" {
+		nf, err := networkFigures(ctx, *model, d, *calibN, *calibSeed, *workers, *sample, point, e)
+		if err != nil {
+			return err
+		}
+		figs = append(figs, nf...)
+	} else {
+		fmt.Fprintln(e.stderr, "note: the normalization, raster and membrane figures need the network: add --model FILE.onnx (and --data)")
+	}
+	for _, f := range figs {
+		files, err := f.Save(*out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%-48s %s\n", plot.Title(f.Name), filepath.Join(*out, f.Name)+".{png,svg,csv}")
+		_ = files
+	}
+	// A report written by quartz sweep --report gains the links.
+	if _, err := os.Stat(filepath.Join(dir, "report.md")); err == nil && *out == filepath.Join(dir, plotsDir) {
+		name, err := writeSweepMarkdown(dir, res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "updated %s with the figures\n", name)
+	}
+	return nil
+}
+
+// networkFigures draws the figures that need the network itself: Figure 6
+// (classic vs bias-corrected normalization at the point's percentile), the
+// spike raster and the membrane traces of test sample i at the point.
+func networkFigures(ctx context.Context, path string, d dataFlags, calibN int, seed uint64, workers, sample int, point *pipeline.Result, e *env) ([]*plot.Figure, error) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.InferShapes(); err != nil {
+		return nil, err
+	}
+	s, err := graph.Simplify(m)
+	if err != nil {
+		return nil, fmt.Errorf("simplify: %w", err)
+	}
+	if err := s.InferShapes(); err != nil {
+		return nil, err
+	}
+	test, err := d.open(d.split)
+	if err != nil {
+		return nil, err
+	}
+	if sample < 0 || sample >= test.Len() {
+		return nil, fmt.Errorf("--sample %d: the test set has samples 0..%d", sample, test.Len()-1)
+	}
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
+	if err != nil {
+		return nil, fmt.Errorf("calibration set: %w", err)
+	}
+	cal, _, err := sweep.Calibrate(ctx, s, calib, calibN, seed, workers, e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	ncfg := normalize.Config{Percentile: point.Percentile}
+	nm, rep, err := cal.Normalize(ncfg)
+	if err != nil {
+		return nil, err
+	}
+	// The classic scheme measures layer by layer: one pass per layer over
+	// the same calibration samples.
+	idx := sweep.CalibIndices(calib.Len(), calibN, seed)
+	run := func(mm *graph.Model) normalize.Source {
+		return func(fn func(int, []float32)) error {
+			net, err := nn.New(mm, workers)
+			if err != nil {
+				return err
+			}
+			defer net.Close()
+			const chunk = 256
+			x := make([]float32, chunk*calib.SampleSize())
+			y := make([]int32, chunk)
+			for lo := 0; lo < len(idx); lo += chunk {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				k := min(chunk, len(idx)-lo)
+				calib.Gather(idx[lo:lo+k], x, y)
+				net.Activations(x[:k*calib.SampleSize()], k, fn)
+			}
+			return nil
+		}
+	}
+	classic, _, err := normalize.NormalizeClassic(s, run, ncfg)
+	if err != nil {
+		return nil, err
+	}
+	n6 := min(fig6Samples, test.Len())
+	x := make([]float32, n6*test.SampleSize())
+	ids := make([]int, n6)
+	for i := range ids {
+		ids[i] = i
+	}
+	test.Gather(ids, x, make([]int32, n6))
+	var figs []*plot.Figure
+	f6, err := plot.Normalization(plot.NormalizationInput{Original: s, Corrected: nm, Classic: classic, Report: rep, X: x, N: n6, Workers: workers})
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, f6)
+
+	net, err := snn.Convert(nm, snn.Config{Tmax: point.Tmax, AnalogFirst: point.Analog, Threshold: thresholdOf(point.Threshold)})
+	if err != nil {
+		return nil, err
+	}
+	o, err := snn.NewOracle(net)
+	if err != nil {
+		return nil, err
+	}
+	xi := make([]float32, test.SampleSize())
+	lab := make([]int32, 1)
+	test.Gather([]int{sample}, xi, lab)
+	var r snn.SampleResult
+	if err := o.Simulate(xi, &r); err != nil {
+		return nil, err
+	}
+	caption := fmt.Sprintf("%s sample %d (label %d, SNN class %d), Tmax %d, percentile %g", test.Name, sample, lab[0], r.Class, point.Tmax, point.Percentile)
+	fr, err := plot.Raster(net, &r, caption)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, fr)
+	var traces []*snn.Trace
+	for _, c := range plot.PickTraces(net, &r) {
+		tr, err := o.TraceNeuron(&r, c.Layer, c.Neuron)
+		if err != nil {
+			return nil, err
+		}
+		traces = append(traces, tr)
+	}
+	if len(traces) > 0 {
+		fm, err := plot.Membrane(net, traces, fmt.Sprintf("Membrane potential, %s sample %d, Tmax %d", test.Name, sample, point.Tmax))
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, fm)
+	}
+	return figs, nil
+}
+
+func thresholdOf(s string) snn.Threshold {
+	if s == "truncate" {
+		return snn.Truncate
+	}
+	return snn.Round
+}

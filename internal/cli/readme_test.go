@@ -1,0 +1,143 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readmeExample is how the test runs one command line that README.md shows.
+type readmeExample struct {
+	args []string // what runs: the README's command, made fast
+	want []string // in stdout
+}
+
+// readmeExamples holds every quartz command line of README.md (in code
+// blocks and in `backticks`), keyed by the exact text, so that the
+// documented examples keep working. The test runs them in README order in
+// one temporary directory, with MODEL standing for the shipped
+// models/lenet5.onnx; a command that README.md shows and this table lacks
+// fails the test.
+var readmeExamples = map[string]readmeExample{
+	"quartz help": {[]string{"help"}, []string{"Commands:", "Run 'quartz help <command>'"}},
+	"quartz demo": {[]string{"demo", "--limit", "300", "--calib", "300"},
+		[]string{"model models/lenet5.onnx (embedded) on mnist/test: 300 samples", "Table 1 layout", "paper, LeNet-5 26k"}},
+	"go run ./cmd/quartz demo": {[]string{"demo", "--limit", "300", "--calib", "300"}, []string{"Table 1 layout"}},
+	"quartz inspect models/lenet5.onnx": {[]string{"inspect", "MODEL"},
+		[]string{"parameters  26338\n", "ANN MACs    225840 per sample\n", "quartz      every layer converts\n"}},
+	"quartz inspect model.onnx": {[]string{"inspect", "MODEL"}, []string{"every layer converts"}},
+	"quartz inspect FILE.onnx":  {[]string{"inspect", "trained.onnx"}, []string{"parameters  26338\n", "every layer converts"}},
+	"quartz train --model lenet5 --data mnist --epochs 20 --lr 0.001 --crop-pad 2 --seed 1 --workers 2 -o lenet5.onnx": {
+		[]string{"train", "--model", "lenet5", "--data", "mnist", "--epochs", "1", "--limit", "512", "--lr", "0.001", "--crop-pad", "2", "--seed", "1", "--workers", "2", "-o", "lenet5.onnx"},
+		[]string{"wrote lenet5.onnx (26338 parameters): test accuracy", "log lenet5.train.json"}},
+	"quartz train --model lenet5 --data mnist --epochs 20 --lr 0.001 --crop-pad 2 --seed 1 --workers 2 -o lenet5.onnx --resume": {
+		[]string{"train", "--model", "lenet5", "--data", "mnist", "--epochs", "2", "--limit", "512", "--lr", "0.001", "--crop-pad", "2", "--seed", "1", "--workers", "2", "-o", "lenet5.onnx", "--resume"},
+		[]string{"wrote lenet5.onnx (26338 parameters)"}},
+	"quartz train --model lenet5 --data mnist -o FILE.onnx": {
+		[]string{"train", "--model", "lenet5", "--data", "mnist", "--epochs", "1", "--limit", "256", "--workers", "2", "-o", "trained.onnx"},
+		[]string{"wrote trained.onnx"}},
+	"quartz eval --model FILE.onnx --data mnist": {
+		[]string{"eval", "--model", "MODEL", "--data", "mnist", "--limit", "300", "--calib", "300", "--workers", "2"},
+		[]string{"on mnist/test: 300 samples", "SNN (Quartz)", "per layer"}},
+	"quartz convert --model FILE.onnx -o snn.json": {
+		[]string{"convert", "--model", "MODEL", "-o", "snn.json", "--calib", "300", "--workers", "2"},
+		[]string{"wrote snn.json: 6 layers, 4354 neurons (+1056 relay), Tmax 16"}},
+	"quartz eval --snn snn.json": {
+		[]string{"eval", "--snn", "snn.json", "--limit", "300", "--workers", "2"},
+		[]string{"model snn.json on mnist/test: 300 samples", "SNN (Quartz)"}},
+}
+
+var (
+	codeBlock  = regexp.MustCompile("(?s)```(?:sh|bash|console)?\n(.*?)```")
+	inlineCode = regexp.MustCompile("`((?:go run \\./cmd/)?quartz [^`]+)`")
+)
+
+// readmeCommands returns the quartz command lines of a README in order of
+// appearance, without repeats.
+func readmeCommands(readme string) []string {
+	type hit struct {
+		pos int
+		cmd string
+	}
+	var hits []hit
+	for _, m := range codeBlock.FindAllStringSubmatchIndex(readme, -1) {
+		pos := m[2]
+		for _, line := range strings.SplitAfter(readme[m[2]:m[3]], "\n") {
+			cmd, _, _ := strings.Cut(line, "#")
+			cmd = strings.Join(strings.Fields(cmd), " ")
+			if strings.HasPrefix(cmd, "quartz ") || strings.HasPrefix(cmd, "go run ./cmd/quartz") {
+				hits = append(hits, hit{pos, cmd})
+			}
+			pos += len(line)
+		}
+	}
+	for _, m := range inlineCode.FindAllStringSubmatchIndex(readme, -1) {
+		hits = append(hits, hit{m[2], readme[m[2]:m[3]]})
+	}
+	// Order by position; code blocks and inline spans do not overlap.
+	for i := 1; i < len(hits); i++ {
+		for j := i; j > 0 && hits[j].pos < hits[j-1].pos; j-- {
+			hits[j], hits[j-1] = hits[j-1], hits[j]
+		}
+	}
+	var cmds []string
+	seen := map[string]bool{}
+	for _, h := range hits {
+		if !seen[h.cmd] {
+			seen[h.cmd] = true
+			cmds = append(cmds, h.cmd)
+		}
+	}
+	return cmds
+}
+
+func TestReadmeExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: trains and evaluates")
+	}
+	needMNIST(t)
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := filepath.Abs(lenetPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := readmeCommands(string(readme))
+	if len(cmds) < 5 {
+		t.Fatalf("found only %d quartz commands in README.md: %q", len(cmds), cmds)
+	}
+	t.Chdir(t.TempDir())
+	for _, cmd := range cmds {
+		ex, ok := readmeExamples[cmd]
+		if !ok {
+			t.Errorf("README.md shows `%s`: add it to readmeExamples in %s", cmd, "internal/cli/readme_test.go")
+			continue
+		}
+		args := make([]string, len(ex.args))
+		for i, a := range ex.args {
+			args[i] = strings.ReplaceAll(a, "MODEL", model)
+		}
+		r := run(t, args...)
+		if r.code != 0 {
+			t.Errorf("`%s` (run as quartz %s): %v", cmd, strings.Join(args, " "), r)
+			continue
+		}
+		for _, w := range ex.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("`%s`: stdout lacks %q:\n%s", cmd, w, r.stdout)
+			}
+		}
+	}
+}
+
+func TestReadmeCommands(t *testing.T) {
+	got := readmeCommands("Run `quartz help` then\n\n```sh\n# comment\nquartz  inspect x.onnx   # trailing\ngo test ./...\n```\n\nand `quartz eval --snn s.json`, `quartz help` again.")
+	want := []string{"quartz help", "quartz inspect x.onnx", "quartz eval --snn s.json"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("readmeCommands = %q, want %q", got, want)
+	}
+}

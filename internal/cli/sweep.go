@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/report"
+	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/sweep"
+)
+
+func init() {
+	register(&command{
+		name:    "sweep",
+		summary: "evaluate a model over a grid of Tmax and normalization percentiles (resumable); write results.csv/json",
+		run:     runSweep,
+	})
+}
+
+// Default grid: the paper's Figure 2 windows and Figure 7 percentiles.
+const (
+	defaultSweepTmax = "1,2,4,8,16,32,64"
+	defaultSweepPct  = "97,98.5,99,99.9,99.99"
+)
+
+func runSweep(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "sweep", "--model FILE.onnx --data mnist -o DIR [flags]")
+	model := fs.String("model", "", "model `FILE.onnx` (required)")
+	out := fs.String("o", "", "output `DIR` (required); a rerun continues the sweep in it")
+	tmaxList := fs.String("tmax", defaultSweepTmax, "windows T to sweep, comma separated")
+	pctList := fs.String("percentile", defaultSweepPct, "normalization percentiles to sweep, comma separated")
+	var d dataFlags
+	d.register(fs, "mnist", "test")
+	calibN := fs.Int("calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
+	calibSeed := fs.Uint64("calib-seed", 1, "seed of the calibration draw")
+	threshold := fs.String("threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
+	analog := fs.Bool("analog-first", false, "compute the first layer in floating point")
+	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
+	workers := workersFlag(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" {
+		fmt.Fprintln(e.stderr, "quartz sweep: --model and -o are required")
+		fs.Usage()
+		return errUsage
+	}
+	grid, err := parseGrid(*tmaxList, *pctList)
+	if err != nil {
+		return err
+	}
+	if *calibN < 1 {
+		return fmt.Errorf("--calib %d: must be ≥ 1", *calibN)
+	}
+	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
+		AnalogFirst: *analog, Workers: *workers, Progress: e.stderr}
+	switch *threshold {
+	case "round":
+		cfg.Threshold = snn.Round
+	case "truncate":
+		cfg.Threshold = snn.Truncate
+	default:
+		return fmt.Errorf("--threshold %q: want round or truncate", *threshold)
+	}
+	if err := checkOutDir(*out); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*model)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	cfg.ModelID = "sha256:" + hex.EncodeToString(sum[:])
+	pm, err := onnx.Decode(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *model, err)
+	}
+	m, err := onnx.ToGraph(pm)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *model, err)
+	}
+	test, err := d.open(d.split)
+	if err != nil {
+		return err
+	}
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
+	if err != nil {
+		return fmt.Errorf("calibration set: %w", err)
+	}
+	res, err := sweep.Run(ctx, m, calib, test, *out, cfg)
+	if err != nil {
+		return err
+	}
+	if err := report.SweepText(e.stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%d points (%d computed now) in %.1f s; wrote %s and %s\n", len(res.Points), res.Computed, res.Seconds,
+		filepath.Join(*out, "results.csv"), filepath.Join(*out, "results.json"))
+	if *mdReport {
+		name, err := writeSweepMarkdown(*out, res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s\n", name)
+	}
+	return nil
+}
+
+func parseGrid(tmax, pct string) (sweep.Grid, error) {
+	var g sweep.Grid
+	var err error
+	if g.Tmax, err = sweep.ParseInts(tmax); err != nil {
+		return g, fmt.Errorf("--tmax %q: %v", tmax, err)
+	}
+	if g.Percentiles, err = sweep.ParseFloats(pct); err != nil {
+		return g, fmt.Errorf("--percentile %q: %v", pct, err)
+	}
+	if err := g.Validate(); err != nil {
+		return g, fmt.Errorf("--tmax %q --percentile %q: %v", tmax, pct, err)
+	}
+	return g, nil
+}
+
+// checkOutDir fails early when dir exists and is not a directory, or
+// cannot be created or read.
+func checkOutDir(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("-o %s: not a directory", dir)
+		}
+		if _, err := os.ReadDir(dir); err != nil {
+			return fmt.Errorf("-o %s: %v", dir, err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-o %s: %v", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package ratecode_test
+
+const raceEnabled = true

@@ -1,0 +1,43 @@
+// Package sweep runs a Quartz conversion over a grid of windows T (Tmax) and
+// normalization percentiles, the trade-offs of the paper's Figures 2, 3, 4
+// and 7, and stores one result per grid point.
+//
+// # Model
+//
+// A sweep calibrates once: it runs the float network over the calibration
+// sample a single time (normalize.Calibrate) and derives the normalized
+// network of every percentile from the kept activations. It runs the ANN on
+// the test set once. Then, for each percentile and each T, it converts and
+// simulates the SNN on the whole test set (pipeline.Evaluate, which uses all
+// workers): points run one after the other. Every metric of a point is the
+// pipeline.Result that `quartz eval --json` prints for the same model, data
+// and flags; a test holds the two equal.
+//
+// # Files
+//
+// Run writes under its directory DIR:
+//
+//	DIR/sweep.json           the configuration (model fingerprint, data, calibration)
+//	DIR/ann.json             the ANN's accuracy on the test set
+//	DIR/points/t16_p99.json  one pipeline.Result per finished point
+//	DIR/results.json         Results: every point, the best one
+//	DIR/results.csv          one row per point, every scalar metric
+//
+// Each file is written to a temporary file and renamed, so an interrupted
+// sweep leaves finished points and no partial file. A rerun with the same
+// configuration skips the finished points (and, when all are finished, the
+// calibration and the ANN); a rerun with a different model, data or
+// calibration is refused, since its points would not be comparable.
+//
+// # Best point
+//
+// The best point has the highest SNN accuracy; ties go to the fewest
+// operations Ω (σ = current updates), then to the earlier point in grid
+// order.
+//
+// # Determinism
+//
+// A point's metrics (not its seconds) depend only on the model, the data, the
+// calibration seed and the point: they do not depend on the worker count,
+// the grid around the point, or whether it was computed in a resumed run.
+package sweep

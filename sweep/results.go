@@ -1,0 +1,172 @@
+package sweep
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/quartz-snn/quartz/pipeline"
+)
+
+// Write writes results.json and results.csv under dir, atomically.
+func (r *Results) Write(dir string) error {
+	var js, cs bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		return err
+	}
+	if err := r.WriteCSV(&cs); err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "results.json"), js.Bytes()); err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "results.csv"), cs.Bytes())
+}
+
+// WriteJSON writes r as indented JSON (DIR/results.json).
+func (r *Results) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Load reads DIR/results.json.
+func Load(dir string) (*Results, error) {
+	name := filepath.Join(dir, "results.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if r.Format != Format {
+		return nil, fmt.Errorf("%s: not a quartz sweep (format %q)", name, r.Format)
+	}
+	for i, p := range r.Points {
+		if p == nil {
+			return nil, fmt.Errorf("%s: point %d is empty", name, i)
+		}
+	}
+	if r.Best < 0 || r.Best >= len(r.Points) {
+		return nil, fmt.Errorf("%s: best point %d out of range", name, r.Best)
+	}
+	return &r, nil
+}
+
+// WriteCSV writes one row per point (DIR/results.csv). The columns are every
+// scalar field of the point's JSON encoding (what `quartz eval --json`
+// prints), in that order, nested objects flattened with dotted names
+// ("energy.loihi.dynamic"); arrays (the per-layer table, warnings) are left
+// to results.json. A null is an empty cell; numbers are written as JSON
+// writes them. A last column, best, marks the best point with 1.
+func (r *Results) WriteCSV(w io.Writer) error {
+	var cols []string
+	seen := map[string]bool{}
+	rows := make([]map[string]string, len(r.Points))
+	for i, p := range r.Points {
+		fields, err := Flatten(p)
+		if err != nil {
+			return err
+		}
+		rows[i] = map[string]string{}
+		for _, f := range fields {
+			if !seen[f.Name] {
+				seen[f.Name] = true
+				cols = append(cols, f.Name)
+			}
+			rows[i][f.Name] = f.Value
+		}
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(append(append([]string(nil), cols...), "best"))
+	for i, row := range rows {
+		rec := make([]string, 0, len(cols)+1)
+		for _, c := range cols {
+			rec = append(rec, row[c])
+		}
+		best := "0"
+		if i == r.Best {
+			best = "1"
+		}
+		cw.Write(append(rec, best))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Field is one flattened scalar of a result.
+type Field struct{ Name, Value string }
+
+// Flatten lists the scalar fields of res's JSON encoding in order, nested
+// objects as dotted names; arrays are skipped.
+func Flatten(res *pipeline.Result) ([]Field, error) {
+	js, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var out []Field
+	if err := flattenValue(dec, "", &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func flattenValue(dec *json.Decoder, name string, out *[]Field) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		switch v {
+		case '{':
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return errors.New("flatten: object key is not a string")
+				}
+				if name != "" {
+					k = name + "." + k
+				}
+				if err := flattenValue(dec, k, out); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token() // '}'
+			return err
+		case '[':
+			// Skip the array.
+			for dec.More() {
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token() // ']'
+			return err
+		}
+	case nil:
+		*out = append(*out, Field{name, ""})
+	case bool:
+		*out = append(*out, Field{name, strconv.FormatBool(v)})
+	case json.Number:
+		*out = append(*out, Field{name, v.String()})
+	case string:
+		*out = append(*out, Field{name, v})
+	}
+	return nil
+}

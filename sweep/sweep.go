@@ -1,0 +1,485 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/energy"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/progress"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/normalize"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+// Config sets up a sweep. Zero values take pipeline's defaults.
+type Config struct {
+	Grid Grid
+	// ModelName is shown in the results (e.g. the file name); ModelID
+	// fingerprints the model (e.g. its file's SHA-256) so that a rerun on
+	// another model is refused.
+	ModelName, ModelID string
+	Calib              int    // calibration samples (default pipeline.DefaultCalib)
+	CalibSeed          uint64 // seed of the calibration draw
+	Threshold          snn.Threshold
+	AnalogFirst        bool
+	Workers            int       // goroutines (≤ 0: all CPUs)
+	Progress           io.Writer // progress bar (nil: none)
+	// Evaluated, if not nil, is called after each point has been computed
+	// (not for points read back from a previous run).
+	Evaluated func(Point, *pipeline.Result)
+}
+
+// Results is a finished sweep: DIR/results.json.
+type Results struct {
+	Format      string    `json:"format"`  // "quartz-sweep"
+	Version     int       `json:"version"` // 1
+	Model       string    `json:"model"`
+	Data        string    `json:"data"`
+	Samples     int       `json:"samples"`
+	Tmax        []int     `json:"tmax"`
+	Percentiles []float64 `json:"percentiles"`
+	// Points holds one result per grid point, in grid order (Grid.Points).
+	Points []*pipeline.Result `json:"points"`
+	// Best is the index in Points of the best point (see the package doc).
+	Best int `json:"best"`
+	// Computed counts the points computed by this run (the others were read
+	// back from a previous run); Seconds is this run's wall time.
+	Computed int     `json:"computed"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// Format identifies sweep files.
+const Format = "quartz-sweep"
+
+// manifest is DIR/sweep.json: what makes points comparable.
+type manifest struct {
+	Format      string `json:"format"`
+	Version     int    `json:"version"`
+	Model       string `json:"model"`
+	ModelID     string `json:"model_id,omitempty"`
+	Data        string `json:"data"`
+	Samples     int    `json:"samples"`
+	Calib       int    `json:"calibration_samples"`
+	CalibSeed   uint64 `json:"calibration_seed"`
+	Threshold   string `json:"threshold"`
+	AnalogFirst bool   `json:"analog_first"`
+}
+
+// annResult is DIR/ann.json.
+type annResult struct {
+	Accuracy *float64 `json:"ann_accuracy"`
+	MACs     int64    `json:"ann_macs"`
+	Seconds  float64  `json:"seconds_ann"`
+	Samples  int      `json:"samples"`
+}
+
+// Run computes the grid of cfg for model m, calibrating on calib (the
+// training split) and evaluating on test, and writes its files under dir
+// (see the package doc). Finished points already in dir are read back, not
+// recomputed.
+func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir string, cfg Config) (*Results, error) {
+	t0 := time.Now()
+	if err := cfg.Grid.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Calib == 0 {
+		cfg.Calib = pipeline.DefaultCalib
+	}
+	if cfg.Calib < 0 {
+		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
+	}
+	if test.Len() == 0 || calib.Len() == 0 {
+		return nil, errors.New("empty data set")
+	}
+	if cfg.ModelName == "" {
+		cfg.ModelName = m.Name
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	man := manifest{Format: Format, Version: 1, Model: cfg.ModelName, ModelID: cfg.ModelID, Data: test.Name, Samples: test.Len(),
+		Calib: min(cfg.Calib, calib.Len()), CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold.String(), AnalogFirst: cfg.AnalogFirst}
+	if err := checkManifest(dir, man); err != nil {
+		return nil, err
+	}
+
+	points := cfg.Grid.Points()
+	res := &Results{Format: Format, Version: 1, Model: cfg.ModelName, Data: test.Name, Samples: test.Len(),
+		Tmax: cfg.Grid.Tmax, Percentiles: cfg.Grid.Percentiles, Points: make([]*pipeline.Result, len(points))}
+	missing := 0
+	for i, p := range points {
+		r, err := readPoint(dir, p)
+		if err != nil && cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "sweep: %v; recomputing %s\n", err, p.Key())
+		}
+		res.Points[i] = r
+		if r == nil {
+			missing++
+		}
+	}
+
+	if missing > 0 {
+		if err := compute(ctx, m, calib, test, dir, cfg, points, res); err != nil {
+			return nil, err
+		}
+		res.Computed = missing
+	}
+	res.Best = Best(res.Points)
+	res.Seconds = time.Since(t0).Seconds()
+	if err := res.Write(dir); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir string, cfg Config, points []Point, res *Results) error {
+	if err := m.InferShapes(); err != nil {
+		return err
+	}
+	if err := m.CheckFinite(); err != nil {
+		return err
+	}
+	s, err := graph.Simplify(m)
+	if err != nil {
+		return fmt.Errorf("simplify: %w", err)
+	}
+	if err := s.InferShapes(); err != nil {
+		return err
+	}
+	pcfg := pipeline.Config{Calib: cfg.Calib, CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst, Workers: cfg.Workers}
+
+	// The ANN, once: its accuracy is the same at every point.
+	ann, err := readANN(dir, test.Len())
+	if err != nil {
+		return err
+	}
+	if ann == nil {
+		if ann, err = runANN(ctx, m, test, cfg.Workers); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, "ann.json"), ann); err != nil {
+			return err
+		}
+	}
+
+	// The calibration, once.
+	cal, n, err := Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
+	if err != nil {
+		return err
+	}
+
+	todo := 0
+	for _, r := range res.Points {
+		if r == nil {
+			todo++
+		}
+	}
+	bar := newBar(cfg.Progress, "sweep", todo)
+	defer bar.Done()
+	var base *pipeline.Converted // the normalized model of the current percentile
+	for i, p := range points {
+		if res.Points[i] != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if base == nil || base.Config.Percentile != p.Percentile {
+			nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
+			if err != nil {
+				return err
+			}
+			base = &pipeline.Converted{Simplified: s, Normalized: nm, Norm: rep, CalibSize: n, Config: pipeline.Config{Percentile: p.Percentile}}
+		}
+		c := *base
+		c.Config = pcfg
+		c.Config.Tmax, c.Config.Percentile = p.Tmax, p.Percentile
+		c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst})
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		r, err := pipeline.Evaluate(ctx, &c, test)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		r.Model = cfg.ModelName
+		r.ANNAccuracy, r.ANNMACs, r.SecondsANN = ann.Accuracy, ann.MACs, ann.Seconds
+		// The energy estimates include the ANN's, which needs its MACs.
+		if r.Energy, err = energy.EstimateAll(energy.DefaultProfiles(), pipeline.QuartzActivity(r), float64(r.ANNMACs)); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if err := writeJSON(pointPath(dir, p), r); err != nil {
+			return err
+		}
+		res.Points[i] = r
+		if cfg.Evaluated != nil {
+			cfg.Evaluated(p, r)
+		}
+		bar.SetExtra(fmt.Sprintf("%s: SNN %.2f %%", p.Key(), r.SNNAccuracy))
+		bar.Add(1)
+	}
+	return nil
+}
+
+// Calibrate runs the simplified model s once over n samples of calib (the
+// training split) drawn with seed, the samples pipeline.Convert draws for
+// the same n and seed, and returns the calibration and the number of
+// samples used. prog, if not nil, gets a progress bar.
+func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, seed uint64, workers int, prog io.Writer) (*normalize.Calibration, int, error) {
+	net, err := nn.New(s, workers)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer net.Close()
+	idx := CalibIndices(calib.Len(), n, seed)
+	bar := newBar(prog, "calibrate", len(idx))
+	defer bar.Done()
+	src := func(fn func(layer int, out []float32)) error {
+		const chunk = 256
+		x := make([]float32, chunk*calib.SampleSize())
+		y := make([]int32, chunk)
+		for lo := 0; lo < len(idx); lo += chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := min(chunk, len(idx)-lo)
+			calib.Gather(idx[lo:lo+k], x, y)
+			net.Activations(x[:k*calib.SampleSize()], k, fn)
+			bar.Add(k)
+		}
+		return nil
+	}
+	cal, err := normalize.Calibrate(s, src, 0)
+	return cal, len(idx), err
+}
+
+// CalibIndices draws min(k, n) distinct sample indices, sorted, from a PCG
+// stream seeded by seed: the calibration sample of pipeline.Convert (a test
+// holds the two equal).
+func CalibIndices(n, k int, seed uint64) []int {
+	if k >= n {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	r := rand.New(rand.NewPCG(seed, 0x5155_4152_545a)) // "QUARTZ"
+	perm := r.Perm(n)[:k]
+	slices.Sort(perm)
+	return perm
+}
+
+func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
+	net, err := nn.New(m, workers)
+	if err != nil {
+		return nil, err
+	}
+	defer net.Close()
+	t0 := time.Now()
+	const chunk = 4 * nn.PredictBatch
+	x := make([]float32, chunk*test.SampleSize())
+	idx := make([]int, chunk)
+	y := make([]int32, chunk)
+	var am []int32
+	correct := 0
+	for lo := 0; lo < test.Len(); lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := min(chunk, test.Len()-lo)
+		for i := range k {
+			idx[i] = lo + i
+		}
+		test.Gather(idx[:k], x, y)
+		out := net.Predict(x[:k*test.SampleSize()], k)
+		am = nn.Argmax(out, k, am)
+		for i := range k {
+			if am[i] == int32(test.Labels[lo+i]) {
+				correct++
+			}
+		}
+	}
+	acc := 100 * float64(correct) / float64(test.Len())
+	return &annResult{Accuracy: &acc, MACs: m.MACs(), Seconds: time.Since(t0).Seconds(), Samples: test.Len()}, nil
+}
+
+// Best returns the index of the best result: the highest SNN accuracy, ties
+// to the fewest Ω, then to the lowest index; −1 if rs has no result.
+func Best(rs []*pipeline.Result) int {
+	best := -1
+	for i, r := range rs {
+		if r == nil {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := rs[best]
+		if r.SNNAccuracy > b.SNNAccuracy || (r.SNNAccuracy == b.SNNAccuracy && r.Omega < b.Omega) {
+			best = i
+		}
+	}
+	return best
+}
+
+// prepareDir creates dir and dir/points and removes temporary files that
+// an interrupted run left.
+func prepareDir(dir string) error {
+	if dir == "" {
+		return errors.New("no output directory")
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "points"), 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "points")} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp") {
+				os.Remove(filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	// Check now that the directory is writable, not after the first point.
+	probe := filepath.Join(dir, "points", ".probe.tmp")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		return fmt.Errorf("%s is not writable: %w", dir, err)
+	}
+	return os.Remove(probe)
+}
+
+func checkManifest(dir string, want manifest) error {
+	name := filepath.Join(dir, "sweep.json")
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return writeJSON(name, want)
+	}
+	if err != nil {
+		return err
+	}
+	var got manifest
+	if err := json.Unmarshal(data, &got); err != nil || got.Format != Format {
+		return fmt.Errorf("%s exists and is not a quartz sweep; use another directory", name)
+	}
+	if got != want {
+		return fmt.Errorf("%s holds a sweep of another configuration (%s); use another directory or delete it", dir, manifestDiff(got, want))
+	}
+	return nil
+}
+
+func manifestDiff(got, want manifest) string {
+	var d []string
+	add := func(name string, a, b any) {
+		if a != b {
+			d = append(d, fmt.Sprintf("%s %v, now %v", name, a, b))
+		}
+	}
+	add("model", got.Model, want.Model)
+	add("model fingerprint", got.ModelID, want.ModelID)
+	add("data", got.Data, want.Data)
+	add("samples", got.Samples, want.Samples)
+	add("calibration samples", got.Calib, want.Calib)
+	add("calibration seed", got.CalibSeed, want.CalibSeed)
+	add("threshold", got.Threshold, want.Threshold)
+	add("analog first", got.AnalogFirst, want.AnalogFirst)
+	add("version", got.Version, want.Version)
+	return strings.Join(d, "; ")
+}
+
+func pointPath(dir string, p Point) string {
+	return filepath.Join(dir, "points", p.Key()+".json")
+}
+
+// readPoint returns the stored result of p, nil if there is none; a file
+// that does not parse or belongs to another point is reported and ignored.
+func readPoint(dir string, p Point) (*pipeline.Result, error) {
+	data, err := os.ReadFile(pointPath(dir, p))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r pipeline.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", pointPath(dir, p), err)
+	}
+	if r.Tmax != p.Tmax || r.Percentile != p.Percentile || r.Samples == 0 {
+		return nil, fmt.Errorf("%s holds Tmax %d, percentile %g", pointPath(dir, p), r.Tmax, r.Percentile)
+	}
+	return &r, nil
+}
+
+func readANN(dir string, samples int) (*annResult, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "ann.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a annResult
+	if err := json.Unmarshal(data, &a); err != nil || a.Samples != samples || a.Accuracy == nil {
+		return nil, nil // recompute
+	}
+	return &a, nil
+}
+
+func writeJSON(name string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return WriteFileAtomic(name, append(js, '\n'))
+}
+
+// WriteFileAtomic writes data to name via a temporary file in the same
+// directory and a rename, so that a failure or an interruption leaves
+// either the old file or the new one, never a partial one.
+func WriteFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func newBar(w io.Writer, label string, total int) *progress.Bar {
+	if w == nil {
+		return nil
+	}
+	return progress.New(w, label, total)
+}
