@@ -10,7 +10,6 @@ import (
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/normalize"
-	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/snn"
 )
@@ -70,7 +69,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Progress = e.stderr
-	conv, err := convertModel(ctx, *model, d, cfg)
+	conv, err := convertModel(ctx, *model, d, &c, cfg)
 	if err != nil {
 		return err
 	}
@@ -97,7 +96,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 
 // readSNN reads a converted network; with model set, the ANN is read too so
 // that its accuracy can be reported beside the SNN's.
-func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
+func readSNN(path, model string, pre *preprocFlags, workers int) (*pipeline.Converted, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -111,7 +110,7 @@ func readSNN(path, model string, workers int) (*pipeline.Converted, error) {
 			LayerPercentiles: f.Config.LayerPercentiles, CalibSeed: f.Config.CalibSeed, AnalogFirst: f.Config.AnalogFirst,
 			Threshold: f.Network.Threshold, Workers: workers}}
 	if model != "" {
-		if c.ANN, err = onnx.ReadFile(model); err != nil {
+		if c.ANN, err = loadModel(model, pre); err != nil {
 			return nil, err
 		}
 		// The simplified model gives the per-layer MACs, as in eval --model.

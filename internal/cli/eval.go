@@ -11,7 +11,6 @@ import (
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/normalize"
-	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
@@ -36,6 +35,7 @@ type convFlags struct {
 	calibSeed   uint64
 	threshold   string
 	analogFirst bool
+	pre         preprocFlags
 }
 
 func (c *convFlags) register(fs *flag.FlagSet) {
@@ -47,6 +47,7 @@ func (c *convFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")
 	fs.StringVar(&c.threshold, "threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
 	fs.BoolVar(&c.analogFirst, "analog-first", false, "compute the first layer in floating point (for standardized, negative inputs)")
+	c.pre.register(fs)
 }
 
 func (c *convFlags) config(workers int) (pipeline.Config, error) {
@@ -118,6 +119,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	var c convFlags
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the table")
+	mdFile := fs.String("report", "", "also write a Markdown report (tables for a paper appendix) to `FILE.md`")
 	coding := fs.String("coding", "quartz", "spike coding: quartz, rate (the rate-coded baseline), or both side by side")
 	steps := fs.Int("steps", ratecode.DefaultSteps, "rate coding: time steps `N` per sample")
 	stepsReport := fs.String("steps-report", "", "rate coding: step counts at which accuracy and costs are read, comma separated (default 10,20,50,…,N)")
@@ -149,9 +151,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 	var conv *pipeline.Converted
 	if *snnFile != "" {
-		conv, err = readSNN(*snnFile, *model, *workers)
+		conv, err = readSNN(*snnFile, *model, &c.pre, *workers)
 	} else {
-		conv, err = convertModel(ctx, *model, d, cfg)
+		conv, err = convertModel(ctx, *model, d, &c, cfg)
 	}
 	if err != nil {
 		return err
@@ -181,6 +183,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	res.Rate = rr
 	if d.split == "train" && *snnFile == "" {
 		res.Warnings = append(res.Warnings, trainWarning)
+	}
+	if *mdFile != "" {
+		if err := writeMarkdown(*mdFile, res); err != nil {
+			return err
+		}
 	}
 	if *hwName != "" {
 		return hwEval(ctx, e, conv, test, *hwName, *workers, *asJSON, res) // hw.go
@@ -235,8 +242,9 @@ func printResult(e *env, res *pipeline.Result, asJSON bool) error {
 
 // convertModel reads an ONNX model and converts it, calibrating on the
 // training split of the same data set.
-func convertModel(ctx context.Context, path string, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
-	m, err := onnx.ReadFile(path)
+func convertModel(ctx context.Context, path string, d dataFlags, c *convFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
+	c.pre.analogFirst = c.analogFirst
+	m, err := loadModel(path, &c.pre)
 	if err != nil {
 		return nil, err
 	}

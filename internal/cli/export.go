@@ -42,7 +42,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	var n *snn.Network
 	if *snnPath != "" {
-		conv, err := readSNN(*snnPath, "", *workers)
+		conv, err := readSNN(*snnPath, "", nil, *workers)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		cfg.Progress = e.stderr
-		conv, err := convertModel(ctx, *model, d, cfg)
+		conv, err := convertModel(ctx, *model, d, &c, cfg)
 		if err != nil {
 			return err
 		}

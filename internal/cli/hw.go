@@ -129,7 +129,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 	var net *snn.Network
 	switch {
 	case *snnFile != "":
-		conv, err := readSNN(*snnFile, "", *workers)
+		conv, err := readSNN(*snnFile, "", nil, *workers)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	default:
-		conv, err := convertModel(ctx, *model, d, cfg)
+		conv, err := convertModel(ctx, *model, d, &c, cfg)
 		if err != nil {
 			return err
 		}

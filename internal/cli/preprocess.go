@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/onnx"
 )
 
 // preprocFlags are --input-scale, --input-mean and --input-std: the input
@@ -78,4 +79,28 @@ func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 			"and a spiking input layer encodes only non-negative values as spike times: %s", err, p.scale, hint)
 	}
 	return out, err
+}
+
+// loadModel reads an ONNX model and folds the input preprocessing of pre
+// (nil: none) into it.
+func loadModel(path string, pre *preprocFlags) (*graph.Model, error) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if pre == nil {
+		return m, nil
+	}
+	if m, err = pre.apply(m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// String describes the transform, for identifying a sweep's model.
+func (p *preprocFlags) String() string {
+	if !p.set() {
+		return ""
+	}
+	return fmt.Sprintf("scale=%g mean=%s std=%s", p.scale, p.mean, p.std)
 }

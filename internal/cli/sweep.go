@@ -43,6 +43,8 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	threshold := fs.String("threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
 	analog := fs.Bool("analog-first", false, "compute the first layer in floating point")
 	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
+	var pre preprocFlags
+	pre.register(fs)
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -78,12 +80,19 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	}
 	sum := sha256.Sum256(raw)
 	cfg.ModelID = "sha256:" + hex.EncodeToString(sum[:])
+	if pre.set() {
+		cfg.ModelID += " " + pre.String()
+	}
 	pm, err := onnx.Decode(raw)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
 	m, err := onnx.ToGraph(pm)
 	if err != nil {
+		return fmt.Errorf("%s: %w", *model, err)
+	}
+	pre.analogFirst = *analog
+	if m, err = pre.apply(m); err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
 	test, err := d.open(d.split)
