@@ -44,6 +44,30 @@ var readmeExamples = map[string]readmeExample{
 	"quartz convert --model FILE.onnx -o snn.json": {
 		[]string{"convert", "--model", "MODEL", "-o", "snn.json", "--calib", "300", "--workers", "2"},
 		[]string{"wrote snn.json: 6 layers, 4354 neurons (+1056 relay), Tmax 16"}},
+	"quartz sweep --model FILE.onnx --data mnist -o DIR": {
+		[]string{"sweep", "--model", "MODEL", "--data", "mnist", "-o", "DIR", "--tmax", "4,16", "--percentile", "99,99.9", "--limit", "200", "--calib", "300", "--workers", "2"},
+		[]string{"4 points (4 computed now)", "wrote DIR/results.csv"}},
+	"quartz plot DIR": {[]string{"plot", "DIR"}, []string{"DIR/plots/"}},
+	"quartz map --hw loihi1 --model FILE.onnx": {
+		[]string{"map", "--hw", "loihi1", "--model", "MODEL", "--calib", "300", "--workers", "2"},
+		[]string{"8 cores on 1 chip(s)"}},
+	"quartz export --format nir --snn snn.json -o net.nir": {
+		[]string{"export", "--format", "nir", "--snn", "snn.json", "-o", "net.nir"}, []string{"wrote net.nir: NIR"}},
+	"quartz import --format nir -i net.nir -o snn.json": {
+		[]string{"import", "--format", "nir", "-i", "net.nir", "-o", "snn.json"}, []string{"wrote snn.json"}},
+	"quartz eval --model lenet5.onnx --data mnist --coding both --json": {
+		[]string{"eval", "--model", "lenet5.onnx", "--data", "mnist", "--coding", "both", "--json", "--limit", "100", "--calib", "300", "--steps", "50", "--workers", "2"},
+		[]string{`"rate": {`, `"snn_accuracy"`}},
+	"quartz sweep --model lenet5.onnx --data mnist -o sweep": {
+		[]string{"sweep", "--model", "lenet5.onnx", "--data", "mnist", "-o", "sweep", "--tmax", "8,16", "--percentile", "99", "--limit", "100", "--calib", "300", "--workers", "2"},
+		[]string{"wrote sweep/results.csv"}},
+	"quartz plot sweep --model lenet5.onnx --data mnist": {
+		[]string{"plot", "sweep", "--model", "lenet5.onnx", "--data", "mnist", "--calib", "300"}, []string{"sweep/plots/raster."}},
+	"quartz map --hw loihi1 --model lenet5.onnx --cost": {
+		[]string{"map", "--hw", "loihi1", "--model", "lenet5.onnx", "--cost", "--calib", "300", "--limit", "50", "--workers", "2"},
+		[]string{"EDP"}},
+	"quartz convert --model lenet5.onnx -o snn.json": {
+		[]string{"convert", "--model", "lenet5.onnx", "-o", "snn.json", "--calib", "300", "--workers", "2"}, []string{"wrote snn.json"}},
 	"quartz eval --snn snn.json": {
 		[]string{"eval", "--snn", "snn.json", "--limit", "300", "--workers", "2"},
 		[]string{"model snn.json on mnist/test: 300 samples", "SNN (Quartz)"}},
