@@ -141,3 +141,38 @@ func checkedSize(dims ...int64) (int64, bool) {
 	}
 	return p, p <= maxBytes
 }
+
+// Chunks gathers the samples idx (all samples in order when idx is nil) in
+// chunks of at most size and calls fn with each: x holds n samples (NCHW)
+// and y their labels. The buffers are allocated once and reused, so they
+// are only valid during the call. Chunks stops at the first error fn
+// returns and returns it.
+func (s *Set) Chunks(idx []int, size int, fn func(x []float32, y []int32, n int) error) error {
+	total := len(idx)
+	if idx == nil {
+		total = s.Len()
+	}
+	size = max(1, min(size, total))
+	x := make([]float32, size*s.SampleSize())
+	y := make([]int32, size)
+	var seq []int
+	if idx == nil {
+		seq = make([]int, size)
+	}
+	for lo := 0; lo < total; lo += size {
+		n := min(size, total-lo)
+		part := seq
+		if idx != nil {
+			part = idx[lo : lo+n]
+		} else {
+			for i := range n {
+				seq[i] = lo + i
+			}
+		}
+		s.Gather(part[:n], x, y)
+		if err := fn(x[:n*s.SampleSize()], y[:n], n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -75,5 +76,47 @@ func TestCheckedSize(t *testing.T) {
 		if ok != tt.ok || (ok && got != tt.want) {
 			t.Errorf("checkedSize(%v) = %d, %v; want %d, %v", tt.dims, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+func TestChunks(t *testing.T) {
+	s := &Set{Name: "t", C: 1, H: 1, W: 2, Classes: []string{"a", "b", "c"},
+		Pix: []uint8{0, 255, 51, 102, 0, 0, 255, 255, 1, 2}, Labels: []uint8{0, 1, 2, 1, 0}}
+	cases := []struct {
+		name   string
+		idx    []int
+		size   int
+		labels []int32
+		sizes  []int
+	}{
+		{"all", nil, 2, []int32{0, 1, 2, 1, 0}, []int{2, 2, 1}},
+		{"all one chunk", nil, 100, []int32{0, 1, 2, 1, 0}, []int{5}},
+		{"subset", []int{4, 2, 0}, 2, []int32{0, 2, 0}, []int{2, 1}},
+		{"size 0 means 1", []int{1, 3}, 0, []int32{1, 1}, []int{1, 1}},
+	}
+	for _, tc := range cases {
+		var labels []int32
+		var sizes []int
+		var firstPix []float32
+		err := s.Chunks(tc.idx, tc.size, func(x []float32, y []int32, n int) error {
+			if len(x) != n*2 || len(y) != n {
+				t.Fatalf("%s: chunk of %d has %d values and %d labels", tc.name, n, len(x), len(y))
+			}
+			labels = append(labels, y...)
+			sizes = append(sizes, n)
+			firstPix = append(firstPix, x[0])
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(labels, tc.labels) || !slices.Equal(sizes, tc.sizes) {
+			t.Errorf("%s: labels %v sizes %v, want %v %v", tc.name, labels, sizes, tc.labels, tc.sizes)
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.Chunks(nil, 1, func([]float32, []int32, int) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("error not returned at once: %v after %d calls", err, calls)
 	}
 }

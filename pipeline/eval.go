@@ -9,6 +9,7 @@ import (
 	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/train"
 )
 
 // Result is the outcome of an evaluation: `quartz eval --json` prints it.
@@ -110,7 +111,7 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 			return nil, err
 		}
 		t0 := time.Now()
-		annPred = predict(net, test)
+		annPred = train.Predictions(net, test)
 		res.SecondsANN = time.Since(t0).Seconds()
 		net.Close()
 		correct := 0
@@ -128,54 +129,31 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	const chunk = 1000
 	bar := newBar(cfg.Progress, "simulate", test.Len())
-	x := make([]float32, min(chunk, test.Len())*test.SampleSize())
-	idx := make([]int, chunk)
-	y := make([]int32, chunk)
 	var sum snn.Summary
 	t0 := time.Now()
-	for lo := 0; lo < test.Len(); lo += chunk {
+	lo := 0
+	err = test.Chunks(nil, 1000, func(x []float32, _ []int32, n int) error {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		n := min(chunk, test.Len()-lo)
-		for i := range n {
-			idx[i] = lo + i
-		}
-		test.Gather(idx[:n], x, y)
-		s, err := sim.Evaluate(x[:n*test.SampleSize()], n, labels[lo:lo+n])
+		s, err := sim.Evaluate(x, n, labels[lo:lo+n])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		addSummary(&sum, s)
+		lo += n
 		bar.Add(n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.SecondsSNN = time.Since(t0).Seconds()
 	bar.Done()
 
 	fill(res, c, &sum)
 	return res, nil
-}
-
-func predict(net *nn.Net, s *dataset.Set) []int32 {
-	const chunk = 4 * nn.PredictBatch
-	x := make([]float32, chunk*s.SampleSize())
-	idx := make([]int, chunk)
-	y := make([]int32, chunk)
-	pred := make([]int32, 0, s.Len())
-	var am []int32
-	for lo := 0; lo < s.Len(); lo += chunk {
-		n := min(chunk, s.Len()-lo)
-		for i := range n {
-			idx[i] = lo + i
-		}
-		s.Gather(idx[:n], x, y)
-		out := net.Predict(x[:n*s.SampleSize()], n)
-		am = nn.Argmax(out, n, am)
-		pred = append(pred, am[:n]...)
-	}
-	return pred
 }
 
 func addSummary(dst, s *snn.Summary) {

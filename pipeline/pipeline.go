@@ -97,31 +97,11 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, fmt.Errorf("simplify: %w", err)
 	}
-	net, err := nn.New(s, cfg.Workers)
+	cal, used, err := Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("normalize: calibration: %w", err)
 	}
-	defer net.Close()
-
-	idx := calibIndices(calib.Len(), cfg.Calib, cfg.CalibSeed)
-	bar := newBar(cfg.Progress, "calibrate", len(idx))
-	src := func(fn func(layer int, out []float32)) error {
-		const chunk = 256
-		x := make([]float32, chunk*calib.SampleSize())
-		y := make([]int32, chunk)
-		for lo := 0; lo < len(idx); lo += chunk {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n := min(chunk, len(idx)-lo)
-			calib.Gather(idx[lo:lo+n], x, y)
-			net.Activations(x[:n*calib.SampleSize()], n, fn)
-			bar.Add(n)
-		}
-		return nil
-	}
-	nm, rep, err := normalize.Normalize(s, src, normalize.Config{Percentile: cfg.Percentile, LayerPercentiles: cfg.LayerPercentiles})
-	bar.Done()
+	nm, rep, err := cal.Normalize(normalize.Config{Percentile: cfg.Percentile, LayerPercentiles: cfg.LayerPercentiles})
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +109,40 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, err
 	}
-	return &Converted{ANN: m, Simplified: s, Normalized: nm, Norm: rep, SNN: sn, Config: cfg, CalibSize: len(idx)}, nil
+	return &Converted{ANN: m, Simplified: s, Normalized: nm, Norm: rep, SNN: sn, Config: cfg, CalibSize: used}, nil
 }
 
-// calibIndices draws min(k, n) distinct sample indices, sorted, from a
-// PCG stream seeded by seed.
-func calibIndices(n, k int, seed uint64) []int {
+// Calibrate runs the simplified model s over the calibration sample (n
+// samples of calib drawn by CalibIndices with seed) and keeps every layer's
+// activation values, from which normalized models for any percentile
+// follow. It returns the calibration and the number of samples used. prog,
+// if not nil, gets a progress bar.
+func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, seed uint64, workers int, prog io.Writer) (*normalize.Calibration, int, error) {
+	net, err := nn.New(s, workers)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer net.Close()
+	idx := CalibIndices(calib.Len(), n, seed)
+	bar := newBar(prog, "calibrate", len(idx))
+	defer bar.Done()
+	src := func(fn func(layer int, out []float32)) error {
+		return calib.Chunks(idx, 256, func(x []float32, _ []int32, k int) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			net.Activations(x, k, fn)
+			bar.Add(k)
+			return nil
+		})
+	}
+	cal, err := normalize.Calibrate(s, src, 0)
+	return cal, len(idx), err
+}
+
+// CalibIndices draws min(k, n) distinct sample indices, sorted, from a PCG
+// stream seeded by seed: the calibration sample.
+func CalibIndices(n, k int, seed uint64) []int {
 	if k >= n {
 		idx := make([]int, n)
 		for i := range idx {

@@ -11,6 +11,7 @@ import (
 	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/ratecode"
+	"github.com/quartz-snn/quartz/train"
 )
 
 // MatchPP is the accuracy gap, in percentage points, within which the rate
@@ -104,7 +105,7 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 		if err != nil {
 			return nil, err
 		}
-		pred := predict(net, test)
+		pred := train.Predictions(net, test)
 		net.Close()
 		correct := 0
 		for i, p := range pred {
@@ -117,28 +118,25 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 		rr.ANNMACs = c.ANN.MACs()
 	}
 
-	const chunk = 500
 	bar := newBar(c.Config.Progress, "rate", test.Len())
-	x := make([]float32, min(chunk, test.Len())*test.SampleSize())
-	idx := make([]int, chunk)
-	y := make([]int32, chunk)
 	var sum ratecode.Summary
 	t0 := time.Now()
-	for lo := 0; lo < test.Len(); lo += chunk {
+	lo := 0
+	err = test.Chunks(nil, 500, func(x []float32, _ []int32, n int) error {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		n := min(chunk, test.Len()-lo)
-		for i := range n {
-			idx[i] = lo + i
-		}
-		test.Gather(idx[:n], x, y)
-		s, err := sim.Evaluate(x[:n*test.SampleSize()], n, labels[lo:lo+n])
+		s, err := sim.Evaluate(x, n, labels[lo:lo+n])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		mergeRate(&sum, s)
+		lo += n
 		bar.Add(n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	rr.Seconds = time.Since(t0).Seconds()
 	bar.Done()

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/train"
 )
 
 // Config sets up a sweep. Zero values take pipeline's defaults.
@@ -176,7 +175,7 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 	}
 
 	// The calibration, once.
-	cal, n, err := Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
+	cal, n, err := pipeline.Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
 	if err != nil {
 		return err
 	}
@@ -234,55 +233,6 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 	return nil
 }
 
-// Calibrate runs the simplified model s once over n samples of calib (the
-// training split) drawn with seed, the samples pipeline.Convert draws for
-// the same n and seed, and returns the calibration and the number of
-// samples used. prog, if not nil, gets a progress bar.
-func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, seed uint64, workers int, prog io.Writer) (*normalize.Calibration, int, error) {
-	net, err := nn.New(s, workers)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer net.Close()
-	idx := CalibIndices(calib.Len(), n, seed)
-	bar := newBar(prog, "calibrate", len(idx))
-	defer bar.Done()
-	src := func(fn func(layer int, out []float32)) error {
-		const chunk = 256
-		x := make([]float32, chunk*calib.SampleSize())
-		y := make([]int32, chunk)
-		for lo := 0; lo < len(idx); lo += chunk {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			k := min(chunk, len(idx)-lo)
-			calib.Gather(idx[lo:lo+k], x, y)
-			net.Activations(x[:k*calib.SampleSize()], k, fn)
-			bar.Add(k)
-		}
-		return nil
-	}
-	cal, err := normalize.Calibrate(s, src, 0)
-	return cal, len(idx), err
-}
-
-// CalibIndices draws min(k, n) distinct sample indices, sorted, from a PCG
-// stream seeded by seed: the calibration sample of pipeline.Convert (a test
-// holds the two equal).
-func CalibIndices(n, k int, seed uint64) []int {
-	if k >= n {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		return idx
-	}
-	r := rand.New(rand.NewPCG(seed, 0x5155_4152_545a)) // "QUARTZ"
-	perm := r.Perm(n)[:k]
-	slices.Sort(perm)
-	return perm
-}
-
 func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
 	net, err := nn.New(m, workers)
 	if err != nil {
@@ -290,27 +240,11 @@ func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int)
 	}
 	defer net.Close()
 	t0 := time.Now()
-	const chunk = 4 * nn.PredictBatch
-	x := make([]float32, chunk*test.SampleSize())
-	idx := make([]int, chunk)
-	y := make([]int32, chunk)
-	var am []int32
+	pred := train.Predictions(net, test)
 	correct := 0
-	for lo := 0; lo < test.Len(); lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		k := min(chunk, test.Len()-lo)
-		for i := range k {
-			idx[i] = lo + i
-		}
-		test.Gather(idx[:k], x, y)
-		out := net.Predict(x[:k*test.SampleSize()], k)
-		am = nn.Argmax(out, k, am)
-		for i := range k {
-			if am[i] == int32(test.Labels[lo+i]) {
-				correct++
-			}
+	for i, p := range pred {
+		if p == int32(test.Labels[i]) {
+			correct++
 		}
 	}
 	acc := 100 * float64(correct) / float64(test.Len())

@@ -207,21 +207,12 @@ func Accuracy(net *nn.Net, s *dataset.Set) float64 {
 
 // Predictions returns net's predicted class for every sample of s.
 func Predictions(net *nn.Net, s *dataset.Set) []int32 {
-	const chunk = 4 * nn.PredictBatch
-	x := make([]float32, chunk*s.SampleSize())
-	idx := make([]int, chunk)
-	y := make([]int32, chunk)
 	pred := make([]int32, 0, s.Len())
 	var am []int32
-	for lo := 0; lo < s.Len(); lo += chunk {
-		n := min(chunk, s.Len()-lo)
-		for i := range n {
-			idx[i] = lo + i
-		}
-		s.Gather(idx[:n], x, y)
-		out := net.Predict(x[:n*s.SampleSize()], n)
-		am = nn.Argmax(out, n, am)
+	s.Chunks(nil, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+		am = nn.Argmax(net.Predict(x, n), n, am)
 		pred = append(pred, am[:n]...)
-	}
+		return nil
+	})
 	return pred
 }

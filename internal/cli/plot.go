@@ -161,7 +161,7 @@ func networkFigures(ctx context.Context, path string, d dataFlags, calibN int, s
 	if err != nil {
 		return nil, fmt.Errorf("calibration set: %w", err)
 	}
-	cal, _, err := sweep.Calibrate(ctx, s, calib, calibN, seed, workers, e.stderr)
+	cal, _, err := pipeline.Calibrate(ctx, s, calib, calibN, seed, workers, e.stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func networkFigures(ctx context.Context, path string, d dataFlags, calibN int, s
 	}
 	// The classic scheme measures layer by layer: one pass per layer over
 	// the same calibration samples.
-	idx := sweep.CalibIndices(calib.Len(), calibN, seed)
+	idx := pipeline.CalibIndices(calib.Len(), calibN, seed)
 	run := func(mm *graph.Model) normalize.Source {
 		return func(fn func(int, []float32)) error {
 			net, err := nn.New(mm, workers)
