@@ -2,8 +2,8 @@ package onnx
 
 import (
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"os"
-	"path/filepath"
 
 	"github.com/quartz-snn/quartz/graph"
 )
@@ -45,48 +45,8 @@ func WriteFile(path string, m *graph.Model) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := writeAtomic(path, b); err != nil {
-		return fmt.Errorf("onnx: write %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename durable; failure to sync a directory is not fatal on
-	// systems that do not support it.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+	if err := atomicfile.Write(path, b); err != nil {
+		return fmt.Errorf("onnx: %w", err)
 	}
 	return nil
 }

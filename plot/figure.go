@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -94,7 +95,7 @@ func (f *Figure) Save(dir string) ([]string, error) {
 		data []byte
 	}{{".png", png}, {".svg", svg.Bytes()}, {".csv", cs.Bytes()}} {
 		name := filepath.Join(dir, f.Name+out.ext)
-		if err := writeAtomic(name, out.data); err != nil {
+		if err := atomicfile.Write(name, out.data); err != nil {
 			return nil, err
 		}
 		files = append(files, name)
@@ -111,28 +112,6 @@ func (f *Figure) PNG() ([]byte, error) {
 		return nil, fmt.Errorf("%s.png: %w", f.Name, err)
 	}
 	return b.Bytes(), nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }
 
 // newPlot returns a plot with the package's text sizes and a light grid.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,10 +24,10 @@ func (r *Results) Write(dir string) error {
 	if err := r.WriteCSV(&cs); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "results.json"), js.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "results.json"), js.Bytes()); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, "results.csv"), cs.Bytes())
+	return atomicfile.Write(filepath.Join(dir, "results.csv"), cs.Bytes())
 }
 
 // WriteJSON writes r as indented JSON (DIR/results.json).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -384,31 +385,7 @@ func writeJSON(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	return WriteFileAtomic(name, append(js, '\n'))
-}
-
-// WriteFileAtomic writes data to name via a temporary file in the same
-// directory and a rename, so that a failure or an interruption leaves
-// either the old file or the new one, never a partial one.
-func WriteFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	err = errors.Join(err, f.Sync(), f.Close())
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	return atomicfile.Write(name, append(js, '\n'))
 }
 
 func newBar(w io.Writer, label string, total int) *progress.Bar {

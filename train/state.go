@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/nn"
@@ -56,7 +55,7 @@ func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, opt nn.Op
 	for _, b := range bufs {
 		binary.Write(&buf, binary.LittleEndian, b)
 	}
-	return writeAtomic(prefix+".state", buf.Bytes())
+	return atomicfile.Write(prefix+".state", buf.Bytes())
 }
 
 // Checkpoint is a restored training state.
@@ -156,29 +155,4 @@ func (c *Checkpoint) Restore(net *nn.Net) (nn.Optimizer, error) {
 	net.SetSeed(cfg.Seed)
 	net.SetSteps(c.state.NetSteps)
 	return opt, nil
-}
-
-// writeAtomic writes data to name through a temporary file in the same
-// folder and a rename, so that name is never partial.
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = io.Copy(f, bytes.NewReader(data))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"os"
 	"path/filepath"
 
@@ -82,7 +83,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", *out, err)
 	}
-	if err := writeFileAtomic(*out, append(js, '\n')); err != nil {
+	if err := atomicfile.Write(*out, append(js, '\n')); err != nil {
 		return err
 	}
 	sp, relay := conv.SNN.Neurons()
@@ -137,27 +138,4 @@ func parseSNNFile(data []byte) (*snnFile, error) {
 		return nil, err
 	}
 	return &f, nil
-}
-
-// writeFileAtomic writes data to name via a temporary file and a rename,
-// so that a failure leaves no partial file.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	err = errors.Join(err, f.Sync(), f.Close())
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"path/filepath"
 
 	"github.com/quartz-snn/quartz/nir"
@@ -64,7 +65,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, data); err != nil {
+	if err := atomicfile.Write(*out, data); err != nil {
 		return err
 	}
 	sp, relay := n.Neurons()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -191,7 +192,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(*out, append(js, '\n')); err != nil {
+		if err := atomicfile.Write(*out, append(js, '\n')); err != nil {
 			return err
 		}
 	}

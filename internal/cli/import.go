@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"os"
 
 	"github.com/quartz-snn/quartz/nir"
@@ -59,7 +60,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", *out, err)
 	}
-	if err := writeFileAtomic(*out, append(js, '\n')); err != nil {
+	if err := atomicfile.Write(*out, append(js, '\n')); err != nil {
 		return err
 	}
 	sp, relay := n.Neurons()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,7 +20,7 @@ func writeMarkdown(path string, res *pipeline.Result) error {
 	if err := report.Markdown(&b, res); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return atomicfile.Write(path, b.Bytes())
 }
 
 // writeSweepMarkdown writes DIR/report.md, linking the figures that
@@ -30,7 +31,7 @@ func writeSweepMarkdown(dir string, res *sweep.Results) (string, error) {
 		return "", err
 	}
 	name := filepath.Join(dir, "report.md")
-	return name, writeFileAtomic(name, b.Bytes())
+	return name, atomicfile.Write(name, b.Bytes())
 }
 
 // sweepFigures lists the PNG figures under DIR/plots, in the order of

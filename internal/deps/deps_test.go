@@ -22,7 +22,7 @@ const module = "github.com/quartz-snn/quartz"
 // stands.
 var layers = [][]string{
 	// leaves: GEMM kernels, progress bars, HDF5 writer, embedded models, energy cost tables
-	{"internal/gemm", "internal/progress", "internal/hdf5", "models", "energy"},
+	{"internal/gemm", "internal/progress", "internal/hdf5", "internal/atomicfile", "models", "energy"},
 	{"graph", "dataset"},                      // the layer IR; data sets
 	{"onnx", "nn"},                            // file format ↔ graph; the CNN engine
 	{"normalize", "train", "snn", "ratecode"}, // the steps of the method and its baseline
