@@ -16,8 +16,24 @@ var lenetConvs = []struct {
 	{"conv3", convCase{64, 12, 4, 4, 120, 4, 4, 1, 1, [4]int{}, 1, 1, 1, true}},
 }
 
+// MobileNet-like depthwise 3×3 pad-1 convolutions at batch 64.
+var dwConvs = []struct {
+	name string
+	c    convCase
+}{
+	{"dw64s1", convCase{64, 64, 16, 16, 64, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 64, false}},
+	{"dw64s2", convCase{64, 64, 16, 16, 64, 3, 3, 2, 2, [4]int{1, 1, 1, 1}, 1, 1, 64, false}},
+}
+
 func benchConv(b *testing.B, backward bool) {
-	for _, lc := range lenetConvs {
+	benchConvs(b, lenetConvs, backward)
+}
+
+func benchConvs(b *testing.B, convs []struct {
+	name string
+	c    convCase
+}, backward bool) {
+	for _, lc := range convs {
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/w%d", lc.name, workers), func(b *testing.B) {
 				c := lc.c
@@ -33,6 +49,7 @@ func benchConv(b *testing.B, backward bool) {
 				dy := append([]float32(nil), y...)
 				l := m.Layers[0]
 				b.ResetTimer()
+				cpu0 := cpuTime()
 				for b.Loop() {
 					if backward {
 						net.Backward(dy)
@@ -45,6 +62,7 @@ func benchConv(b *testing.B, backward bool) {
 					macs *= 2
 				}
 				b.ReportMetric(macs*2*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
@@ -52,6 +70,48 @@ func benchConv(b *testing.B, backward bool) {
 
 func BenchmarkConvForward(b *testing.B)  { benchConv(b, false) }
 func BenchmarkConvBackward(b *testing.B) { benchConv(b, true) }
+
+func BenchmarkDepthwiseForward(b *testing.B)  { benchConvs(b, dwConvs, false) }
+func BenchmarkDepthwiseBackward(b *testing.B) { benchConvs(b, dwConvs, true) }
+
+// BenchmarkMobileNetTrainStep is one SGD step of mobilenet-v1 at width 0.5
+// on 3×32×32 at batch 128; s/epoch extrapolates to 391 steps (50,000
+// images).
+func BenchmarkMobileNetTrainStep(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("w%d", workers), func(b *testing.B) {
+			m, _ := Zoo("mobilenet-v1", []int{3, 32, 32}, 10, 0.5)
+			net, err := New(m, workers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer net.Close()
+			const n = 128
+			x, lab := randomBatch(n, 3*32*32, 10, 1)
+			dl := make([]float32, n*10)
+			opt := &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}
+			step := func() {
+				net.ZeroGrad()
+				out := net.Forward(x, n, true)
+				SoftmaxCrossEntropy(out, lab, n, dl)
+				net.Backward(dl)
+				opt.Step(net)
+			}
+			step() // buffers
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				step()
+			}
+			ms := b.Elapsed().Seconds() * 1e3 / float64(b.N)
+			cpuMs := float64(cpuTime()-cpu0) / 1e6 / float64(b.N)
+			b.ReportMetric(ms, "ms/step")
+			b.ReportMetric(ms*391/1e3, "s/epoch")
+			b.ReportMetric(cpuMs, "cpu-ms/step")
+			b.ReportMetric(cpuMs*391/1e3/float64(workers), "cpu-s/epoch/worker")
+		})
+	}
+}
 
 // BenchmarkLeNetTrainStep is one SGD step (forward, loss, backward, update)
 // of LeNet-5 at batch 64; s/epoch extrapolates to 938 steps (60,000 images).

@@ -44,6 +44,12 @@ type conv struct {
 	dy, dx    []float32
 	fwdFn     func(w, lo, hi int)
 	bwdFn     func(w, lo, hi int)
+
+	// Direct depthwise path (depthwise.go), used when cing == 1 < g.
+	depthwise  bool
+	colPlan    tapPlan   // output columns from an input row
+	gatherPlan tapPlan   // input-gradient columns from a dY row (stride 1)
+	wflip      []float32 // kernels mirrored along x (stride 1)
 }
 
 type convScratch struct {
@@ -79,6 +85,9 @@ func newConv(p *pool, idx int, l *graph.Layer) (*conv, error) {
 	}
 	c.fwdFn = c.fwdRange
 	c.bwdFn = c.bwdRange
+	if c.cing == 1 && c.g > 1 {
+		c.initDepthwise()
+	}
 	return c, nil
 }
 
@@ -99,6 +108,9 @@ func (c *conv) forward(x, y []float32, n int, train bool) {
 
 func (c *conv) backward(x, y, dy, dx []float32, n int) {
 	c.x, c.dy, c.dx = x, dy, dx
+	if c.wflip != nil && dx != nil {
+		c.flipWeights()
+	}
 	c.p.run(n, c.bwdFn)
 	c.x, c.dy, c.dx = nil, nil, nil
 	// Reduce the per-worker partials in worker order: deterministic for a

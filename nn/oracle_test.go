@@ -90,6 +90,7 @@ func randomConvCases(k int) []convCase {
 // is 2·K·2⁻²⁴·Σ|w·x| + 1e-7 per output.
 func TestConvOracle(t *testing.T) {
 	cases := append(randomConvCases(60), convGradCases...)
+	cases = append(cases, depthwiseCases...)
 	cases = append(cases,
 		convCase{4, 1, 28, 28, 6, 5, 5, 1, 1, [4]int{}, 1, 1, 1, true},  // LeNet conv1
 		convCase{3, 6, 12, 12, 12, 5, 5, 1, 1, [4]int{}, 1, 1, 1, true}, // LeNet conv2
