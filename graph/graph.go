@@ -22,12 +22,13 @@ const (
 	BatchNorm                   // per-channel affine from running statistics
 	Dropout                     // identity at inference
 	Flatten                     // [C,H,W] → [C·H·W]
+	LeakyReLU                   // x if x ≥ 0, else Alpha·x (ANN only: no Quartz equivalent)
 )
 
 var opNames = map[Op]string{
 	Conv: "Conv", Linear: "Linear", ReLU: "ReLU", Clip: "Clip", MaxPool: "MaxPool",
 	AvgPool: "AvgPool", GlobalAvgPool: "GlobalAvgPool", BatchNorm: "BatchNorm",
-	Dropout: "Dropout", Flatten: "Flatten",
+	Dropout: "Dropout", Flatten: "Flatten", LeakyReLU: "LeakyReLU",
 }
 
 func (o Op) String() string {
@@ -68,6 +69,9 @@ type Layer struct {
 
 	// Clip bounds.
 	Min, Max float32
+
+	// LeakyReLU negative slope (ONNX default 0.01).
+	Alpha float32
 
 	// Dropout probability (training only).
 	Ratio float32
@@ -216,7 +220,7 @@ func (l *Layer) outShape(in []int) ([]int, error) {
 		return append([]int(nil), in...), nil
 	case Flatten:
 		return []int{Size(in)}, nil
-	case ReLU, Clip, Dropout:
+	case ReLU, Clip, LeakyReLU, Dropout:
 		return append([]int(nil), in...), nil
 	}
 	return nil, fmt.Errorf("unknown op %v", l.Op)

@@ -44,7 +44,7 @@
 // # Parallelism
 //
 // A Net owns workers−1 long-lived goroutines; the caller's goroutine is
-// worker 0. Conv, Linear, pooling and ReLU/Clip split the batch into
+// worker 0. Conv, Linear, pooling and ReLU/Clip/LeakyReLU split the batch into
 // `workers` contiguous sample ranges (sizes n·w/workers boundaries);
 // BatchNorm splits channels. Each worker has its own im2col/GEMM scratch
 // and its own partial weight gradients, which are summed in worker order
@@ -67,8 +67,10 @@
 // # Layer semantics
 //
 // They follow PyTorch: Conv2d with stride, asymmetric padding, dilation and
-// groups (im2col + GEMM; depthwise is groups = Cin); Linear; ReLU and Clip
-// (gradient passes where Min < x < Max); MaxPool2d (first maximum in the
+// groups (im2col + GEMM; depthwise, groups = Cin, runs as a direct
+// convolution, depthwise.go); Linear; ReLU and Clip
+// (gradient passes where Min < x < Max); LeakyReLU (x if x > 0, else
+// Alpha·x; gradient Alpha where x ≤ 0); MaxPool2d (first maximum in the
 // window, padding never wins, ceil mode); AvgPool2d with count_include_pad
 // either way, divisors as avg_pool2d; GlobalAvgPool; BatchNorm over [C,H,W]
 // (2-d) or [C] (1-d) with batch statistics in training, running statistics

@@ -10,13 +10,15 @@ import (
 const (
 	opReLU = iota
 	opClip
+	opLeakyReLU
 )
 
-// elementwise is ReLU or Clip, split over the batch.
+// elementwise is ReLU, Clip or LeakyReLU, split over the batch.
 type elementwise struct {
 	p        *pool
 	op       int
 	min, max float32
+	alpha    float32 // LeakyReLU slope for x ≤ 0
 	size     int
 	x, y     []float32
 	dy, dx   []float32
@@ -25,7 +27,7 @@ type elementwise struct {
 }
 
 func newElementwise(p *pool, op int, l *graph.Layer) *elementwise {
-	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, size: graph.Size(l.InShape)}
+	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, size: graph.Size(l.InShape)}
 	e.fwdFn, e.bwdFn = e.fwdRange, e.bwdRange
 	return e
 }
@@ -59,11 +61,25 @@ func (e *elementwise) fwdRange(w, lo, hi int) {
 		for i, v := range x {
 			y[i] = min(max(v, e.min), e.max)
 		}
+	case opLeakyReLU:
+		// x if x > 0, else Alpha·x (PyTorch's leaky_relu), branch-free as
+		// ReLU's backward: a mask from a conditional move selects the bits.
+		y = y[:len(x)]
+		a := e.alpha
+		for i, v := range x {
+			var m uint32
+			if v > 0 {
+				m = ^uint32(0)
+			}
+			y[i] = math.Float32frombits(math.Float32bits(v)&m | math.Float32bits(a*v)&^m)
+		}
 	}
 }
 
 // bwdRange passes the gradient where the input is strictly inside the linear
-// region (ReLU: x > 0; Clip: Min < x < Max), as PyTorch's relu and hardtanh.
+// region (ReLU: x > 0; Clip: Min < x < Max), as PyTorch's relu and hardtanh;
+// LeakyReLU passes it where x > 0 and scales it by Alpha elsewhere (at 0
+// too), as PyTorch's leaky_relu.
 func (e *elementwise) bwdRange(w, lo, hi int) {
 	x := e.x[lo*e.size : hi*e.size]
 	dy, dx := e.dy[lo*e.size:hi*e.size], e.dx[lo*e.size:hi*e.size]
@@ -79,6 +95,18 @@ func (e *elementwise) bwdRange(w, lo, hi int) {
 				m = ^uint32(0)
 			}
 			dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
+		}
+	case opLeakyReLU:
+		dy = dy[:len(x)]
+		dx = dx[:len(x)]
+		a := e.alpha
+		for i, v := range x {
+			var m uint32
+			if v > 0 {
+				m = ^uint32(0)
+			}
+			g := dy[i]
+			dx[i] = math.Float32frombits(math.Float32bits(g)&m | math.Float32bits(a*g)&^m)
 		}
 	case opClip:
 		for i, v := range x {

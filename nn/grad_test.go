@@ -18,7 +18,7 @@ import (
 // error of ~1e-5/(2ε) = 1e-4. Gradients are O(0.1..10), hence rtol = 2e-3
 // with atol = 5e-4.
 //
-// ReLU, Clip and MaxPool are piecewise linear; their inputs are drawn at
+// ReLU, Clip, LeakyReLU and MaxPool are piecewise linear; their inputs are drawn at
 // least 0.1 away from every kink and from each other (kinkFree), and ε =
 // 0.02 < 0.05 never crosses one, so the same tolerances hold.
 //
@@ -91,6 +91,8 @@ func TestActivationGrad(t *testing.T) {
 		{Name: "relu", Op: graph.ReLU},
 		{Name: "relu6", Op: graph.Clip, Min: 0, Max: 6},
 		{Name: "clip", Op: graph.Clip, Min: -0.29, Max: 0.41},
+		{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01},
+		{Name: "leaky0.3", Op: graph.LeakyReLU, Alpha: 0.3},
 	} {
 		t.Run(l.Name, func(t *testing.T) {
 			m := model(t, []int{3, 4, 5}, l)

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -119,6 +120,11 @@ func (net *Net) build(i int, l *graph.Layer) (layer, error) {
 			return nil, fmt.Errorf("clip bounds [%v, %v]", l.Min, l.Max)
 		}
 		return newElementwise(net.pool, opClip, l), nil
+	case graph.LeakyReLU:
+		if math.IsNaN(float64(l.Alpha)) || math.IsInf(float64(l.Alpha), 0) {
+			return nil, fmt.Errorf("leaky ReLU slope %v", l.Alpha)
+		}
+		return newElementwise(net.pool, opLeakyReLU, l), nil
 	case graph.MaxPool, graph.AvgPool:
 		return newPool2d(net.pool, l), nil
 	case graph.GlobalAvgPool:

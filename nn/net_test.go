@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -372,6 +373,74 @@ func TestActivations(t *testing.T) {
 	for i := range want {
 		if math.Abs(float64(got[i]-want[i])) > 1e-5 {
 			t.Fatalf("Predict[%d] = %v, Forward %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestLeakyReLU checks LeakyReLU's values (x if x > 0, else Alpha·x, at 0
+// and −0 too), that Predict runs a model with one, and that a non-finite
+// slope is refused.
+func TestLeakyReLU(t *testing.T) {
+	const alpha = 0.25
+	m := &graph.Model{InputShape: []int{1, 2, 3}, Layers: []*graph.Layer{
+		{Name: "leaky", Op: graph.LeakyReLU, Alpha: alpha},
+	}}
+	net, err := New(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	x := []float32{-4, -1, float32(math.Copysign(0, -1)), 0, 0.5, 3, 2, -2, -0.125, 1e-30, -1e30, 7}
+	got := net.Predict(x, 2)
+	for i, v := range x {
+		want := v
+		if !(v > 0) {
+			want = alpha * v
+		}
+		if got[i] != want {
+			t.Errorf("LeakyReLU(%v) = %v, want %v", v, got[i], want)
+		}
+	}
+
+	// A small classifier with a LeakyReLU hidden layer: Predict equals
+	// Linear → leaky → Linear computed by hand.
+	w1 := []float32{1, -1, 0.5, 2, -0.5, 1}
+	w2 := []float32{1, 1, -1, 2}
+	mc := &graph.Model{InputShape: []int{3, 1, 1}, Layers: []*graph.Layer{
+		{Name: "flat", Op: graph.Flatten},
+		{Name: "fc1", Op: graph.Linear, W: w1, B: []float32{0.5, -3}, WShape: []int{2, 3}},
+		{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01},
+		{Name: "fc2", Op: graph.Linear, W: w2, WShape: []int{2, 2}},
+	}}
+	nc, err := New(mc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	in := []float32{1, 2, 3, -1, 0.5, -2}
+	out := nc.Predict(in, 2)
+	for s := 0; s < 2; s++ {
+		h := []float32{0.5, -3}
+		for o := range h {
+			for k := 0; k < 3; k++ {
+				h[o] += w1[o*3+k] * in[s*3+k]
+			}
+			if h[o] <= 0 {
+				h[o] *= 0.01
+			}
+		}
+		for o := 0; o < 2; o++ {
+			want := w2[o*2]*h[0] + w2[o*2+1]*h[1]
+			if d := math.Abs(float64(out[s*2+o] - want)); d > 1e-5 {
+				t.Errorf("sample %d output %d = %v, want %v", s, o, out[s*2+o], want)
+			}
+		}
+	}
+
+	for _, a := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+		bad := &graph.Model{InputShape: []int{1, 1, 1}, Layers: []*graph.Layer{{Name: "leaky", Op: graph.LeakyReLU, Alpha: a}}}
+		if _, err := New(bad, 1); err == nil || !strings.Contains(err.Error(), `layer 0 "leaky" (LeakyReLU): leaky ReLU slope`) {
+			t.Errorf("alpha %v: error %v", a, err)
 		}
 	}
 }

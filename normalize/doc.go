@@ -6,11 +6,11 @@
 // # Model
 //
 // For each normalized layer l (Conv, Linear, and the pooling layers that
-// become spiking layers) let a_l be its activation (the output of the ReLU
-// that follows it, or its raw output when none follows) on a calibration
-// sample, and P_l the chosen percentile of all values of a_l, zeros
-// included. The input has P_0 = 1 (pixels already in [0, 1]). Normalization
-// sets
+// become spiking layers) let a_l be its activation (the output of the ReLU,
+// Clip or LeakyReLU that follows it, or its raw output when none follows) on
+// a calibration sample, and P_l the chosen percentile of all values of
+// a_l, zeros included. The input has P_0 = 1 (pixels already in [0, 1]).
+// Normalization sets
 //
 //	W_l ← W_l · P_{l−1} / P_l,   b_l ← b_l / P_l,
 //

@@ -52,7 +52,10 @@ type Source func(fn func(layer int, out []float32)) error
 
 // Targets returns, for each normalized layer of m in order, the index of the
 // parameter layer and the index of the layer whose output is its activation
-// (the ReLU or Clip that follows it, or the layer itself).
+// (the ReLU, Clip or LeakyReLU that follows it, or the layer itself).
+// LeakyReLU is positively homogeneous (f(x/P) = f(x)/P for P > 0), so
+// normalizing through it keeps the ANN's function, as through ReLU; the
+// model still does not convert to Quartz (snn.Convert rejects LeakyReLU).
 func Targets(m *graph.Model) (param, act []int) {
 	for i, l := range m.Layers {
 		switch l.Op {
@@ -63,7 +66,7 @@ func Targets(m *graph.Model) (param, act []int) {
 		a := i
 		for j := i + 1; j < len(m.Layers); j++ {
 			op := m.Layers[j].Op
-			if op == graph.ReLU || op == graph.Clip {
+			if op == graph.ReLU || op == graph.Clip || op == graph.LeakyReLU {
 				a = j
 				break
 			}

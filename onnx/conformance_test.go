@@ -49,7 +49,7 @@ var looseAbs = map[string]float64{
 // an identity or NHWC→NCHW Transpose, Squeeze to [N,K]) are not claimed on
 // their own: their tests count as "other", and must match if they convert.
 var claimedOps = map[string]bool{
-	"Conv": true, "Gemm": true, "MatMul": true, "Relu": true, "Clip": true,
+	"Conv": true, "Gemm": true, "MatMul": true, "Relu": true, "Clip": true, "LeakyRelu": true,
 	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "BatchNormalization": true,
 	"Dropout": true, "Identity": true, "Flatten": true, "Reshape": true, "Constant": true,
 	"Softmax": true, "LogSoftmax": true,
@@ -365,7 +365,7 @@ func adaptAndConvert(m *onnx.Model, set map[string][]byte) (*graph.Model, *onnx.
 func elementwiseOnly(g *onnx.Graph) bool {
 	for _, n := range g.Node {
 		switch n.OpType {
-		case "Relu", "Clip", "Dropout", "Identity", "Constant":
+		case "Relu", "Clip", "LeakyRelu", "Dropout", "Identity", "Constant":
 		default:
 			return false
 		}

@@ -36,7 +36,8 @@
 //   - MatMul with a constant weight, merged with a following Add of a
 //     constant bias into one Linear layer
 //   - Relu; Clip (attributes before opset 11, constant inputs from 11;
-//     Clip(0, +max) becomes ReLU)
+//     Clip(0, +max) becomes ReLU); LeakyRelu (alpha, default 0.01; runs in
+//     the ANN but has no Quartz equivalent)
 //   - MaxPool (no dilations, storage_order 0), AveragePool
 //     (count_include_pad), GlobalAveragePool, all with ceil_mode
 //   - BatchNormalization (inference form), Dropout (inference; ratio kept)

@@ -189,6 +189,9 @@ func (w *writer) layer(l *graph.Layer, x, dst string) (string, error) {
 	case graph.Clip:
 		n.OpType = "Clip"
 		n.Input = append(n.Input, w.init(name+".min", nil, []float32{l.Min}), w.init(name+".max", nil, []float32{l.Max}))
+	case graph.LeakyReLU:
+		n.OpType = "LeakyRelu"
+		n.Attribute = []*Attribute{{Name: "alpha", Type: AttrFloat, F: l.Alpha}}
 	case graph.MaxPool, graph.AvgPool:
 		n.OpType = "MaxPool"
 		n.Attribute = []*Attribute{intAttr("ceil_mode", b2i(l.CeilMode))}

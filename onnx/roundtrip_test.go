@@ -32,6 +32,7 @@ func testNet() *graph.Model {
 			{Name: "relu6", Op: graph.Clip, Min: 0, Max: 6},
 			{Name: "pool1", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, CeilMode: true},
 			{Name: "pool2", Op: graph.AvgPool, Kernel: [2]int{2, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 0, 1}, CountIncludePad: true},
+			{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.2},
 			{Name: "gap", Op: graph.GlobalAvgPool},
 			{Name: "flat", Op: graph.Flatten},
 			{Name: "drop", Op: graph.Dropout, Ratio: 0.25},
@@ -108,7 +109,7 @@ func TestFromGraphStructure(t *testing.T) {
 		t.Errorf("conv inputs %q", g.Node[0].Input)
 	}
 	ops := []string{"Conv", "BatchNormalization", "Relu", "Conv", "Clip", "MaxPool", "AveragePool",
-		"GlobalAveragePool", "Flatten", "Dropout", "Gemm", "Gemm"}
+		"LeakyRelu", "GlobalAveragePool", "Flatten", "Dropout", "Gemm", "Gemm"}
 	for i, n := range g.Node {
 		if n.OpType != ops[i] {
 			t.Errorf("node %d op %s, want %s", i, n.OpType, ops[i])

@@ -426,6 +426,8 @@ func (c *converter) layer(n *Node) error {
 		c.add(&graph.Layer{Name: name, Op: graph.ReLU})
 	case "Clip":
 		return c.clip(n, name)
+	case "LeakyRelu":
+		return c.leakyRelu(n, name)
 	case "MaxPool", "AveragePool":
 		return c.pool(n, name)
 	case "GlobalAveragePool":
@@ -834,6 +836,22 @@ func (c *converter) clip(n *Node, name string) error {
 		return nil
 	}
 	c.add(&graph.Layer{Name: name, Op: graph.Clip, Min: lo, Max: hi})
+	return nil
+}
+
+// leakyRelu reads LeakyRelu (opset 6 on: attribute alpha, default 0.01).
+func (c *converter) leakyRelu(n *Node, name string) error {
+	if err := checkAttrs(n, "alpha"); err != nil {
+		return err
+	}
+	alpha, err := attrFloat(n, "alpha", 0.01)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(float64(alpha)) || math.IsInf(float64(alpha), 0) {
+		return fmt.Errorf("alpha %v is not finite", alpha)
+	}
+	c.add(&graph.Layer{Name: name, Op: graph.LeakyReLU, Alpha: alpha})
 	return nil
 }
 

@@ -163,6 +163,18 @@ func TestToGraph(t *testing.T) {
 					t.Errorf("%+v", l)
 				}
 			}},
+		{"leakyrelu default alpha", newBuilder(6, 1, 2, 2).node("LeakyRelu", "lr", []string{"x"}).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				if l := g.Layers[0]; len(g.Layers) != 1 || l.Op != graph.LeakyReLU || l.Alpha != 0.01 || l.Name != "lr" {
+					t.Errorf("%+v", l)
+				}
+			}},
+		{"leakyrelu alpha", newBuilder(16, 1, 2, 2).node("LeakyRelu", "lr", []string{"x"}, fAttr("alpha", 0.1)).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				if l := g.Layers[0]; l.Op != graph.LeakyReLU || l.Alpha != 0.1 {
+					t.Errorf("%+v", l)
+				}
+			}},
 		{"clip max only", newBuilder(13, 1, 2, 2).init("hi", nil, 6).node("Clip", "c", []string{"x", "", "hi"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
 				if l := g.Layers[0]; l.Op != graph.Clip || l.Min != -math.MaxFloat32 || l.Max != 6 {
@@ -344,6 +356,10 @@ func TestToGraphErrors(t *testing.T) {
 			"not an interval", false},
 		{"clip vector bound", newBuilder(13, 1, 1, 1).init("lo", []int64{2}, 0, 1).node("Clip", "c", []string{"x", "lo"}).done(),
 			"want a scalar", false},
+		{"leakyrelu consumed_inputs", newBuilder(13, 1, 1, 1).node("LeakyRelu", "lr", []string{"x"}, intsAttr("consumed_inputs", 0)).done(),
+			`attribute "consumed_inputs"`, true},
+		{"leakyrelu nan alpha", newBuilder(13, 1, 1, 1).node("LeakyRelu", "lr", []string{"x"}, fAttr("alpha", float32(math.NaN()))).done(),
+			"not finite", false},
 		{"input rank 3", newBuilder(13, 2, 2).done(), "rank 3", false},
 		{"input symbolic", func() *Model {
 			b := newBuilder(13, 1, 2, 2)

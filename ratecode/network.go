@@ -132,6 +132,8 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 			if l.Max < 1 {
 				warnings = append(warnings, fmt.Sprintf("layer %q: Clip(0, %v) is treated as ReLU; rates saturate at 1, not %v", l.Name, l.Max, l.Max))
 			}
+		case graph.LeakyReLU:
+			return nil, nil, cerr(i, "LeakyReLU (alpha %v): not convertible (ANN only): IF neurons cannot carry its negative outputs; retrain with ReLU", l.Alpha)
 		case graph.BatchNorm:
 			return nil, nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
 		case graph.Conv:

@@ -315,6 +315,9 @@ func TestErrors(t *testing.T) {
 		"NaN weight": bad(func(m *graph.Model) { m.Layers[1].W[0] = float32(math.NaN()) }),
 		"shape":      bad(func(m *graph.Model) { m.Layers[1].WShape = []int{1, 3} }),
 		"no layers":  {InputShape: []int{1, 1, 1}},
+		"LeakyReLU": bad(func(m *graph.Model) {
+			m.Layers[2].Op, m.Layers[2].Alpha = graph.LeakyReLU, 0.01
+		}),
 	} {
 		if _, err := ratecode.New(m, ratecode.Config{}); err == nil {
 			t.Errorf("%s: no error", name)

@@ -43,7 +43,9 @@ func (e *ConvertError) Error() string {
 // ReLU acts on values that are never negative and is ignored. The last
 // Conv/Linear/AvgPool is the output layer; a Conv/Linear without ReLU
 // anywhere else is an error. MaxPool becomes a relay layer, AvgPool and
-// GlobalAvgPool a spiking layer with fixed weights. m is not modified.
+// GlobalAvgPool a spiking layer with fixed weights. LeakyReLU is rejected:
+// its negative outputs would need a second (negative) spike, so a model
+// with one runs as an ANN only. m is not modified.
 func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	if m == nil {
 		return nil, errors.New("snn: convert: nil model")
@@ -97,6 +99,8 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 			if l.Max < 1 {
 				warnings = append(warnings, fmt.Sprintf("layer %q: Clip(0, %v) is treated as ReLU; spikes carry values up to 1, not %v", l.Name, l.Max, l.Max))
 			}
+		case graph.LeakyReLU:
+			return nil, cerr(i, "LeakyReLU (alpha %v): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU", l.Alpha)
 		case graph.BatchNorm:
 			return nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
 		case graph.Conv, graph.Linear:

@@ -226,6 +226,8 @@ func TestConvertErrors(t *testing.T) {
 	unknown.Layers = append(unknown.Layers, &graph.Layer{Name: "mystery", Op: graph.Op(99)})
 	clip := base()
 	clip.Layers[2] = &graph.Layer{Name: "clip", Op: graph.Clip, Min: -1, Max: 1}
+	leaky := base()
+	leaky.Layers[2] = &graph.Layer{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01}
 	shape := base()
 	shape.InputShape = []int{3, 1, 1}
 	noRelu := &graph.Model{InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
@@ -245,6 +247,7 @@ func TestConvertErrors(t *testing.T) {
 		{"BatchNorm", bn, Config{Tmax: 4}, `"bn" (BatchNorm): BatchNorm must be folded`},
 		{"unknown op", unknown, Config{Tmax: 4}, `"mystery"`},
 		{"clip", clip, Config{Tmax: 4}, `"clip" (Clip): Clip with Min = -1`},
+		{"leaky", leaky, Config{Tmax: 4}, `layer 2 "leaky" (LeakyReLU): LeakyReLU (alpha 0.01): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU`},
 		{"input shape", shape, Config{Tmax: 4}, "features"},
 		{"no relu", noRelu, Config{Tmax: 4}, `"fc1" (Linear): not followed by ReLU but feeds layer "fc2"`},
 		{"analog", base(), Config{Tmax: 4, AnalogFirst: true}, "no spiking layer after the analog layer"},
@@ -258,6 +261,9 @@ func TestConvertErrors(t *testing.T) {
 	var ce *ConvertError
 	if _, err := Convert(bn, Config{Tmax: 4}); !errors.As(err, &ce) || ce.Layer != 2 {
 		t.Errorf("BatchNorm: %v, want a *ConvertError for layer 2", err)
+	}
+	if _, err := Convert(leaky, Config{Tmax: 4}); !errors.As(err, &ce) || ce.Layer != 2 || ce.Name != "leaky" || ce.Op != graph.LeakyReLU {
+		t.Errorf("LeakyReLU: %v, want a *ConvertError for layer 2 \"leaky\"", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/onnx"
 )
 
@@ -213,4 +214,64 @@ func TestTrainUnknownModel(t *testing.T) {
 	}
 	mustNotExist(t, out)
 	mustNotExist(t, strings.TrimSuffix(out, ".onnx")+".train.json")
+}
+
+// TestLeakyReLUModel checks a model that imports and runs as an ANN but
+// has no Quartz equivalent: inspect marks the LeakyReLU "ANN only" and
+// exits 1; eval and convert calibrate (running the ANN) and then fail with
+// snn.Convert's error naming the layer, exit 1, no output file.
+func TestLeakyReLUModel(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(1, 28, 28)
+	m.Layers[1] = &graph.Layer{Name: "leaky1", Op: graph.LeakyReLU, Alpha: 0.01}
+	om, err := onnx.FromGraph(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeONNX(t, dir, "leaky.onnx", om)
+
+	r := run(t, "inspect", path)
+	if r.code != 1 || !strings.Contains(r.stdout, "ANN only: LeakyReLU (negative slope) has no Quartz equivalent") ||
+		strings.Contains(r.stdout, "every layer converts") || !strings.Contains(r.stderr, "some layers do not convert to Quartz") {
+		t.Errorf("inspect: want exit 1 and the ANN-only verdict\n%v", r)
+	}
+
+	// A small MNIST-shaped data set of random images, so that the
+	// calibration activations are not all zero.
+	data := filepath.Join(dir, "data")
+	mn := filepath.Join(data, "mnist")
+	if err := os.MkdirAll(mn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []struct {
+		images, labels string
+		n              int
+	}{
+		{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", 20},
+		{"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 5},
+	} {
+		px := make([]byte, s.n*28*28)
+		for i := range px {
+			px[i] = byte(rng.Uint32())
+		}
+		lb := make([]byte, s.n)
+		for i := range lb {
+			lb[i] = byte(rng.IntN(10))
+		}
+		writeIDX(t, filepath.Join(mn, s.images), []uint32{uint32(s.n), 28, 28}, px)
+		writeIDX(t, filepath.Join(mn, s.labels), []uint32{uint32(s.n)}, lb)
+	}
+	const want = `snn: convert layer 1 "leaky1" (LeakyReLU): LeakyReLU (alpha 0.01): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU`
+	out := filepath.Join(dir, "leaky.snn.json")
+	for _, args := range [][]string{
+		{"eval", "--model", path, "--data-dir", data, "--calib", "20", "--workers", "1"},
+		{"convert", "--model", path, "--data-dir", data, "--calib", "20", "--workers", "1", "-o", out},
+	} {
+		r := run(t, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, want) || r.stdout != "" {
+			t.Errorf("%v: want exit 1, no output and the convert error %q\n%v", args, want, r)
+		}
+	}
+	mustNotExist(t, out)
 }

@@ -135,6 +135,8 @@ func quartzVerdict(m *graph.Model, i int) string {
 			return "converts"
 		}
 		return "ANN only: Clip with min ≠ 0"
+	case graph.LeakyReLU:
+		return "ANN only: LeakyReLU (negative slope) has no Quartz equivalent"
 	}
 	return "unsupported"
 }
