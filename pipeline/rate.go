@@ -142,7 +142,7 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 	bar.Done()
 
 	n := float64(sum.Samples)
-	nu, relay := float64(rr.Neurons), float64(rr.RelayNeurons)
+	nu := float64(rr.Neurons)
 	for _, cp := range sum.Checkpoints {
 		k := float64(cp.Steps)
 		rc := RateCheckpoint{Steps: cp.Steps, Accuracy: 100 * float64(cp.Correct) / n,
@@ -150,18 +150,11 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 			Spikes: float64(cp.Spikes) / n, RelaySpikes: float64(cp.RelaySpikes) / n,
 			SynapticEvents: float64(cp.SynEvents) / n, NeuronUpdates: nu * k}
 		rc.OmegaEq = rc.SynapticEvents + rc.NeuronUpdates
-		act := energy.Activity{MACs: float64(rr.AnalogMACs), SynapticOps: rc.SynapticEvents, NeuronUpdates: rc.NeuronUpdates,
-			IdleUpdates: relay * k, Spikes: rc.Spikes + rc.RelaySpikes, Steps: k, Neurons: rr.Neurons + rr.RelayNeurons}
-		if rc.Energy, err = energy.EstimateAll(energy.DefaultProfiles(), act, float64(rr.ANNMACs)); err != nil {
-			return nil, err
-		}
-		if rr.ANN != nil && rr.MatchSteps == nil && rc.Accuracy >= *rr.ANN-MatchPP {
-			s := cp.Steps
-			rr.MatchSteps = &s
-		}
 		rr.Checkpoints = append(rr.Checkpoints, rc)
 	}
-	rr.Energy = rr.Checkpoints[len(rr.Checkpoints)-1].Energy
+	if err := rr.finish(); err != nil {
+		return nil, err
+	}
 	for i, l := range sim.Layers() {
 		st := sum.Layers[i]
 		rr.Layers = append(rr.Layers, RateLayer{Name: l.Name, Kind: l.Kind.String(), Shape: l.Shape, Neurons: l.Neurons,
@@ -169,6 +162,41 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 			Rate: float64(st.Spikes) / (n * float64(l.Neurons) * float64(rr.Steps))})
 	}
 	return rr, nil
+}
+
+// SetANN records the ANN's accuracy and MACs, measured apart on the same
+// samples (a sweep runs the ANN once for every point), and recomputes what
+// depends on them: MatchSteps and the energy estimates, whose ANN side needs
+// the MACs. It gives what EvaluateRate gives with c.ANN set.
+func (rr *RateResult) SetANN(accuracy float64, macs int64) error {
+	rr.ANN, rr.ANNMACs = &accuracy, macs
+	return rr.finish()
+}
+
+// finish derives MatchSteps and the energy of every checkpoint from the
+// counts, rr.ANN and rr.ANNMACs.
+func (rr *RateResult) finish() error {
+	if len(rr.Checkpoints) == 0 {
+		return errors.New("rate result without checkpoints")
+	}
+	relay := float64(rr.RelayNeurons)
+	rr.MatchSteps = nil
+	for i := range rr.Checkpoints {
+		rc := &rr.Checkpoints[i]
+		k := float64(rc.Steps)
+		act := energy.Activity{MACs: float64(rr.AnalogMACs), SynapticOps: rc.SynapticEvents, NeuronUpdates: rc.NeuronUpdates,
+			IdleUpdates: relay * k, Spikes: rc.Spikes + rc.RelaySpikes, Steps: k, Neurons: rr.Neurons + rr.RelayNeurons}
+		var err error
+		if rc.Energy, err = energy.EstimateAll(energy.DefaultProfiles(), act, float64(rr.ANNMACs)); err != nil {
+			return err
+		}
+		if rr.ANN != nil && rr.MatchSteps == nil && rc.Accuracy >= *rr.ANN-MatchPP {
+			s := rc.Steps
+			rr.MatchSteps = &s
+		}
+	}
+	rr.Energy = rr.Checkpoints[len(rr.Checkpoints)-1].Energy
+	return nil
 }
 
 func mergeRate(dst, s *ratecode.Summary) {

@@ -123,6 +123,9 @@ func MarkdownSweep(w io.Writer, s *sweep.Results, figs []Figure) error {
 	p := ew.printf
 	p("# Quartz sweep: %s on %s\n\n", mdEscape(s.Model), mdEscape(s.Data))
 	p("%d samples; %d points: Tmax %s × percentile %s.", s.Samples, len(s.Points), joinInts(s.Tmax), joinFloats(s.Percentiles))
+	if len(s.Rate) > 0 {
+		p(" Rate-coded baseline: %d steps, once per percentile.", s.Rate[0].Steps)
+	}
 	if len(s.Points) == 0 {
 		p("\n")
 		return ew.err
@@ -158,6 +161,10 @@ func MarkdownSweep(w io.Writer, s *sweep.Results, figs []Figure) error {
 		p("\n")
 	}
 
+	if rows := RateRows(s); len(rows) > 0 {
+		mdRate(ew, rows)
+	}
+
 	p("\n## All points\n\n")
 	p("| Tmax | percentile | SNN acc. %% | drop pp | ties %% | early %% | spikes | σ (events) | current updates | Ω | first spike | steps |\n")
 	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -176,6 +183,40 @@ func MarkdownSweep(w io.Writer, s *sweep.Results, figs []Figure) error {
 		}
 	}
 	return ew.err
+}
+
+// mdRate writes the rate-coded baseline beside Quartz, and its every
+// checkpoint.
+func mdRate(ew *errWriter, rows []RateRow) {
+	p := ew.printf
+	n := rows[0].Rate.Steps
+	p("\n## Rate coding beside Quartz\n\n")
+	p("The rate-coded baseline (IF neurons, reset by subtraction, analog input current) on the same normalized network and samples, ")
+	p("run for N = %d steps once per percentile, at its most accurate checkpoint; Quartz at the best Tmax of that percentile.\n\n", n)
+	p("| percentile | coding | steps | error %% | error %% at N | spikes | σ | Ω | spikes × | σ × | Ω × |\n")
+	p("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		q, c := r.Quartz, r.Best
+		p("| %g | Quartz, Tmax %d | %.0f | %.2f | | %.0f | %.0f | %.0f | | | |\n", r.Percentile, q.Tmax, q.Steps, 100-q.SNNAccuracy,
+			q.Spikes, q.SynapticEvents, q.OmegaEvents)
+		p("| %g | rate | %d | %.2f | %.2f | %.0f | %.0f | %.0f | %s | %s | %s |\n", r.Percentile, c.Steps, 100-c.Accuracy, 100-r.Last.Accuracy,
+			c.Spikes, c.SynapticEvents, c.OmegaEq, ratio(c.Spikes, q.Spikes), ratio(c.SynapticEvents, q.SynapticEvents), ratio(c.OmegaEq, q.OmegaEvents))
+	}
+	p("\nSteps per sample; spikes of IF neurons (max-pool relays apart); σ = synaptic events; ")
+	p("Ω = σ + 2νT for Quartz, σ + ν·steps for rate coding; × = rate / Quartz.\n")
+	p("\n### Rate-coded baseline at every checkpoint\n\n")
+	p("| percentile | steps | accuracy %% | by count %% (ties %%) | spikes | relayed | σ | ν·steps | Ω-eq |\n")
+	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		for _, c := range r.Rate.Checkpoints {
+			mark := ""
+			if c.Steps == r.Best.Steps {
+				mark = " **best**"
+			}
+			p("| %g | %d%s | %.2f | %.2f (%.2f) | %.0f | %.0f | %.0f | %.0f | %.0f |\n", r.Percentile, c.Steps, mark, c.Accuracy,
+				c.CountAccuracy, c.CountTieRate, c.Spikes, c.RelaySpikes, c.SynapticEvents, c.NeuronUpdates, c.OmegaEq)
+		}
+	}
 }
 
 func joinInts(v []int) string {

@@ -11,8 +11,9 @@ import (
 
 // SweepText writes a sweep's summary: one row per point in the columns of
 // the paper's Table 1 (plus ties and early spikes), the best point marked
-// with *, the grid of SNN errors, and the best point beside the paper's
-// MNIST row.
+// with *, the grid of SNN errors, the best point beside the paper's MNIST
+// row and, when the sweep ran it, the rate-coded baseline of every
+// percentile beside Quartz's best point at that percentile.
 func SweepText(w io.Writer, s *sweep.Results) error {
 	ew := &errWriter{w: w}
 	ew.printf("sweep %s on %s: %d samples, %d points (%d Tmax × %d percentiles)\n", s.Model, s.Data, s.Samples,
@@ -64,7 +65,66 @@ func SweepText(w io.Writer, s *sweep.Results) error {
 	if ew.err != nil {
 		return ew.err
 	}
-	return Table1(w, b)
+	if err := Table1(w, b); err != nil {
+		return err
+	}
+	rows := RateRows(s)
+	if len(rows) == 0 {
+		return nil
+	}
+	ew.printf("\nrate coding beside Quartz, per percentile (rate: N = %d steps, at its most accurate checkpoint;\n", rows[0].Rate.Steps)
+	ew.printf("Quartz: the best Tmax at that percentile; same normalized network and samples):\n")
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "percentile\tcoding\tsteps\terror %%\terror %% at N\tspikes\tσ\tΩ\tspikes ×\tσ ×\tΩ ×\t\n")
+	for _, r := range rows {
+		q, c := r.Quartz, r.Best
+		fmt.Fprintf(tw, "%g\tQuartz, Tmax %d\t%.0f\t%.2f\t\t%s\t%s\t%s\t\n", r.Percentile, q.Tmax, q.Steps,
+			100-q.SNNAccuracy, si(q.Spikes), si(q.SynapticEvents), si(q.OmegaEvents))
+		fmt.Fprintf(tw, "%g\trate\t%d\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Percentile, c.Steps, 100-c.Accuracy,
+			100-r.Last.Accuracy, si(c.Spikes), si(c.SynapticEvents), si(c.OmegaEq),
+			ratio(c.Spikes, q.Spikes), ratio(c.SynapticEvents, q.SynapticEvents), ratio(c.OmegaEq, q.OmegaEvents))
+	}
+	tw.Flush()
+	ew.printf("steps: per sample; spikes: of IF neurons (max-pool relays apart); σ: synaptic events;\n")
+	ew.printf("Ω: σ + 2νT for Quartz, σ + ν·steps for rate; ×: rate / Quartz. Every checkpoint: rate.csv.\n")
+	return ew.err
+}
+
+// RateRow is one percentile's rate-coded baseline beside Quartz.
+type RateRow struct {
+	Percentile float64
+	Rate       *pipeline.RateResult
+	// Best is the rate baseline's most accurate checkpoint (ties: fewest
+	// steps, sweep.BestCheckpoint), Last the one at N.
+	Best, Last pipeline.RateCheckpoint
+	// Quartz is the best point at this percentile (sweep.Best over its
+	// Tmax values); nil when the sweep holds none.
+	Quartz *pipeline.Result
+}
+
+// RateRows pairs every rate baseline of a sweep with Quartz's best point at
+// its percentile, in the order of the percentiles; nil when the sweep has no
+// rate baseline or no point of its percentile.
+func RateRows(s *sweep.Results) []RateRow {
+	var rows []RateRow
+	for _, rr := range s.Rate {
+		if rr == nil || len(rr.Checkpoints) == 0 {
+			continue
+		}
+		var at []*pipeline.Result
+		for _, r := range s.Points {
+			if r != nil && r.Percentile == rr.Percentile {
+				at = append(at, r)
+			}
+		}
+		b := sweep.Best(at)
+		if b < 0 {
+			continue
+		}
+		rows = append(rows, RateRow{Percentile: rr.Percentile, Rate: rr, Best: rr.Checkpoints[sweep.BestCheckpoint(rr)],
+			Last: rr.Checkpoints[len(rr.Checkpoints)-1], Quartz: at[b]})
+	}
+	return rows
 }
 
 // Grid arranges a sweep's points as [Tmax index][percentile index]; a

@@ -20,14 +20,24 @@
 //	DIR/sweep.json           the configuration (model fingerprint, data, calibration)
 //	DIR/ann.json             the ANN's accuracy on the test set
 //	DIR/points/t16_p99.json  one pipeline.Result per finished point
-//	DIR/results.json         Results: every point, the best one
+//	DIR/points/rate_p99.json with Config.RateSteps: a percentile's rate baseline
+//	DIR/results.json         Results: every point, the best one, the rate baselines
 //	DIR/results.csv          one row per point, every scalar metric
+//	DIR/rate.csv             with Config.RateSteps: one row per percentile and checkpoint
 //
 // Each file is written to a temporary file and renamed, so an interrupted
 // sweep leaves finished points and no partial file. A rerun with the same
 // configuration skips the finished points (and, when all are finished, the
 // calibration and the ANN); a rerun with a different model, data or
 // calibration is refused, since its points would not be comparable.
+//
+// # Rate-coded baseline
+//
+// With Config.RateSteps = N > 0 the sweep also runs the rate-coded baseline
+// (pipeline.EvaluateRate, package ratecode) for N steps once per
+// percentile, on that percentile's normalized network and the same test
+// samples: it does not depend on Tmax. It resumes like the points; a stored
+// baseline of another N is recomputed.
 //
 // # Best point
 //

@@ -19,6 +19,11 @@ func (p Point) Key() string {
 	return "t" + strconv.Itoa(p.Tmax) + "_p" + strconv.FormatFloat(p.Percentile, 'f', -1, 64)
 }
 
+// RateKey names the file of a percentile's rate-coded baseline: "rate_p99".
+func RateKey(percentile float64) string {
+	return "rate_p" + strconv.FormatFloat(percentile, 'f', -1, 64)
+}
+
 func (p Point) String() string { return fmt.Sprintf("Tmax %d, percentile %g", p.Tmax, p.Percentile) }
 
 // Grid is the set of points of a sweep: every Tmax with every percentile.

@@ -8,26 +8,43 @@ import (
 	"fmt"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/quartz-snn/quartz/pipeline"
 )
 
-// Write writes results.json and results.csv under dir, atomically.
+// Write writes results.json and results.csv under dir, atomically, and
+// rate.csv when r holds rate baselines (otherwise it removes a rate.csv that
+// an earlier run with them left, which would not match results.json).
 func (r *Results) Write(dir string) error {
-	var js, cs bytes.Buffer
+	var js, cs, rs bytes.Buffer
 	if err := r.WriteJSON(&js); err != nil {
 		return err
 	}
 	if err := r.WriteCSV(&cs); err != nil {
 		return err
 	}
+	if err := r.WriteRateCSV(&rs); err != nil {
+		return err
+	}
 	if err := atomicfile.Write(filepath.Join(dir, "results.json"), js.Bytes()); err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(dir, "results.csv"), cs.Bytes())
+	if err := atomicfile.Write(filepath.Join(dir, "results.csv"), cs.Bytes()); err != nil {
+		return err
+	}
+	rateCSV := filepath.Join(dir, "rate.csv")
+	if len(r.Rate) == 0 {
+		if err := os.Remove(rateCSV); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return atomicfile.Write(rateCSV, rs.Bytes())
 }
 
 // WriteJSON writes r as indented JSON (DIR/results.json).
@@ -58,6 +75,14 @@ func Load(dir string) (*Results, error) {
 	}
 	if r.Best < 0 || r.Best >= len(r.Points) {
 		return nil, fmt.Errorf("%s: best point %d out of range", name, r.Best)
+	}
+	if len(r.Rate) > 0 && len(r.Rate) != len(r.Percentiles) {
+		return nil, fmt.Errorf("%s: %d rate baselines for %d percentiles", name, len(r.Rate), len(r.Percentiles))
+	}
+	for i, rr := range r.Rate {
+		if rr == nil || len(rr.Checkpoints) == 0 {
+			return nil, fmt.Errorf("%s: rate baseline %d is empty", name, i)
+		}
 	}
 	return &r, nil
 }
@@ -103,13 +128,79 @@ func (r *Results) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
+// WriteRateCSV writes the rate-coded baselines (DIR/rate.csv), one row per
+// percentile and checkpoint, in the order of Percentiles and then of steps;
+// nothing when r has none. The columns are percentile, then every scalar of
+// the checkpoint's JSON encoding (steps, accuracy, spikes, synaptic_events,
+// omega_eq, energy.loihi.total, …), then best (1 marks the percentile's
+// most accurate checkpoint, ties to the fewest steps), then the scalars of
+// the run (model, samples, total_steps = N, neurons, ann_accuracy,
+// match_steps, …; its energy at N is the last row's).
+func (r *Results) WriteRateCSV(w io.Writer) error {
+	if len(r.Rate) == 0 {
+		return nil
+	}
+	var cols []string
+	seen := map[string]bool{}
+	var rows []map[string]string
+	add := func(row map[string]string, name, value string) {
+		if !seen[name] {
+			seen[name] = true
+			cols = append(cols, name)
+		}
+		row[name] = value
+	}
+	for _, rr := range r.Rate {
+		run, err := flattenAny(rr)
+		if err != nil {
+			return err
+		}
+		best := BestCheckpoint(rr)
+		for i := range rr.Checkpoints {
+			row := map[string]string{}
+			add(row, "percentile", strconv.FormatFloat(rr.Percentile, 'f', -1, 64))
+			cp, err := flattenAny(&rr.Checkpoints[i])
+			if err != nil {
+				return err
+			}
+			for _, f := range cp {
+				add(row, f.Name, f.Value)
+			}
+			add(row, "best", map[bool]string{true: "1", false: "0"}[i == best])
+			for _, f := range run {
+				switch {
+				case f.Name == "percentile" || strings.HasPrefix(f.Name, "energy."):
+					continue
+				case f.Name == "steps":
+					f.Name = "total_steps"
+				}
+				add(row, f.Name, f.Value)
+			}
+			rows = append(rows, row)
+		}
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(cols)
+	for _, row := range rows {
+		rec := make([]string, len(cols))
+		for i, c := range cols {
+			rec[i] = row[c]
+		}
+		cw.Write(rec)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
 // Field is one flattened scalar of a result.
 type Field struct{ Name, Value string }
 
 // Flatten lists the scalar fields of res's JSON encoding in order, nested
 // objects as dotted names; arrays are skipped.
-func Flatten(res *pipeline.Result) ([]Field, error) {
-	js, err := json.Marshal(res)
+func Flatten(res *pipeline.Result) ([]Field, error) { return flattenAny(res) }
+
+func flattenAny(v any) ([]Field, error) {
+	js, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/snn"
 	"github.com/quartz-snn/quartz/train"
 )
@@ -37,9 +38,15 @@ type Config struct {
 	AnalogFirst        bool
 	Workers            int       // goroutines (≤ 0: all CPUs)
 	Progress           io.Writer // progress bar (nil: none)
+	// RateSteps, if positive, also runs the rate-coded baseline for N =
+	// RateSteps steps once per percentile (pipeline.EvaluateRate, reading
+	// accuracy and costs at ratecode.DefaultCheckpoints(N)); 0 is off.
+	RateSteps int
 	// Evaluated, if not nil, is called after each point has been computed
-	// (not for points read back from a previous run).
-	Evaluated func(Point, *pipeline.Result)
+	// (not for points read back from a previous run); RateEvaluated after
+	// each rate baseline has been computed.
+	Evaluated     func(Point, *pipeline.Result)
+	RateEvaluated func(percentile float64, rr *pipeline.RateResult)
 }
 
 // Results is a finished sweep: DIR/results.json.
@@ -55,10 +62,15 @@ type Results struct {
 	Points []*pipeline.Result `json:"points"`
 	// Best is the index in Points of the best point (see the package doc).
 	Best int `json:"best"`
+	// Rate holds, with Config.RateSteps, the rate-coded baseline of every
+	// percentile, in the order of Percentiles; absent otherwise.
+	Rate []*pipeline.RateResult `json:"rate,omitempty"`
 	// Computed counts the points computed by this run (the others were read
-	// back from a previous run); Seconds is this run's wall time.
-	Computed int     `json:"computed"`
-	Seconds  float64 `json:"seconds"`
+	// back from a previous run), RateComputed the rate baselines; Seconds is
+	// this run's wall time.
+	Computed     int     `json:"computed"`
+	RateComputed int     `json:"rate_computed,omitempty"`
+	Seconds      float64 `json:"seconds"`
 }
 
 // Format identifies sweep files.
@@ -101,6 +113,9 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 	if cfg.Calib < 0 {
 		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
 	}
+	if cfg.RateSteps < 0 || cfg.RateSteps > ratecode.MaxSteps {
+		return nil, fmt.Errorf("rate steps %d: want 0 (off) or 1..%d", cfg.RateSteps, ratecode.MaxSteps)
+	}
 	if test.Len() == 0 || calib.Len() == 0 {
 		return nil, errors.New("empty data set")
 	}
@@ -130,12 +145,26 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 			missing++
 		}
 	}
+	rateMissing := 0
+	if cfg.RateSteps > 0 {
+		res.Rate = make([]*pipeline.RateResult, len(cfg.Grid.Percentiles))
+		for j, pc := range cfg.Grid.Percentiles {
+			rr, err := readRate(dir, pc, cfg.RateSteps, test.Len())
+			if err != nil && cfg.Progress != nil {
+				fmt.Fprintf(cfg.Progress, "sweep: %v; recomputing %s\n", err, RateKey(pc))
+			}
+			res.Rate[j] = rr
+			if rr == nil {
+				rateMissing++
+			}
+		}
+	}
 
-	if missing > 0 {
+	if missing > 0 || rateMissing > 0 {
 		if err := compute(ctx, m, calib, test, dir, cfg, points, res); err != nil {
 			return nil, err
 		}
-		res.Computed = missing
+		res.Computed, res.RateComputed = missing, rateMissing
 	}
 	res.Best = Best(res.Points)
 	res.Seconds = time.Since(t0).Seconds()
@@ -181,14 +210,40 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		return err
 	}
 
+	j := &job{simplified: s, cal: cal, calibSize: n, test: test, dir: dir, cfg: cfg, pcfg: pcfg, ann: ann}
+	if err := j.points(ctx, points, res); err != nil {
+		return err
+	}
+	return j.rate(ctx, res)
+}
+
+// job is what computing a point needs once the ANN and the calibration ran.
+type job struct {
+	simplified *graph.Model
+	cal        *normalize.Calibration
+	calibSize  int
+	test       *dataset.Set
+	dir        string
+	cfg        Config
+	pcfg       pipeline.Config
+	ann        *annResult
+}
+
+// points computes the Quartz points that res lacks.
+func (j *job) points(ctx context.Context, points []Point, res *Results) error {
+	s, n, test, dir, cfg, pcfg, ann := j.simplified, j.calibSize, j.test, j.dir, j.cfg, j.pcfg, j.ann
 	todo := 0
 	for _, r := range res.Points {
 		if r == nil {
 			todo++
 		}
 	}
+	if todo == 0 {
+		return nil
+	}
 	bar := newBar(cfg.Progress, "sweep", todo)
 	defer bar.Done()
+	var err error
 	var base *pipeline.Converted // the normalized model of the current percentile
 	for i, p := range points {
 		if res.Points[i] != nil {
@@ -198,7 +253,7 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 			return err
 		}
 		if base == nil || base.Config.Percentile != p.Percentile {
-			nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
+			nm, rep, err := j.cal.Normalize(normalize.Config{Percentile: p.Percentile})
 			if err != nil {
 				return err
 			}
@@ -232,6 +287,63 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		bar.Add(1)
 	}
 	return nil
+}
+
+// rate runs the rate-coded baseline of every percentile that res lacks,
+// on the same normalized network as the points (once per percentile: it
+// does not depend on Tmax).
+func (j *job) rate(ctx context.Context, res *Results) error {
+	cfg, ann := j.cfg, j.ann
+	for i, pc := range cfg.Grid.Percentiles {
+		if res.Rate == nil || res.Rate[i] != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		nm, rep, err := j.cal.Normalize(normalize.Config{Percentile: pc})
+		if err != nil {
+			return err
+		}
+		c := pipeline.Converted{Simplified: j.simplified, Normalized: nm, Norm: rep, CalibSize: j.calibSize, Config: j.pcfg}
+		c.Config.Percentile = pc
+		c.Config.Progress = cfg.Progress
+		rr, err := pipeline.EvaluateRate(ctx, &c, j.test, ratecode.Config{Steps: cfg.RateSteps, Workers: cfg.Workers})
+		if err != nil {
+			return fmt.Errorf("rate coding, percentile %g: %w", pc, err)
+		}
+		rr.Model = cfg.ModelName
+		// The ANN ran once for the whole sweep; the same numbers serve here.
+		if err := rr.SetANN(*ann.Accuracy, ann.MACs); err != nil {
+			return fmt.Errorf("rate coding, percentile %g: %w", pc, err)
+		}
+		if err := writeJSON(ratePath(j.dir, pc), rr); err != nil {
+			return err
+		}
+		res.Rate[i] = rr
+		if cfg.RateEvaluated != nil {
+			cfg.RateEvaluated(pc, rr)
+		}
+		if cfg.Progress != nil {
+			b := rr.Checkpoints[BestCheckpoint(rr)]
+			fmt.Fprintf(cfg.Progress, "sweep: %s: rate %.2f %% at %d steps (best), %.2f %% at %d\n", RateKey(pc),
+				b.Accuracy, b.Steps, rr.Checkpoints[len(rr.Checkpoints)-1].Accuracy, rr.Steps)
+		}
+	}
+	return nil
+}
+
+// BestCheckpoint returns the index of rr's most accurate checkpoint, ties to
+// the fewest steps; −1 if rr has none.
+func BestCheckpoint(rr *pipeline.RateResult) int {
+	best := -1
+	for i, c := range rr.Checkpoints {
+		if best < 0 || c.Accuracy > rr.Checkpoints[best].Accuracy ||
+			(c.Accuracy == rr.Checkpoints[best].Accuracy && c.Steps < rr.Checkpoints[best].Steps) {
+			best = i
+		}
+	}
+	return best
 }
 
 func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
@@ -363,6 +475,40 @@ func readPoint(dir string, p Point) (*pipeline.Result, error) {
 		return nil, fmt.Errorf("%s holds Tmax %d, percentile %g", pointPath(dir, p), r.Tmax, r.Percentile)
 	}
 	return &r, nil
+}
+
+func ratePath(dir string, percentile float64) string {
+	return filepath.Join(dir, "points", RateKey(percentile)+".json")
+}
+
+// readRate returns the stored rate baseline of a percentile, nil if there is
+// none; a file that does not parse, belongs to another percentile or was
+// run for another number of steps or samples is reported and ignored.
+func readRate(dir string, percentile float64, steps, samples int) (*pipeline.RateResult, error) {
+	name := ratePath(dir, percentile)
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rr pipeline.RateResult
+	if err := json.Unmarshal(data, &rr); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if rr.Percentile != percentile || rr.Samples != samples {
+		return nil, fmt.Errorf("%s holds percentile %g on %d samples", name, rr.Percentile, rr.Samples)
+	}
+	want := ratecode.DefaultCheckpoints(steps)
+	ok := rr.Steps == steps && len(rr.Checkpoints) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = rr.Checkpoints[i].Steps == want[i]
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s holds %d steps, not %d", name, rr.Steps, steps)
+	}
+	return &rr, nil
 }
 
 func readANN(dir string, samples int) (*annResult, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/sweep"
 )
 
@@ -197,6 +198,138 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("grid %+v dir %s: err %v, want %q", c.grid, c.dir, err, c.want)
 		}
 	}
+	_, err := sweep.Run(ctx, m, calib, test, t.TempDir(), sweep.Config{Grid: sweep.Grid{Tmax: []int{4}, Percentiles: []float64{99}}, RateSteps: -3})
+	if err == nil || !strings.Contains(err.Error(), "rate steps -3") {
+		t.Errorf("negative rate steps: err %v", err)
+	}
+}
+
+// TestRateResume: with RateSteps the sweep runs the rate baseline once per
+// percentile, writes it to points/rate_pP.json, results.json and rate.csv;
+// a rerun recomputes nothing, a lost file is recomputed alone, another N
+// recomputes them all, and a run without RateSteps drops them from the
+// results.
+func TestRateResume(t *testing.T) {
+	ctx := context.Background()
+	m := tinyModel(1)
+	calib, test := tinySet("tiny/train", 50, 1), tinySet("tiny/test", 20, 2)
+	dir := t.TempDir()
+	var evals, rates []string
+	cfg := tinyConfig()
+	cfg.RateSteps = 30
+	cfg.Evaluated = func(p sweep.Point, _ *pipeline.Result) { evals = append(evals, p.Key()) }
+	cfg.RateEvaluated = func(pc float64, rr *pipeline.RateResult) { rates = append(rates, sweep.RateKey(pc)) }
+
+	first, err := sweep.Run(ctx, m, calib, test, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rates, ",") != "rate_p99,rate_p100" || first.RateComputed != 2 || len(first.Rate) != 2 {
+		t.Fatalf("first run: rate evaluated %v (computed %d), want rate_p99 and rate_p100", rates, first.RateComputed)
+	}
+	for i, rr := range first.Rate {
+		if rr.Steps != 30 || rr.Percentile != cfg.Grid.Percentiles[i] || rr.ANN == nil || rr.Samples != 20 {
+			t.Fatalf("rate %d: steps %d, percentile %g, ANN %v, samples %d", i, rr.Steps, rr.Percentile, rr.ANN, rr.Samples)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "points", sweep.RateKey(rr.Percentile)+".json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	csvData, err := os.ReadFile(filepath.Join(dir, "rate.csv"))
+	if err != nil || !strings.HasPrefix(string(csvData), "percentile,steps,accuracy,") {
+		t.Fatalf("rate.csv: %v %.60q", err, csvData)
+	}
+	// 2 percentiles × checkpoints 10, 20, 30, and the header.
+	if n := strings.Count(string(csvData), "\n"); n != 7 {
+		t.Fatalf("rate.csv has %d lines, want 7", n)
+	}
+
+	evals, rates = nil, nil
+	second, err := sweep.Run(ctx, m, calib, test, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evals) != 0 || len(rates) != 0 || second.Computed != 0 || second.RateComputed != 0 {
+		t.Fatalf("second run evaluated %v and %v, want nothing", evals, rates)
+	}
+	if !reflect.DeepEqual(first.Rate, second.Rate) {
+		t.Fatal("second run's rate results differ from the first's")
+	}
+	loaded, err := sweep.Load(dir)
+	if err != nil || !reflect.DeepEqual(loaded.Rate, first.Rate) {
+		t.Fatalf("Load: %v; rate results differ", err)
+	}
+
+	// A lost rate file is recomputed alone, equal up to its seconds.
+	os.Remove(filepath.Join(dir, "points", "rate_p100.json"))
+	rates = nil
+	third, err := sweep.Run(ctx, m, calib, test, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rates, ",") != "rate_p100" || len(evals) != 0 {
+		t.Fatalf("third run evaluated %v and %v, want rate_p100 only", evals, rates)
+	}
+	a, b := *first.Rate[1], *third.Rate[1]
+	a.Seconds, b.Seconds = 0, 0
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("recomputed rate baseline differs")
+	}
+
+	// Another N recomputes every rate baseline, no point.
+	cfg.RateSteps = 20
+	rates = nil
+	fourth, err := sweep.Run(ctx, m, calib, test, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rates) != 2 || len(evals) != 0 || fourth.Rate[0].Steps != 20 {
+		t.Fatalf("N 20: evaluated %v and %v, want both rate baselines only", evals, rates)
+	}
+
+	// Off: no rate in the results, no stale rate.csv.
+	cfg.RateSteps = 0
+	rates = nil
+	fifth, err := sweep.Run(ctx, m, calib, test, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rates) != 0 || fifth.Rate != nil {
+		t.Fatalf("rate off: evaluated %v, results hold %d rate baselines", rates, len(fifth.Rate))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rate.csv")); err == nil {
+		t.Fatal("stale rate.csv left in place")
+	}
+}
+
+// TestRateMatchesEval: a sweep's rate baseline is what quartz eval
+// --coding rate gives for the same percentile and steps, seconds aside.
+func TestRateMatchesEval(t *testing.T) {
+	ctx := context.Background()
+	m := tinyModel(2)
+	calib, test := tinySet("tiny/train", 60, 3), tinySet("tiny/test", 25, 4)
+	cfg := tinyConfig()
+	cfg.Grid.Tmax = []int{2}
+	cfg.RateSteps = 50
+	res, err := sweep.Run(ctx, m, calib, test, t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pc := range cfg.Grid.Percentiles {
+		conv, err := pipeline.Convert(ctx, m, calib, pipeline.Config{Tmax: 2, Percentile: pc, Calib: cfg.Calib, CalibSeed: cfg.CalibSeed, Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := pipeline.EvaluateRate(ctx, conv, test, ratecode.Config{Steps: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := *res.Rate[i]
+		got.Seconds, want.Seconds = 0, 0
+		if !reflect.DeepEqual(&got, want) {
+			t.Fatalf("percentile %g: sweep and eval differ:\nsweep %+v\neval  %+v", pc, got, *want)
+		}
+	}
 }
 
 func TestBest(t *testing.T) {
@@ -244,6 +377,24 @@ func fixedResults() *sweep.Results {
 		}
 	}
 	s.Best = sweep.Best(s.Points)
+	// The rate-coded baseline at N = 200 steps, one per percentile.
+	for k, pc := range s.Percentiles {
+		rr := &pipeline.RateResult{Model: "lenet5.onnx", Data: "mnist/test", Samples: 1000, Steps: 200, Percentile: pc,
+			CalibSize: 1000, Readout: "potential", Neurons: 4364, RelayNeurons: 1056, AnalogMACs: 86400,
+			Layers: []pipeline.RateLayer{
+				{Name: "conv1", Kind: "Conv", Shape: []int{6, 24, 24}, Neurons: 3456, Spikes: 90000, SynapticEvents: 0, Rate: 0.13},
+				{Name: "fc1", Kind: "Linear", Shape: []int{10}, Neurons: 10, Spikes: 250, SynapticEvents: 2500000, Rate: 0.125},
+			}}
+		for i, n := range []int{10, 20, 50, 100, 200} {
+			acc := []float64{98.5, 98.875, 99.25, 99.125, 99.125}[i] - 0.25*float64(k)
+			c := pipeline.RateCheckpoint{Steps: n, Accuracy: acc, CountAccuracy: acc - 0.5, CountTieRate: 1.0 / float64(i+1),
+				Spikes: 550 * float64(n), RelaySpikes: 200 * float64(n), SynapticEvents: 34000 * float64(n), NeuronUpdates: 4364 * float64(n)}
+			c.OmegaEq = c.SynapticEvents + c.NeuronUpdates
+			rr.Checkpoints = append(rr.Checkpoints, c)
+		}
+		rr.SetANN(acc, 225840)
+		s.Rate = append(s.Rate, rr)
+	}
 	return s
 }
 
@@ -295,6 +446,11 @@ func TestGolden(t *testing.T) {
 	}
 	checkGolden(t, "results.json.golden", js.Bytes())
 	checkGolden(t, "results.csv.golden", cs.Bytes())
+	var rs bytes.Buffer
+	if err := s.WriteRateCSV(&rs); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "rate.csv.golden", rs.Bytes())
 	// The JSON reads back as it was written.
 	dir := t.TempDir()
 	if err := s.Write(dir); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
 	"github.com/quartz-snn/quartz/snn"
 	"github.com/quartz-snn/quartz/sweep"
@@ -43,6 +44,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	threshold := fs.String("threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
 	analog := fs.Bool("analog-first", false, "compute the first layer in floating point")
 	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
+	rateSteps := fs.Int("rate-steps", 0, "also run the rate-coded baseline for `N` steps once per percentile (0: off); DIR/rate.csv")
 	var pre preprocFlags
 	pre.register(fs)
 	workers := workersFlag(fs)
@@ -61,8 +63,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if *calibN < 1 {
 		return fmt.Errorf("--calib %d: must be ≥ 1", *calibN)
 	}
+	if *rateSteps < 0 || *rateSteps > ratecode.MaxSteps {
+		return fmt.Errorf("--rate-steps %d: want 0 (off) or 1..%d", *rateSteps, ratecode.MaxSteps)
+	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: *analog, Workers: *workers, Progress: e.stderr}
+		AnalogFirst: *analog, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps}
 	switch *threshold {
 	case "round":
 		cfg.Threshold = snn.Round
@@ -110,8 +115,18 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := report.SweepText(e.stdout, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%d points (%d computed now) in %.1f s; wrote %s and %s\n", len(res.Points), res.Computed, res.Seconds,
-		filepath.Join(*out, "results.csv"), filepath.Join(*out, "results.json"))
+	if len(res.Rate) > 0 {
+		noun := "rate baselines"
+		if len(res.Rate) == 1 {
+			noun = "rate baseline"
+		}
+		fmt.Fprintf(e.stdout, "\n%d points (%d computed now) and %d %s (%d computed now) in %.1f s; wrote %s, %s and %s\n",
+			len(res.Points), res.Computed, len(res.Rate), noun, res.RateComputed, res.Seconds,
+			filepath.Join(*out, "results.csv"), filepath.Join(*out, "rate.csv"), filepath.Join(*out, "results.json"))
+	} else {
+		fmt.Fprintf(e.stdout, "\n%d points (%d computed now) in %.1f s; wrote %s and %s\n", len(res.Points), res.Computed, res.Seconds,
+			filepath.Join(*out, "results.csv"), filepath.Join(*out, "results.json"))
+	}
 	if *mdReport {
 		name, err := writeSweepMarkdown(*out, res)
 		if err != nil {

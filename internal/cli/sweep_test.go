@@ -39,6 +39,8 @@ func TestSweepPlotBadFlags(t *testing.T) {
 		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--tmax", "4,4"}, 1, "Tmax 4 given twice"},
 		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--calib", "0"}, 1, "--calib 0"},
 		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--threshold", "x"}, 1, "--threshold"},
+		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--rate-steps", "-5"}, 1, "--rate-steps -5: want 0 (off) or 1..1048576"},
+		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--rate-steps", "x"}, 2, `invalid value "x" for flag -rate-steps`},
 		{[]string{"sweep", "--model", model, "-o", file}, 1, "not a directory"},
 		{[]string{"sweep", "--model", model, "-o", noDir}, 1, "-o " + noDir},
 		{[]string{"sweep", "--model", "missing.onnx", "-o", t.TempDir()}, 1, "missing.onnx"},
@@ -63,5 +65,26 @@ func TestSweepUnreadableDir(t *testing.T) {
 	code, out := quartz("sweep", "--model", filepath.Join("..", "..", "models", "lenet5.onnx"), "-o", dir)
 	if code != 1 || !strings.Contains(out, "permission denied") {
 		t.Errorf("unreadable -o: exit %d, output %s", code, out)
+	}
+}
+
+// TestSweepRate: --rate-steps adds the rate-coded baseline beside Quartz to
+// the summary and writes rate.csv; a rerun computes nothing.
+func TestSweepRate(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	args := []string{"sweep", "--model", lenetPath, "--data", "mnist", "--limit", "40", "--calib", "100",
+		"--tmax", "4,8", "--percentile", "99", "--rate-steps", "20", "-o", dir}
+	code, out := quartz(args...)
+	if code != 0 || !strings.Contains(out, "rate coding beside Quartz") || !strings.Contains(out, "Quartz, Tmax") ||
+		!strings.Contains(out, "1 rate baseline (1 computed now)") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rate.csv")); err != nil {
+		t.Fatal(err)
+	}
+	code, out = quartz(args...)
+	if code != 0 || !strings.Contains(out, "2 points (0 computed now) and 1 rate baseline (0 computed now)") {
+		t.Fatalf("rerun: exit %d, output:\n%s", code, out)
 	}
 }
