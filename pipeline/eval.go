@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -131,17 +132,23 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	}
 	bar := newBar(cfg.Progress, "simulate", test.Len())
 	var sum snn.Summary
+	snnPred := make([]int32, test.Len())
+	var mu sync.Mutex
 	t0 := time.Now()
 	lo := 0
 	err = test.Chunks(nil, 1000, func(x []float32, _ []int32, n int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s, err := sim.Evaluate(x, n, labels[lo:lo+n])
+		err := sim.Run(x, n, func(i int, r *snn.SampleResult) {
+			mu.Lock()
+			sum.Add(r, labels[lo+i], true)
+			snnPred[lo+i] = int32(r.Class)
+			mu.Unlock()
+		})
 		if err != nil {
 			return err
 		}
-		addSummary(&sum, s)
 		lo += n
 		bar.Add(n)
 		return nil
@@ -153,23 +160,17 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	bar.Done()
 
 	fill(res, c, &sum)
+	if annPred != nil {
+		same := 0
+		for i, p := range annPred {
+			if p == snnPred[i] {
+				same++
+			}
+		}
+		a := 100 * float64(same) / float64(len(annPred))
+		res.Agreement = &a
+	}
 	return res, nil
-}
-
-func addSummary(dst, s *snn.Summary) {
-	dst.Samples += s.Samples
-	dst.Correct += s.Correct
-	dst.Ties += s.Ties
-	dst.NoClass += s.NoClass
-	dst.Clamped += s.Clamped
-	dst.FirstSpike += s.FirstSpike
-	dst.Steps += s.Steps
-	if dst.Layers == nil {
-		dst.Layers = make([]snn.LayerStats, len(s.Layers))
-	}
-	for i := range s.Layers {
-		dst.Layers[i].Add(&s.Layers[i])
-	}
 }
 
 func fill(res *Result, c *Converted, sum *snn.Summary) {

@@ -34,6 +34,9 @@ func Text(w io.Writer, res *pipeline.Result) error {
 	if res.ANNAccuracy != nil {
 		ann = fmt.Sprintf("%.2f %%", *res.ANNAccuracy)
 		drop = fmt.Sprintf("  (drop %.2f pp)", *res.ANNAccuracy-res.SNNAccuracy)
+		if res.Agreement != nil {
+			drop = fmt.Sprintf("  (drop %.2f pp; same class as the ANN on %.2f %%)", *res.ANNAccuracy-res.SNNAccuracy, *res.Agreement)
+		}
 	}
 	fmt.Fprintf(tw, "accuracy\t%s\t%.2f %%%s\n", ann, res.SNNAccuracy, drop)
 	fmt.Fprintf(tw, "error\t%s\t%.2f %%\n", errString(res.ANNAccuracy), 100-res.SNNAccuracy)

@@ -170,7 +170,7 @@ func TestLeNetStats(t *testing.T) {
 			if err := w.Simulate(x[i*784:(i+1)*784], &r); err != nil {
 				t.Fatal(err)
 			}
-			sum.add(&r, 0, false)
+			sum.Add(&r, 0, false)
 		}
 		nu, relay := n.Neurons()
 		tot := sum.Total()

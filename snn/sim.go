@@ -481,7 +481,9 @@ func (s *Summary) Total() LayerStats {
 	return t
 }
 
-func (s *Summary) add(r *SampleResult, label int32, hasLabel bool) {
+// Add counts one sample's result; label is used when hasLabel is set.
+// Counters are integer sums, so the order of Adds does not matter.
+func (s *Summary) Add(r *SampleResult, label int32, hasLabel bool) {
 	s.Samples++
 	if hasLabel && r.Class >= 0 && int32(r.Class) == label {
 		s.Correct++
@@ -504,7 +506,8 @@ func (s *Summary) add(r *SampleResult, label int32, hasLabel bool) {
 	}
 }
 
-func (s *Summary) merge(o *Summary) {
+// Merge adds the counters of o to s.
+func (s *Summary) Merge(o *Summary) {
 	s.Samples += o.Samples
 	s.Correct += o.Correct
 	s.Ties += o.Ties
@@ -533,14 +536,14 @@ func (s *Sim) Evaluate(x []float32, nSamples int, labels []int32) (*Summary, err
 		if labels != nil {
 			lab = labels[i]
 		}
-		parts[wk].add(r, lab, labels != nil)
+		parts[wk].Add(r, lab, labels != nil)
 	})
 	if err != nil {
 		return nil, err
 	}
 	sum := &Summary{Layers: make([]LayerStats, len(s.net.Layers))}
 	for i := range parts {
-		sum.merge(&parts[i])
+		sum.Merge(&parts[i])
 	}
 	return sum, nil
 }
