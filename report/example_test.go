@@ -13,7 +13,7 @@ import (
 func ExampleTable1() {
 	ann := 99.1
 	res := &pipeline.Result{ANNAccuracy: &ann, SNNAccuracy: 99.04, Neurons: 4354, Spikes: 4346.7,
-		FirstSpike: 68.5, Omega: 175546}
+		FirstSpike: 68.5, Omega: 175546, Data: "mnist/test"}
 	if err := report.Table1(os.Stdout, res); err != nil {
 		log.Fatal(err)
 	}

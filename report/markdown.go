@@ -138,7 +138,10 @@ func MarkdownSweep(w io.Writer, s *sweep.Results, figs []Figure) error {
 	p("| | ANN error | SNN error | neurons | spikes | time steps | Ω |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	p("| this sweep, best | %s | %.2f | %s | %s | %.0f | %s |\n", strings.TrimSuffix(errString(b.ANNAccuracy), " %"),
 		100-b.SNNAccuracy, si(float64(b.Neurons)), si(b.Spikes), b.FirstSpike, si(b.Omega))
-	p("| paper, LeNet-5 26k (MNIST) | 0.75 | 0.80 | 4.4k | 4.4k | 50 | 177k |\n\n")
+	for _, r := range PaperRows(b.Data) {
+		p("| paper, %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.ANNError, r.SNNError, r.Neurons, r.Spikes, r.Steps, r.Ops)
+	}
+	p("\n")
 	p("Errors in %%; time steps: mean step of the first output spike; Ω = σ + 2νT with σ = current updates.\n\n")
 	mdSummary(ew, b)
 	p("\n### Per layer at the best point\n\n")

@@ -132,10 +132,35 @@ func Table1(w io.Writer, res *pipeline.Result) error {
 	fmt.Fprintln(tw, "\tANN error\tSNN error\tneurons\tspikes\ttime steps\tΩ\t")
 	fmt.Fprintf(tw, "quartz (this run)\t%s\t%.2f\t%s\t%s\t%.0f\t%s\t\n", strings.TrimSuffix(errString(res.ANNAccuracy), " %"),
 		100-res.SNNAccuracy, si(float64(res.Neurons)), si(res.Spikes), res.FirstSpike, si(res.Omega))
-	fmt.Fprintf(tw, "paper, LeNet-5 26k\t0.75\t0.80\t4.4k\t4.4k\t50\t177k\t\n")
+	for _, r := range PaperRows(res.Data) {
+		fmt.Fprintf(tw, "paper, %s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.ANNError, r.SNNError, r.Neurons, r.Spikes, r.Steps, r.Ops)
+	}
 	tw.Flush()
 	ew.printf("time steps: mean step of the first output spike.\n")
 	return ew.err
+}
+
+// PaperRow is one Quartz row of the paper's Table 1, as printed there.
+type PaperRow struct {
+	Name                                            string
+	ANNError, SNNError, Neurons, Spikes, Steps, Ops string
+}
+
+// PaperRows returns the paper's Table 1 Quartz rows for the data set named
+// by data ("mnist/test", "cifar10/test", …): the reference a run on that
+// data set is read against. Other data sets have none.
+func PaperRows(data string) []PaperRow {
+	switch {
+	case strings.HasPrefix(data, "mnist"):
+		return []PaperRow{{"LeNet-5 26k", "0.75", "0.80", "4.4k", "4.4k", "50", "177k"}}
+	case strings.HasPrefix(data, "cifar10"):
+		return []PaperRow{
+			{"VGG-11 28M, Tmax 32", "7.61", "7.77", "160k", "160k", "258", "12M"},
+			{"VGG-11 28M, Tmax 64", "7.61", "7.62", "160k", "160k", "514", "22M"},
+			{"MobileNet-V1 2M", "11.41", "13.40", "313k", "313k", "1153", "40M"},
+		}
+	}
+	return nil
 }
 
 // si formats a count with a k/M/G suffix, as the paper's tables do.

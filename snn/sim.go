@@ -35,8 +35,9 @@ type plan struct {
 	theta       float32
 	idx         []int32 // im2col table of group 0 (nil for Linear)
 	// The receptive field of output position pos in group 0 is entries
-	// rfStart[pos]..rfStart[pos+1]−1: weight row rfK, input offset rfJ.
-	rfStart, rfK, rfJ []int32
+	// rfStart[pos]..rfStart[pos+1]−1: input offset rfJ, and rfW = k·C, the
+	// offset in wt of the weight row k (C channels per group).
+	rfStart, rfW, rfJ []int32
 	wt                []float32 // weights per group as [k][channel in group]
 	bias              []float32 // per output channel (zeros for AvgPool)
 	nBias             []int32   // per group: channels with b ≠ 0
@@ -74,17 +75,17 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 			for pos := 0; pos < g.npos; pos++ {
 				for k := 0; k < g.k; k++ {
 					if j := p.idx[k*g.npos+pos]; j >= 0 {
-						p.rfK = append(p.rfK, int32(k))
+						p.rfW = append(p.rfW, int32(k*g.coutg))
 						p.rfJ = append(p.rfJ, j)
 					}
 				}
-				p.rfStart[pos+1] = int32(len(p.rfK))
+				p.rfStart[pos+1] = int32(len(p.rfJ))
 			}
 		} else {
 			p.conn = int64(g.cout) * int64(g.k)
 			p.rfStart = []int32{0, int32(g.k)}
 			for k := 0; k < g.k; k++ {
-				p.rfK = append(p.rfK, int32(k))
+				p.rfW = append(p.rfW, int32(k*g.coutg))
 				p.rfJ = append(p.rfJ, int32(k))
 			}
 		}
@@ -223,34 +224,46 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 		brow := p.bias[gr*cg : (gr+1)*cg]
 		for pos := 0; pos < g.npos; pos++ {
 			// 1. Sum the weights arriving at each step before the readout.
+			// The rows of d are all zero here (step 2 zeroes those it reads),
+			// and 0 + w = w, so every arrival is one addition.
 			clear(occ)
 			lo, hi := p.rfStart[pos], p.rfStart[pos+1]
-			rfK, rfJ := p.rfK[lo:hi], p.rfJ[lo:hi]
-			rfJ = rfJ[:len(rfK)]
-			for e, k := range rfK {
-				s := plane[rfJ[e]] - tau
-				if s >= T {
-					continue
-				}
-				b := int(s - sLo)
-				row := d[b*cg : (b+1)*cg]
-				bit := uint64(1) << (b & 63)
-				first := occ[b>>6]&bit == 0
-				occ[b>>6] |= bit
-				if avg {
-					if first {
-						row[0] = l.PoolW[pos]
-					} else {
-						row[0] += l.PoolW[pos]
+			rfW, rfJ := p.rfW[lo:hi], p.rfJ[lo:hi]
+			rfJ = rfJ[:len(rfW)]
+			if avg {
+				pw := l.PoolW[pos]
+				for _, j := range rfJ {
+					s := plane[j] - tau
+					if s >= T {
+						continue
 					}
-					continue
+					b := int(s - sLo)
+					occ[b>>6] |= 1 << (b & 63)
+					d[b*cg] += pw
 				}
-				wk := wt[int(k)*cg : (int(k)+1)*cg]
-				row = row[:len(wk)]
-				if first {
-					copyRow(row, wk)
+			} else {
+				if words == 1 { // the common case: keep the bit set in a register
+					var o1 uint64
+					for e, o := range rfW {
+						s := plane[rfJ[e]] - tau
+						if s >= T {
+							continue
+						}
+						b := int(s - sLo)
+						o1 |= 1 << (b & 63)
+						addRow(d[b*cg:], wt[int(o):int(o)+cg])
+					}
+					occ[0] = o1
 				} else {
-					addRow(row, wk)
+					for e, o := range rfW {
+						s := plane[rfJ[e]] - tau
+						if s >= T {
+							continue
+						}
+						b := int(s - sLo)
+						occ[b>>6] |= 1 << (b & 63)
+						addRow(d[b*cg:], wt[int(o):int(o)+cg])
+					}
 				}
 			}
 			// Current updates: the distinct input steps, the readout, the
@@ -259,49 +272,53 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 			for _, x := range occ {
 				nIn += bits.OnesCount64(x)
 			}
-			b0 := int(-sLo)
-			has0 := occ[b0>>6]>>(b0&63)&1 != 0
 			cu += int64(cg) * (int64(nIn) + readoutRect)
 			if nb := p.nBias[gr]; nb > 0 {
-				if !has0 {
-					cu += int64(nb)
-				}
 				// The bias spike arrives at local step 0.
-				row := d[b0*cg : (b0+1)*cg]
-				if has0 {
-					for c, v := range brow {
-						row[c] += v
-					}
-				} else {
+				b0 := int(-sLo)
+				if occ[b0>>6]>>(b0&63)&1 == 0 {
+					cu += int64(nb)
 					occ[b0>>6] |= 1 << (b0 & 63)
-					copy(row, brow)
 				}
+				addRow(d[b0*cg:], brow)
 			}
-			// 2. Integrate from one occupied step to the next.
-			clear(u)
-			clear(cur)
-			for c := range e {
-				e[c] = -1
-			}
-			now := sLo
+			// 2. Integrate from one occupied step to the next, zeroing the
+			// rows read. Until the first occupied step u = i = 0, and θ > 0.
+			now, started := sLo, false
 			for wi, x := range occ {
 				for x != 0 {
 					b := wi<<6 + bits.TrailingZeros64(x)
 					x &= x - 1
 					s := int32(b) + sLo
-					dt := float32(s - now)
 					row := d[b*cg : (b+1)*cg]
 					row, u, e := row[:len(cur)], u[:len(cur)], e[:len(cur)]
+					if !started {
+						for c, v := range row {
+							u[c], cur[c], e[c] = 0, v, -1
+							row[c] = 0
+						}
+						now, started = s, true
+						continue
+					}
+					dt := float32(s - now)
 					for c, ic := range cur {
 						uo := u[c]
 						un := uo + dt*ic
 						u[c] = un
 						cur[c] = ic + row[c]
+						row[c] = 0
 						if un >= theta && e[c] < 0 {
 							e[c] = tau + now + firstStep(uo, ic, theta, s-now)
 						}
 					}
 					now = s
+				}
+			}
+			if !started {
+				clear(u)
+				clear(cur)
+				for c := range e {
+					e[c] = -1
 				}
 			}
 			// 3. Last stretch to the readout; then spike times.
@@ -348,17 +365,17 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	}
 }
 
-// copyRow sets dst = src (len(dst) ≥ len(src)).
-func copyRow(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = v
-	}
-}
-
 // addRow adds src to dst (len(dst) ≥ len(src)).
 func addRow(dst, src []float32) {
 	dst = dst[:len(src)]
+	for len(src) >= 4 {
+		d, s := dst[:4], src[:4]
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+		dst, src = dst[4:], src[4:]
+	}
 	for i, v := range src {
 		dst[i] += v
 	}
