@@ -34,9 +34,14 @@ type plan struct {
 	tau, t, out int32 // window start, T, TOut
 	theta       float32
 	idx         []int32 // im2col table of group 0 (nil for Linear)
-	// The receptive field of output position pos in group 0 is entries
-	// rfStart[pos]..rfStart[pos+1]−1: input offset rfJ, and rfW = k·C, the
-	// offset in wt of the weight row k (C channels per group).
+	// The receptive field of output position pos in group 0: where the
+	// kernel lies wholly inside the input (no padding), rfBase[pos] ≥ 0 and
+	// the entries are k = 0..K−1, input rfBase[pos] + kJ[k], weight row at
+	// kW[k] = k·C in wt (C channels per group). At the edges rfBase[pos] = −1
+	// and the entries are rfStart[pos]..rfStart[pos+1]−1 of rfJ (input) and
+	// rfW (weight row), the synapses the position really has.
+	kJ, kW            []int32
+	rfBase            []int32
 	rfStart, rfW, rfJ []int32
 	wt                []float32 // weights per group as [k][channel in group]
 	bias              []float32 // per output channel (zeros for AvgPool)
@@ -71,23 +76,14 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 				}
 			}
 			p.conn = int64(g.cout) * int64(nz)
-			p.rfStart = make([]int32, g.npos+1)
-			for pos := 0; pos < g.npos; pos++ {
-				for k := 0; k < g.k; k++ {
-					if j := p.idx[k*g.npos+pos]; j >= 0 {
-						p.rfW = append(p.rfW, int32(k*g.coutg))
-						p.rfJ = append(p.rfJ, j)
-					}
-				}
-				p.rfStart[pos+1] = int32(len(p.rfJ))
-			}
+			p.receptiveFields()
 		} else {
 			p.conn = int64(g.cout) * int64(g.k)
-			p.rfStart = []int32{0, int32(g.k)}
-			for k := 0; k < g.k; k++ {
-				p.rfW = append(p.rfW, int32(k*g.coutg))
-				p.rfJ = append(p.rfJ, int32(k))
+			p.kJ, p.kW = make([]int32, g.k), make([]int32, g.k)
+			for k := range p.kJ {
+				p.kJ[k], p.kW[k] = int32(k), int32(k*g.coutg)
 			}
+			p.rfBase, p.rfStart = []int32{0}, []int32{0, 0}
 		}
 		if !l.Spiking() {
 			continue
@@ -115,12 +111,51 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 	return s, nil
 }
 
+// receptiveFields fills kJ, kW, rfBase and the edge table from idx.
+func (p *plan) receptiveFields() {
+	g := &p.g
+	at := func(k, pos int) int32 { return p.idx[k*g.npos+pos] }
+	p.kW = make([]int32, g.k)
+	for k := range p.kW {
+		p.kW[k] = int32(k * g.coutg)
+	}
+	p.rfBase, p.rfStart = make([]int32, g.npos), make([]int32, g.npos+1)
+	for pos := 0; pos < g.npos; pos++ {
+		p.rfBase[pos] = -1
+		inside := true
+		for k := 0; k < g.k; k++ {
+			inside = inside && at(k, pos) >= 0
+		}
+		if inside && p.kJ == nil {
+			p.kJ = make([]int32, g.k)
+			for k := range p.kJ {
+				p.kJ[k] = at(k, pos) - at(0, pos)
+			}
+		}
+		for k := 0; inside && k < g.k; k++ {
+			inside = at(k, pos)-at(0, pos) == p.kJ[k]
+		}
+		if inside {
+			p.rfBase[pos] = at(0, pos)
+		} else {
+			for k := 0; k < g.k; k++ {
+				if j := at(k, pos); j >= 0 {
+					p.rfW = append(p.rfW, int32(k*g.coutg))
+					p.rfJ = append(p.rfJ, j)
+				}
+			}
+		}
+		p.rfStart[pos+1] = int32(len(p.rfJ))
+	}
+}
+
 // Network returns the simulated network.
 func (s *Sim) Network() *Network { return s.net }
 
 // Worker holds one goroutine's scratch memory for Sim: per-step weight rows
-// (4·span·C bytes, span = τ+T of the layer and C its channels per group),
-// the state of one position's channels, and the analog layer's buffers.
+// (4·span·C bytes, span = τ+T of the layer and C its channels per group,
+// all zero between positions), the state of one position's channels, and
+// the analog layer's buffers.
 type Worker struct {
 	s    *Sim
 	enc  *encoder
@@ -128,13 +163,15 @@ type Worker struct {
 	occ  []uint64  // occupied steps
 	u, i []float32 // potential and current per channel
 	e    []int32   // early spike step per channel, −1 if none
+	bare []int32   // spike steps of a position without input, per channel
 }
 
 // NewWorker returns a Worker with its scratch memory allocated.
 func (s *Sim) NewWorker() *Worker {
 	return &Worker{s: s, enc: newEncoder(s.net),
 		d: make([]float32, s.maxSpan*s.maxCg), occ: make([]uint64, s.maxWords),
-		u: make([]float32, s.maxCg), i: make([]float32, s.maxCg), e: make([]int32, s.maxCg)}
+		u: make([]float32, s.maxCg), i: make([]float32, s.maxCg), e: make([]int32, s.maxCg),
+		bare: make([]int32, s.maxCg)}
 }
 
 // Simulate runs one sample x (C·H·W values, pixels in [0,1]) and fills r.
@@ -193,7 +230,10 @@ func (w *Worker) relay(p *plan, in, out []int32, st *LayerStats) {
 // on the dyadic grid. A crossing of θ between two occupied steps is an early
 // spike, located exactly; otherwise the potential at the readout, U, gives
 // the spike k = ⌈θ − U⌉ steps after it. Inputs that arrive at the readout
-// (value 0) change neither U nor the early check and are skipped.
+// (value 0) change neither U nor the early check and are skipped. The three
+// steps are sumSteps, integrate and readout; a position whose inputs all
+// arrive at or after the readout gets the result of the group's first such
+// position (bias only, the same arithmetic).
 func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	l, g := p.l, &p.g
 	T, tau := p.t, p.tau
@@ -216,6 +256,7 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	}
 	var early, rectified, cu int64
 	for gr := 0; gr < g.groups; gr++ {
+		bare := bareResult{t: w.bare[:cg]}
 		plane := in[gr*g.cing*g.inPlane:]
 		var wt []float32
 		if !avg {
@@ -227,44 +268,17 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 			// The rows of d are all zero here (step 2 zeroes those it reads),
 			// and 0 + w = w, so every arrival is one addition.
 			clear(occ)
-			lo, hi := p.rfStart[pos], p.rfStart[pos+1]
-			rfW, rfJ := p.rfW[lo:hi], p.rfJ[lo:hi]
-			rfJ = rfJ[:len(rfW)]
-			if avg {
-				pw := l.PoolW[pos]
-				for _, j := range rfJ {
-					s := plane[j] - tau
-					if s >= T {
-						continue
-					}
-					b := int(s - sLo)
-					occ[b>>6] |= 1 << (b & 63)
-					d[b*cg] += pw
-				}
+			rfW, rfJ, pl := p.kW, p.kJ, plane
+			if base := p.rfBase[pos]; base >= 0 {
+				pl = plane[base:]
 			} else {
-				if words == 1 { // the common case: keep the bit set in a register
-					var o1 uint64
-					for e, o := range rfW {
-						s := plane[rfJ[e]] - tau
-						if s >= T {
-							continue
-						}
-						b := int(s - sLo)
-						o1 |= 1 << (b & 63)
-						addRow(d[b*cg:], wt[int(o):int(o)+cg])
-					}
-					occ[0] = o1
-				} else {
-					for e, o := range rfW {
-						s := plane[rfJ[e]] - tau
-						if s >= T {
-							continue
-						}
-						b := int(s - sLo)
-						occ[b>>6] |= 1 << (b & 63)
-						addRow(d[b*cg:], wt[int(o):int(o)+cg])
-					}
-				}
+				lo, hi := p.rfStart[pos], p.rfStart[pos+1]
+				rfW, rfJ = p.rfW[lo:hi], p.rfJ[lo:hi]
+			}
+			if avg {
+				sumPool(d, occ, pl, rfJ, l.PoolW[pos], tau+sLo, base)
+			} else {
+				sumSteps(d, occ, pl, rfJ, rfW, wt, cg, tau+sLo, base)
 			}
 			// Current updates: the distinct input steps, the readout, the
 			// rectifier, and the bias step where no input arrives then.
@@ -273,82 +287,36 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 				nIn += bits.OnesCount64(x)
 			}
 			cu += int64(cg) * (int64(nIn) + readoutRect)
-			if nb := p.nBias[gr]; nb > 0 {
-				// The bias spike arrives at local step 0.
-				b0 := int(-sLo)
-				if occ[b0>>6]>>(b0&63)&1 == 0 {
-					cu += int64(nb)
+			nb := p.nBias[gr]
+			b0 := int(-sLo) // the bias spike arrives at local step 0
+			if nb > 0 && occ[b0>>6]>>(b0&63)&1 == 0 {
+				cu += int64(nb)
+			}
+			res := e
+			if nIn == 0 && bare.ok {
+				// No input before the readout: the same result as the
+				// group's first such position.
+				res = bare.t
+				early += bare.early
+				rectified += bare.rectified
+			} else {
+				if nb > 0 {
 					occ[b0>>6] |= 1 << (b0 & 63)
+					addRow(d[b0*cg:], brow)
 				}
-				addRow(d[b0*cg:], brow)
-			}
-			// 2. Integrate from one occupied step to the next, zeroing the
-			// rows read. Until the first occupied step u = i = 0, and θ > 0.
-			now, started := sLo, false
-			for wi, x := range occ {
-				for x != 0 {
-					b := wi<<6 + bits.TrailingZeros64(x)
-					x &= x - 1
-					s := int32(b) + sLo
-					row := d[b*cg : (b+1)*cg]
-					row, u, e := row[:len(cur)], u[:len(cur)], e[:len(cur)]
-					if !started {
-						for c, v := range row {
-							u[c], cur[c], e[c] = 0, v, -1
-							row[c] = 0
-						}
-						now, started = s, true
-						continue
-					}
-					dt := float32(s - now)
-					for c, ic := range cur {
-						uo := u[c]
-						un := uo + dt*ic
-						u[c] = un
-						cur[c] = ic + row[c]
-						row[c] = 0
-						if un >= theta && e[c] < 0 {
-							e[c] = tau + now + firstStep(uo, ic, theta, s-now)
-						}
-					}
-					now = s
+				// 2. Integrate from one occupied step to the next.
+				now := integrate(d, occ, u, cur, e, sLo, tau, theta)
+				// 3. Last stretch to the readout; then spike times.
+				ne, nr := readout(p, now, u, cur, e)
+				early += ne
+				rectified += nr
+				if nIn == 0 {
+					copy(bare.t, e)
+					bare.early, bare.rectified, bare.ok = ne, nr, true
 				}
 			}
-			if !started {
-				clear(u)
-				clear(cur)
-				for c := range e {
-					e[c] = -1
-				}
-			}
-			// 3. Last stretch to the readout; then spike times.
-			dT := T - now
-			for c, ic := range cur {
-				n := (gr*cg+c)*g.npos + pos
-				uo := u[c]
-				if e[c] < 0 && dT > 1 && uo+float32(dT-1)*ic >= theta {
-					e[c] = tau + now + firstStep(uo, ic, theta, dT-1)
-				}
-				if e[c] >= 0 {
-					out[n] = e[c]
-					early++
-					continue
-				}
-				U := uo + float32(dT)*ic
-				k := int32(0)
-				if dd := theta - U; dd > 0 {
-					switch {
-					case l.Rectify && dd > float32(p.out):
-						k = p.out // ⌈θ−U⌉ > TOut: the rectifier fires it
-						rectified++
-					case dd > float32(p.out+MaxTail):
-						out[n] = math.MaxInt32 // beyond the tail: never
-						continue
-					default:
-						k = int32(math.Ceil(float64(dd)))
-					}
-				}
-				out[n] = base + k
+			for c, t := range res {
+				out[(gr*cg+c)*g.npos+pos] = t
 			}
 		}
 	}
@@ -363,6 +331,136 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	for _, nb := range p.nBias {
 		st.BiasEvents += int64(nb) * int64(g.npos)
 	}
+}
+
+// bareResult is the spike steps of a position with no input before the
+// readout (bias only), which are the same for every such position of a group.
+type bareResult struct {
+	t                []int32
+	early, rectified int64
+	ok               bool
+}
+
+// readout is step 3 of spiking for one position: from the state at the
+// last occupied step now (local), it finds the late early spikes and the
+// spike steps k = ⌈θ − U⌉ after the readout, and writes each channel's
+// spike step (global) into e. It returns the numbers of early and
+// rectified spikes.
+func readout(p *plan, now int32, u, cur []float32, e []int32) (early, rectified int64) {
+	T, tau, theta := p.t, p.tau, p.theta
+	base := tau + T // readout step
+	dT := T - now
+	u, e = u[:len(cur)], e[:len(cur)]
+	for c, ic := range cur {
+		uo := u[c]
+		if e[c] < 0 && dT > 1 && uo+float32(dT-1)*ic >= theta {
+			e[c] = tau + now + firstStep(uo, ic, theta, dT-1)
+		}
+		if e[c] >= 0 {
+			early++
+			continue
+		}
+		U := uo + float32(dT)*ic
+		k := int32(0)
+		if dd := theta - U; dd > 0 {
+			switch {
+			case p.l.Rectify && dd > float32(p.out):
+				k = p.out // ⌈θ−U⌉ > TOut: the rectifier fires it
+				rectified++
+			case dd > float32(p.out+MaxTail):
+				e[c] = math.MaxInt32 // beyond the tail: never
+				continue
+			default:
+				k = int32(math.Ceil(float64(dd)))
+			}
+		}
+		e[c] = base + k
+	}
+	return early, rectified
+}
+
+// sumSteps is step 1 of spiking for one position: for each input j of its
+// receptive field (in[rfJ[e]]) that arrives before the readout step end, it
+// adds the weight row at wt[rfW[e]:] (C values) into row b = t − lo of d
+// and marks b in occ. The rows of d are all zero beforehand (integrate
+// zeroes those it reads) and 0 + w = w, so every arrival is one addition,
+// made in receptive-field order as the oracle sums.
+func sumSteps(d []float32, occ []uint64, in, rfJ, rfW []int32, wt []float32, cg int, lo, end int32) {
+	rfW = rfW[:len(rfJ)]
+	var occ0 uint64 // occ[0], kept in a register
+	for e, j := range rfJ {
+		t := in[j]
+		if t >= end {
+			continue
+		}
+		b := int(t - lo)
+		if b < 64 {
+			occ0 |= 1 << b
+		} else {
+			occ[b>>6] |= 1 << (b & 63)
+		}
+		o := int(rfW[e])
+		addRow(d[b*cg:], wt[o:o+cg])
+	}
+	occ[0] |= occ0
+}
+
+// sumPool is sumSteps for AvgPool: one channel, every weight pw.
+func sumPool(d []float32, occ []uint64, in, rfJ []int32, pw float32, lo, end int32) {
+	for _, j := range rfJ {
+		if t := in[j]; t < end {
+			b := int(t - lo)
+			occ[b>>6] |= 1 << (b & 63)
+			d[b] += pw
+		}
+	}
+}
+
+// integrate is step 2 of spiking for one position: it integrates the
+// channels u ← u + Δ·i from one occupied row b of d (step b + sLo) to the
+// next, adding each row to i and zeroing it, and records in e the step of
+// any early crossing of θ (−1 if none). It returns the last occupied step
+// (sLo if none). Before the first occupied step u = i = 0 < θ.
+func integrate(d []float32, occ []uint64, u, cur []float32, e []int32, sLo, tau int32, theta float32) int32 {
+	cg := len(cur)
+	u, e = u[:cg], e[:cg]
+	now, started := sLo, false
+	for wi, x := range occ {
+		for x != 0 {
+			b := wi<<6 + bits.TrailingZeros64(x)
+			x &= x - 1
+			s := int32(b) + sLo
+			row := d[b*cg : (b+1)*cg]
+			if !started {
+				for c, v := range row {
+					u[c], cur[c], e[c] = 0, v, -1
+					row[c] = 0
+				}
+				now, started = s, true
+				continue
+			}
+			dt := float32(s - now)
+			for c, ic := range cur {
+				uo := u[c]
+				un := uo + dt*ic
+				u[c] = un
+				cur[c] = ic + row[c]
+				row[c] = 0
+				if un >= theta && e[c] < 0 {
+					e[c] = tau + now + firstStep(uo, ic, theta, s-now)
+				}
+			}
+			now = s
+		}
+	}
+	if !started {
+		clear(u)
+		clear(cur)
+		for c := range e {
+			e[c] = -1
+		}
+	}
+	return now
 }
 
 // addRow adds src to dst (len(dst) ≥ len(src)).
