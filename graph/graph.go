@@ -314,3 +314,22 @@ func (m *Model) Clone() *Model {
 	}
 	return &c
 }
+
+// Rectified reports whether the output of layer i passes through a ReLU (or
+// a Clip with Min = 0) before the next layer that computes: Dropout, Flatten
+// and MaxPool may sit between, since max-pooling and ReLU commute. The
+// converters use it to tell hidden layers (rectified) from output layers.
+func (m *Model) Rectified(i int) bool {
+	for _, l := range m.Layers[i+1:] {
+		switch l.Op {
+		case Dropout, Flatten, MaxPool:
+			continue
+		case ReLU:
+			return true
+		case Clip:
+			return l.Min == 0
+		}
+		return false
+	}
+	return false
+}

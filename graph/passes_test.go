@@ -251,3 +251,20 @@ func TestCheckFinite(t *testing.T) {
 		t.Fatal("NaN weight not reported")
 	}
 }
+
+func TestRectified(t *testing.T) {
+	m := &Model{Layers: []*Layer{
+		{Op: Conv}, {Op: MaxPool}, {Op: ReLU}, // 0: ReLU after a max-pool
+		{Op: Conv}, {Op: Clip, Min: 0, Max: 6}, // 3: ReLU6
+		{Op: Conv}, {Op: Clip, Min: -1, Max: 1}, // 5: not a rectifier
+		{Op: Linear}, {Op: Dropout}, {Op: Flatten}, {Op: ReLU}, // 7
+		{Op: Conv}, {Op: AvgPool}, {Op: ReLU}, // 11: AvgPool computes first
+		{Op: Linear}, // 14: output
+	}}
+	want := map[int]bool{0: true, 3: true, 5: false, 7: true, 11: false, 14: false}
+	for i, w := range want {
+		if got := m.Rectified(i); got != w {
+			t.Errorf("Rectified(%d) = %v, want %v", i, got, w)
+		}
+	}
+}

@@ -101,20 +101,6 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 	cerr := func(i int, format string, a ...any) error {
 		return &ConvertError{Layer: i, Name: gl[i].Name, Op: gl[i].Op, Msg: fmt.Sprintf(format, a...)}
 	}
-	followedByReLU := func(i int) bool {
-		for j := i + 1; j < len(gl); j++ {
-			switch gl[j].Op {
-			case graph.Dropout, graph.Flatten, graph.MaxPool:
-				continue
-			case graph.ReLU:
-				return true
-			case graph.Clip:
-				return gl[j].Min == 0
-			}
-			return false
-		}
-		return false
-	}
 	type unit struct {
 		idx  int
 		kind Kind
@@ -137,11 +123,11 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 		case graph.BatchNorm:
 			return nil, nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
 		case graph.Conv:
-			units = append(units, unit{i, Conv, followedByReLU(i)})
+			units = append(units, unit{i, Conv, mc.Rectified(i)})
 		case graph.Linear:
-			units = append(units, unit{i, Linear, followedByReLU(i)})
+			units = append(units, unit{i, Linear, mc.Rectified(i)})
 		case graph.AvgPool, graph.GlobalAvgPool:
-			units = append(units, unit{i, AvgPool, followedByReLU(i)})
+			units = append(units, unit{i, AvgPool, mc.Rectified(i)})
 		case graph.MaxPool:
 			units = append(units, unit{i, MaxPool, false})
 		default:

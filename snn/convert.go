@@ -75,20 +75,6 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	}
 	var units []unit
 	var warnings []string
-	followedByReLU := func(i int) bool {
-		for j := i + 1; j < len(layers); j++ {
-			switch layers[j].Op {
-			case graph.Dropout, graph.Flatten, graph.MaxPool:
-				continue
-			case graph.ReLU:
-				return true
-			case graph.Clip:
-				return layers[j].Min == 0
-			}
-			return false
-		}
-		return false
-	}
 	for i, l := range layers {
 		switch l.Op {
 		case graph.Dropout, graph.Flatten, graph.ReLU:
@@ -104,9 +90,9 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 		case graph.BatchNorm:
 			return nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
 		case graph.Conv, graph.Linear:
-			units = append(units, unit{i, map[graph.Op]Kind{graph.Conv: Conv, graph.Linear: Linear}[l.Op], followedByReLU(i)})
+			units = append(units, unit{i, map[graph.Op]Kind{graph.Conv: Conv, graph.Linear: Linear}[l.Op], mc.Rectified(i)})
 		case graph.AvgPool, graph.GlobalAvgPool:
-			units = append(units, unit{i, AvgPool, followedByReLU(i)})
+			units = append(units, unit{i, AvgPool, mc.Rectified(i)})
 		case graph.MaxPool:
 			units = append(units, unit{i, MaxPool, false})
 		default:
