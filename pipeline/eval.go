@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/progress"
 	"sync"
 	"time"
 
@@ -130,7 +131,7 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	bar := newBar(cfg.Progress, "simulate", test.Len())
+	bar := progress.OnTerminal(cfg.Progress, "simulate", test.Len())
 	var sum snn.Summary
 	snnPred := make([]int32, test.Len())
 	var mu sync.Mutex

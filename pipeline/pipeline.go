@@ -124,7 +124,7 @@ func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, s
 	}
 	defer net.Close()
 	idx := CalibIndices(calib.Len(), n, seed)
-	bar := newBar(prog, "calibrate", len(idx))
+	bar := progress.OnTerminal(prog, "calibrate", len(idx))
 	defer bar.Done()
 	src := func(fn func(layer int, out []float32)) error {
 		return calib.Chunks(idx, 256, func(x []float32, _ []int32, k int) error {
@@ -167,11 +167,4 @@ func checkShape(m *graph.Model, s *dataset.Set) error {
 		return fmt.Errorf("data set %s has %d classes, model %q has %d outputs", s.Name, len(s.Classes), m.Name, k)
 	}
 	return nil
-}
-
-func newBar(w io.Writer, label string, total int) *progress.Bar {
-	if w == nil || !progress.IsTerminal(w) {
-		return nil
-	}
-	return progress.New(w, label, total)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quartz-snn/quartz/internal/progress"
 	"math"
 	"time"
 
@@ -118,7 +119,7 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 		rr.ANNMACs = c.ANN.MACs()
 	}
 
-	bar := newBar(c.Config.Progress, "rate", test.Len())
+	bar := progress.OnTerminal(c.Config.Progress, "rate", test.Len())
 	var sum ratecode.Summary
 	t0 := time.Now()
 	lo := 0

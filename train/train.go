@@ -129,10 +129,7 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 	dl := make([]float32, cfg.Batch*net.OutSize())
 	for ep := start; ep < cfg.Epochs; ep++ {
 		t0 := time.Now()
-		var bar *progress.Bar
-		if cfg.Log != nil && progress.IsTerminal(cfg.Log) {
-			bar = progress.New(cfg.Log, fmt.Sprintf("epoch %d/%d", ep+1, cfg.Epochs), steps)
-		}
+		bar := progress.OnTerminal(cfg.Log, fmt.Sprintf("epoch %d/%d", ep+1, cfg.Epochs), steps)
 		e := Epoch{Epoch: ep + 1, LR: sched(float64(ep))}
 		var lossSum float64
 		var correct, seen int

@@ -103,3 +103,12 @@ func (b *Bar) Done() {
 	}
 	fmt.Fprintf(b.w, "%s: %d/%d in %s %s\n", b.label, b.done, b.total, time.Since(b.start).Round(10*time.Millisecond), b.extra)
 }
+
+// OnTerminal returns a bar like New when w is a terminal, and nil (a bar
+// whose methods do nothing) otherwise, so that logs and pipes stay quiet.
+func OnTerminal(w io.Writer, label string, total int) *Bar {
+	if w == nil || !IsTerminal(w) {
+		return nil
+	}
+	return New(w, label, total)
+}
