@@ -77,10 +77,24 @@ func BenchmarkDepthwiseBackward(b *testing.B) { benchConvs(b, dwConvs, true) }
 // BenchmarkMobileNetTrainStep is one SGD step of mobilenet-v1 at width 0.5
 // on 3×32×32 at batch 128; s/epoch extrapolates to 391 steps (50,000
 // images).
-func BenchmarkMobileNetTrainStep(b *testing.B) {
+func BenchmarkMobileNetTrainStep(b *testing.B) { benchCIFARStep(b, "mobilenet-v1", 0.5) }
+
+// BenchmarkVGG11TrainStep is one SGD step of vgg11 at widths 0.25 and 0.5,
+// batch 128 on 3×32×32, extrapolated to a 391-step epoch like the
+// MobileNet benchmark.
+func BenchmarkVGG11TrainStep(b *testing.B) {
+	for _, width := range []float64{0.25, 0.5} {
+		b.Run(fmt.Sprintf("width%g", width), func(b *testing.B) { benchCIFARStep(b, "vgg11", width) })
+	}
+}
+
+func benchCIFARStep(b *testing.B, model string, width float64) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("w%d", workers), func(b *testing.B) {
-			m, _ := Zoo("mobilenet-v1", []int{3, 32, 32}, 10, 0.5)
+			m, err := Zoo(model, []int{3, 32, 32}, 10, width)
+			if err != nil {
+				b.Fatal(err)
+			}
 			net, err := New(m, workers)
 			if err != nil {
 				b.Fatal(err)
