@@ -51,7 +51,7 @@ func ExampleRun() {
 	}
 	defer net.Close()
 	cfg := train.Config{Epochs: 5, Batch: 8, LR: 0.01, Seed: 1}
-	hist, err := train.Run(context.Background(), net, stripes(64), stripes(16), cfg, 0, nil)
+	hist, err := train.Run(context.Background(), net, stripes(64), stripes(16), cfg, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -26,16 +26,20 @@ type stateHeader struct {
 	NetSteps   uint64 `json:"net_steps"`
 	OptStep    int    `json:"opt_step"`
 	BufferLens []int  `json:"buffer_lens"`
+	// History is the per-epoch log so far (absent in checkpoints written
+	// before it was kept).
+	History []Epoch `json:"history,omitempty"`
 }
 
-// SaveCheckpoint writes prefix.onnx (the model) and prefix.state (epoch,
-// configuration, optimizer state), each atomically.
-func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, opt nn.Optimizer) error {
+// SaveCheckpoint writes prefix.onnx (the model) and prefix.state (epochs
+// completed, configuration, per-epoch history, optimizer state), each
+// atomically.
+func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, history []Epoch, opt nn.Optimizer) error {
 	if err := onnx.WriteFile(prefix+".onnx", net.Model()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	cfg.Log = nil
-	h := stateHeader{Epoch: epoch, Config: cfg, NetSteps: net.Steps()}
+	h := stateHeader{Epoch: epoch, Config: cfg, NetSteps: net.Steps(), History: history}
 	var bufs [][]float32
 	if s, ok := opt.(nn.Stateful); ok {
 		st := s.State()
@@ -60,9 +64,10 @@ func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, opt nn.Op
 
 // Checkpoint is a restored training state.
 type Checkpoint struct {
-	Model  *graph.Model
-	Epoch  int
-	Config Config
+	Model   *graph.Model
+	Epoch   int // epochs completed
+	Config  Config
+	History []Epoch // per-epoch log (may be shorter than Epoch in old checkpoints)
 	state  stateHeader
 	bufs   [][]float32
 }
@@ -82,7 +87,7 @@ func LoadCheckpoint(prefix string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	return &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, state: h, bufs: bufs}, nil
+	return &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, History: h.History, state: h, bufs: bufs}, nil
 }
 
 // parseState decodes a state file, checking every length against the bytes

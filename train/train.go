@@ -2,10 +2,12 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -96,17 +98,53 @@ type Epoch struct {
 	LR        float32 `json:"lr"`    // at the epoch's start
 	Loss      float64 `json:"loss"`  // mean training loss
 	TrainAcc  float64 `json:"train_accuracy"`
-	TestAcc   float64 `json:"test_accuracy"` // NaN without a test set
+	TestAcc   float64 `json:"test_accuracy"` // NaN without a test set (JSON null)
 	Seconds   float64 `json:"seconds"`       // training time of the epoch
 	TestSecs  float64 `json:"test_seconds"`
 	Timestamp string  `json:"time"`
 }
 
+// epochJSON is Epoch with TestAcc as a pointer: JSON has no NaN, so an
+// epoch without a test set writes null.
+type epochJSON struct {
+	plainEpoch
+	TestAcc *float64 `json:"test_accuracy"`
+}
+
+type plainEpoch Epoch // no methods: plain struct encoding
+
+// MarshalJSON writes TestAcc as null when it is NaN.
+func (e Epoch) MarshalJSON() ([]byte, error) {
+	v := epochJSON{plainEpoch: plainEpoch(e)}
+	if !math.IsNaN(e.TestAcc) {
+		v.TestAcc = &e.TestAcc
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads a null TestAcc as NaN.
+func (e *Epoch) UnmarshalJSON(b []byte) error {
+	var v epochJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Epoch(v.plainEpoch)
+	e.TestAcc = math.NaN()
+	if v.TestAcc != nil {
+		e.TestAcc = *v.TestAcc
+	}
+	return nil
+}
+
 // Run trains net on trainSet for cfg.Epochs epochs, evaluating on testSet
-// (may be nil) after each. start is the number of epochs already done (from
-// a checkpoint); opt, if non-nil, is the restored optimizer. It returns the
-// per-epoch history of this run.
-func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg Config, start int, opt nn.Optimizer) ([]Epoch, error) {
+// (may be nil) after each. from, if not nil, is the checkpoint net was built
+// on (net = nn.New(from.Model, …)): training continues after from.Epoch with
+// its optimizer state. A cfg.Epochs above the checkpoint's own extends the
+// run, and the schedule is recomputed over the new total (for the cosine
+// schedule, a warm restart at that point of the longer curve). Run returns
+// the per-epoch history, the checkpoint's earlier epochs included, and
+// saves it in every checkpoint it writes.
+func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg Config, from *Checkpoint) ([]Epoch, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -119,13 +157,18 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 	if len(trainSet.Classes) > net.OutSize() {
 		return nil, fmt.Errorf("training set %s has %d classes, model has %d outputs", trainSet.Name, len(trainSet.Classes), net.OutSize())
 	}
-	if opt == nil {
-		opt = newOptimizer(cfg)
+	start, opt := 0, newOptimizer(cfg)
+	var hist []Epoch
+	if from != nil {
+		var err error
+		if opt, err = from.Restore(net); err != nil {
+			return nil, err
+		}
+		start, hist = from.Epoch, slices.Clone(from.History)
 	}
 	sched := cfg.schedule()
 	loader := dataset.NewLoader(trainSet, cfg.Batch, true, cfg.Seed, cfg.Augment)
 	steps := loader.Len()
-	var hist []Epoch
 	dl := make([]float32, cfg.Batch*net.OutSize())
 	for ep := start; ep < cfg.Epochs; ep++ {
 		t0 := time.Now()
@@ -169,7 +212,7 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 		}
 		hist = append(hist, e)
 		if cfg.Checkpoint != "" {
-			if err := SaveCheckpoint(cfg.Checkpoint, net, cfg, ep+1, opt); err != nil {
+			if err := SaveCheckpoint(cfg.Checkpoint, net, cfg, ep+1, hist, opt); err != nil {
 				return hist, err
 			}
 		}

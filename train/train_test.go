@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -55,8 +57,8 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 	// A constant schedule, so that a 2-epoch run followed by a resume to 4
 	// epochs follows the same learning rates as one 4-epoch run.
 	cfg := Config{Epochs: 4, Batch: 32, Seed: 7, LR: 0.01, Schedule: "constant"}
-	run := func(m *graph.Model, start int, opt nn.Optimizer, cfg Config, net *nn.Net) []Epoch {
-		h, err := Run(context.Background(), net, trainSet, testSet, cfg, start, opt)
+	run := func(from *Checkpoint, cfg Config, net *nn.Net) []Epoch {
+		h, err := Run(context.Background(), net, trainSet, testSet, cfg, from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +72,7 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	net1.SetSeed(cfg.Seed)
-	h := run(m1, 0, nil, cfg, net1)
+	h := run(nil, cfg, net1)
 	if got := h[len(h)-1].TestAcc; got < 95 {
 		t.Errorf("toy test accuracy %.1f %%, want ≥ 95 %%", got)
 	}
@@ -82,7 +84,7 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 	net2.SetSeed(cfg.Seed)
 	c2 := cfg
 	c2.Epochs, c2.Checkpoint = 2, prefix
-	run(m2, 0, nil, c2, net2)
+	h2 := run(nil, c2, net2)
 	ck, err := LoadCheckpoint(prefix)
 	if err != nil {
 		t.Fatal(err)
@@ -94,13 +96,15 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt, err := ck.Restore(net3)
-	if err != nil {
-		t.Fatal(err)
+	if len(ck.History) != 2 || ck.History[1] != h2[1] {
+		t.Fatalf("checkpoint history %+v, want the first run's %+v", ck.History, h2)
 	}
 	c3 := ck.Config
 	c3.Epochs, c3.Checkpoint = 4, ""
-	run(ck.Model, ck.Epoch, opt, c3, net3)
+	h3 := run(ck, c3, net3)
+	if len(h3) != 4 || h3[0] != h2[0] || h3[3].Epoch != 4 {
+		t.Fatalf("resumed history has epochs %v, want 1..4 with the first run's two", epochNumbers(h3))
+	}
 
 	for i, l := range m1.Layers {
 		if !slices.Equal(l.W, ck.Model.Layers[i].W) || !slices.Equal(l.B, ck.Model.Layers[i].B) {
@@ -127,8 +131,39 @@ func TestRunErrors(t *testing.T) {
 		{"negative lr", toySet(10, 1), Config{LR: -1}},
 	}
 	for _, tc := range cases {
-		if _, err := Run(context.Background(), net, tc.set, nil, tc.cfg, 0, nil); err == nil {
+		if _, err := Run(context.Background(), net, tc.set, nil, tc.cfg, nil); err == nil {
 			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func epochNumbers(h []Epoch) []int {
+	var n []int
+	for _, e := range h {
+		n = append(n, e.Epoch)
+	}
+	return n
+}
+
+// TestEpochJSON: an epoch without a test set (TestAcc NaN) survives a JSON
+// round trip as null, and a measured one as itself.
+func TestEpochJSON(t *testing.T) {
+	for _, acc := range []float64{math.NaN(), 0, 97.25} {
+		in := Epoch{Epoch: 3, LR: 0.5, Loss: 0.25, TrainAcc: 90, TestAcc: acc, Seconds: 1.5, Timestamp: "2026-11-28T00:00:00Z"}
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatalf("TestAcc %v: %v", acc, err)
+		}
+		var out Epoch
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if math.IsNaN(acc) != math.IsNaN(out.TestAcc) || (!math.IsNaN(acc) && out.TestAcc != acc) {
+			t.Errorf("%s: TestAcc %v, want %v", b, out.TestAcc, acc)
+		}
+		out.TestAcc, in.TestAcc = 0, 0
+		if out != in {
+			t.Errorf("round trip %+v, want %+v", out, in)
 		}
 	}
 }

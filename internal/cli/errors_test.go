@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -214,6 +215,42 @@ func TestTrainUnknownModel(t *testing.T) {
 	}
 	mustNotExist(t, out)
 	mustNotExist(t, strings.TrimSuffix(out, ".onnx")+".train.json")
+}
+
+// TestTrainResumeExtends trains one epoch, then resumes to two: the log
+// holds both epochs and the model name from the checkpoint; a --model that
+// contradicts the checkpoint, or fewer epochs than done, is refused.
+func TestTrainResumeExtends(t *testing.T) {
+	needMNIST(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	base := []string{"train", "--data", "mnist", "--limit", "128", "--batch", "32", "--workers", "1", "-o", out}
+	if r := run(t, append(base, "--model", "lenet5", "--epochs", "1")...); r.code != 0 {
+		t.Fatalf("first run:\n%v", r)
+	}
+	if r := run(t, append(base, "--model", "vgg11", "--epochs", "2", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "holds a lenet5") {
+		t.Errorf("resume with another --model: want exit 1 naming lenet5\n%v", r)
+	}
+	if r := run(t, append(base, "--epochs", "0", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "1 epochs done already") {
+		t.Errorf("resume to fewer epochs: want exit 1\n%v", r)
+	}
+	r := run(t, append(base, "--epochs", "2", "--resume")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "after epoch 1 of 2") {
+		t.Fatalf("resume:\n%v", r)
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(out, ".onnx") + ".train.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Model  string
+		Epochs []struct{ Epoch int }
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Model != "lenet5" || len(log.Epochs) != 2 || log.Epochs[0].Epoch != 1 || log.Epochs[1].Epoch != 2 {
+		t.Errorf("log: model %q, epochs %+v; want lenet5 with epochs 1 and 2", log.Model, log.Epochs)
+	}
 }
 
 // TestLeakyReLUModel checks a model that imports and runs as an ANN but

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -58,7 +59,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Augment.CropPad, "crop-pad", 0, "random crop with this zero padding (CIFAR: 4)")
 	fs.BoolVar(&cfg.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
 	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
-	resume := fs.Bool("resume", false, "continue from the checkpoint")
+	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -91,25 +92,29 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	shape := []int{trainSet.C, trainSet.H, trainSet.W}
 
 	var m *graph.Model
-	start := 0
-	var opt nn.Optimizer
+	var from *train.Checkpoint
 	var net *nn.Net
 	if *resume {
-		c, err := train.LoadCheckpoint(*ckpt)
-		if err != nil {
+		if from, err = train.LoadCheckpoint(*ckpt); err != nil {
 			return err
 		}
-		m, start = c.Model, c.Epoch
-		saved := c.Config
+		m = from.Model
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["model"] && *arch != m.Name {
+			return fmt.Errorf("--model %s: the checkpoint %s holds a %s", *arch, *ckpt, m.Name)
+		}
+		*arch = m.Name
+		saved := from.Config
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
+		if saved.Epochs < from.Epoch {
+			return fmt.Errorf("--epochs %d: the checkpoint %s has %d epochs done already", saved.Epochs, *ckpt, from.Epoch)
+		}
 		cfg = saved
 		if net, err = nn.New(m, *workers); err != nil {
 			return err
 		}
-		if opt, err = c.Restore(net); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "resuming %s after epoch %d\n", *ckpt, start)
+		fmt.Fprintf(e.stderr, "resuming %s after epoch %d of %d\n", *ckpt, from.Epoch, cfg.Epochs)
 	} else {
 		if m, err = nn.Zoo(*arch, shape, len(trainSet.Classes), *width); err != nil {
 			return err
@@ -124,7 +129,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "training %s (%d parameters, %d MACs) on %s: %d samples, test %d\n",
 		*arch, m.Params(), m.MACs(), trainSet.Name, trainSet.Len(), testSet.Len())
 	t0 := time.Now()
-	hist, err := train.Run(ctx, net, trainSet, testSet, cfg, start, opt)
+	hist, err := train.Run(ctx, net, trainSet, testSet, cfg, from)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted; continue with --resume (checkpoint %s)", *ckpt)
