@@ -68,8 +68,8 @@ type Checkpoint struct {
 	Epoch   int // epochs completed
 	Config  Config
 	History []Epoch // per-epoch log (may be shorter than Epoch in old checkpoints)
-	state  stateHeader
-	bufs   [][]float32
+	state   stateHeader
+	bufs    [][]float32
 }
 
 // LoadCheckpoint reads prefix.onnx and prefix.state.
