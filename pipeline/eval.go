@@ -63,6 +63,9 @@ type Result struct {
 	// Rate is the rate-coded baseline on the same model and data, when it
 	// was run (eval --coding both).
 	Rate *RateResult `json:"rate,omitempty"`
+	// Oracle compares the fast simulator with the time-stepped oracle on
+	// the first samples, when CheckOracle was run (eval --oracle N).
+	Oracle *snn.OracleCheck `json:"oracle_check,omitempty"`
 }
 
 // LayerResult is one SNN layer's share, means per sample.

@@ -74,6 +74,13 @@ func Text(w io.Writer, res *pipeline.Result) error {
 		p("\n")
 		writeRate(ew, res.Rate, res)
 	}
+	if o := res.Oracle; o != nil {
+		p("\noracle check (SPEC §6): %d samples, %d of %d spike times differ from the time-stepped oracle", o.Samples, o.Differ, o.SpikeTimes)
+		if o.Differ > 0 {
+			p(" (in %d samples; first in layer %s; %d classes differ)", o.SamplesDiffer, firstDiffer(res, o.LayerDiff), o.Classes)
+		}
+		p("\n")
+	}
 	for _, wmsg := range res.Warnings {
 		p("warning: %s\n", wmsg)
 	}
@@ -83,6 +90,21 @@ func Text(w io.Writer, res *pipeline.Result) error {
 // PaperMNIST is the paper's Table 1 MNIST row (Lenz et al.), for reference.
 // Time steps are to the first output spike; Ops is Ω.
 const PaperMNIST = "LeNet-5 26k params, Quartz: ANN error 0.75 %, SNN error 0.80 %, 4.4k neurons, 4.4k spikes, 50 time steps, Ω 177k"
+
+// firstDiffer names the first layer with a differing spike time: where a
+// potential met the threshold within float rounding; later layers may
+// differ because of it.
+func firstDiffer(res *pipeline.Result, diff []int64) string {
+	for i, d := range diff {
+		if d > 0 {
+			if i < len(res.Layers) {
+				return res.Layers[i].Name
+			}
+			return fmt.Sprint(i + 1)
+		}
+	}
+	return "—"
+}
 
 // annOr returns s, or "—" when res has no ANN (eval --snn alone).
 func annOr(res *pipeline.Result, s string) string {

@@ -123,6 +123,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	coding := fs.String("coding", "quartz", "spike coding: quartz, rate (the rate-coded baseline), or both side by side")
 	steps := fs.Int("steps", ratecode.DefaultSteps, "rate coding: time steps `N` per sample")
 	stepsReport := fs.String("steps-report", "", "rate coding: step counts at which accuracy and costs are read, comma separated (default 10,20,50,…,N)")
+	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
 	if err := parse(fs, args, 0); err != nil {
@@ -143,6 +144,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	cfg, err := c.config(*workers)
 	if err != nil {
 		return err
+	}
+	if *oracleN < 0 {
+		return fmt.Errorf("--oracle %d: want a number of samples ≥ 0", *oracleN)
 	}
 	cfg.Progress = e.stderr
 	test, err := d.open(d.split)
@@ -181,6 +185,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 	res.Model = displayName(*model, *snnFile)
 	res.Rate = rr
+	if *oracleN > 0 {
+		if res.Oracle, err = pipeline.CheckOracle(ctx, conv, test, *oracleN); err != nil {
+			return err
+		}
+	}
 	if d.split == "train" && *snnFile == "" {
 		res.Warnings = append(res.Warnings, trainWarning)
 	}

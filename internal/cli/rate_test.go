@@ -71,3 +71,37 @@ func TestEvalCodingBoth(t *testing.T) {
 		t.Errorf("quartz %v: %v", args, r)
 	}
 }
+
+// TestEvalOracle checks eval --oracle on the shipped LeNet: every spike
+// time of 20 samples compared, the count in JSON and in the text report,
+// and a negative count refused.
+func TestEvalOracle(t *testing.T) {
+	needMNIST(t)
+	args := append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "20", "--json"}, light("eval")...)
+	r := run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("quartz %v: %v", args, r)
+	}
+	var res pipeline.Result
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	o := res.Oracle
+	want := int64(20 * (res.Neurons + res.RelayNeurons))
+	if o == nil || o.Samples != 20 || o.SpikeTimes != want || len(o.LayerDiff) != len(res.Layers) {
+		t.Fatalf("oracle check %+v: want 20 samples, %d spike times, one count per layer", o, want)
+	}
+	// Float weights: differences are possible but must be rare (SPEC §6:
+	// a prototype saw 6 in 34 million).
+	if o.Differ > o.SpikeTimes/1000 {
+		t.Errorf("%d of %d spike times differ from the oracle", o.Differ, o.SpikeTimes)
+	}
+	r = run(t, append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "5"}, light("eval")...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "oracle check (SPEC §6): 5 samples, ") {
+		t.Errorf("text report: want the oracle line\n%v", r)
+	}
+	r = run(t, append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "-1"}, light("eval")...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "--oracle -1") {
+		t.Errorf("--oracle -1: want exit 1\n%v", r)
+	}
+}
