@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/quartz-snn/quartz/internal/vec"
 )
 
 // Sim is the fast exact simulator. For each spiking layer and output
@@ -302,7 +304,7 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 			} else {
 				if nb > 0 {
 					occ[b0>>6] |= 1 << (b0 & 63)
-					addRow(d[b0*cg:], brow)
+					vec.Add(d[b0*cg:], brow)
 				}
 				// 2. Integrate from one occupied step to the next.
 				now := integrate(d, occ, u, cur, e, sLo, tau, theta)
@@ -353,14 +355,14 @@ func readout(p *plan, now int32, u, cur []float32, e []int32) (early, rectified 
 	u, e = u[:len(cur)], e[:len(cur)]
 	for c, ic := range cur {
 		uo := u[c]
-		if e[c] < 0 && dT > 1 && uo+float32(dT-1)*ic >= theta {
+		if e[c] < 0 && dT > 1 && uo+float32(float32(dT-1)*ic) >= theta {
 			e[c] = tau + now + firstStep(uo, ic, theta, dT-1)
 		}
 		if e[c] >= 0 {
 			early++
 			continue
 		}
-		U := uo + float32(dT)*ic
+		U := uo + float32(float32(dT)*ic)
 		k := int32(0)
 		if dd := theta - U; dd > 0 {
 			switch {
@@ -384,7 +386,8 @@ func readout(p *plan, now int32, u, cur []float32, e []int32) (early, rectified 
 // adds the weight row at wt[rfW[e]:] (C values) into row b = t − lo of d
 // and marks b in occ. The rows of d are all zero beforehand (integrate
 // zeroes those it reads) and 0 + w = w, so every arrival is one addition,
-// made in receptive-field order as the oracle sums.
+// made in receptive-field order as the oracle sums. (vec.Add's SIMD rows
+// are exact: one float32 addition per channel, as the scalar loop.)
 func sumSteps(d []float32, occ []uint64, in, rfJ, rfW []int32, wt []float32, cg int, lo, end int32) {
 	rfW = rfW[:len(rfJ)]
 	var occ0 uint64 // occ[0], kept in a register
@@ -400,7 +403,7 @@ func sumSteps(d []float32, occ []uint64, in, rfJ, rfW []int32, wt []float32, cg 
 			occ[b>>6] |= 1 << (b & 63)
 		}
 		o := int(rfW[e])
-		addRow(d[b*cg:], wt[o:o+cg])
+		vec.Add(d[b*cg:], wt[o:o+cg])
 	}
 	occ[0] |= occ0
 }
@@ -415,6 +418,11 @@ func sumPool(d []float32, occ []uint64, in, rfJ []int32, pw float32, lo, end int
 		}
 	}
 }
+
+// minVecIntegrate is the fewest channels integrate hands to vec.Integrate;
+// on fewer the call costs more than the scalar loop saves (LeNet's 6 and
+// 12 channels per group run slower through it).
+const minVecIntegrate = 16
 
 // integrate is step 2 of spiking for one position: it integrates the
 // channels u ← u + Δ·i from one occupied row b of d (step b + sLo) to the
@@ -439,14 +447,32 @@ func integrate(d []float32, occ []uint64, u, cur []float32, e []int32, sLo, tau 
 				now, started = s, true
 				continue
 			}
+			// Per channel: u ← u + dt·i, i ← i + row, row ← 0, and the
+			// step of a new crossing of θ. The product is rounded to
+			// float32 before the sum (float32(), so that no build fuses it
+			// into an FMA), as vec.Integrate does, bit for bit, on many
+			// channels up to the next new crossing, which is handled here.
 			dt := float32(s - now)
-			for c, ic := range cur {
-				uo := u[c]
-				un := uo + dt*ic
-				u[c] = un
-				cur[c] = ic + row[c]
-				row[c] = 0
-				if un >= theta && e[c] < 0 {
+			if cg < minVecIntegrate {
+				for c, ic := range cur {
+					uo := u[c]
+					un := uo + float32(dt*ic)
+					u[c] = un
+					cur[c] = ic + row[c]
+					row[c] = 0
+					if un >= theta && e[c] < 0 {
+						e[c] = tau + now + firstStep(uo, ic, theta, s-now)
+					}
+				}
+			} else {
+				for c := 0; c < cg; c++ {
+					if c += vec.Integrate(u[c:], cur[c:], row[c:], e[c:], dt, theta); c == cg {
+						break
+					}
+					uo, ic := u[c], cur[c] // crosses θ
+					u[c] = uo + float32(dt*ic)
+					cur[c] = ic + row[c]
+					row[c] = 0
 					e[c] = tau + now + firstStep(uo, ic, theta, s-now)
 				}
 			}
@@ -463,31 +489,18 @@ func integrate(d []float32, occ []uint64, u, cur []float32, e []int32, sLo, tau 
 	return now
 }
 
-// addRow adds src to dst (len(dst) ≥ len(src)).
-func addRow(dst, src []float32) {
-	dst = dst[:len(src)]
-	for len(src) >= 4 {
-		d, s := dst[:4], src[:4]
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
-		dst, src = dst[4:], src[4:]
-	}
-	for i, v := range src {
-		dst[i] += v
-	}
-}
-
 // firstStep returns the least m in 1..maxM with u + m·i ≥ θ, given that
 // u + maxM·i ≥ θ > u and i > 0, evaluated as the integration loop does.
+// (Here and in readout and integrate, float32(…) rounds each product before
+// the sum, so that no build fuses it into an FMA: GOAMD64=v3 gives the same
+// spike times as v1.)
 func firstStep(u, i, theta float32, maxM int32) int32 {
 	m := int32(math.Ceil(float64(theta-u) / float64(i)))
 	m = max(1, min(m, maxM))
-	for m > 1 && u+float32(m-1)*i >= theta {
+	for m > 1 && u+float32(float32(m-1)*i) >= theta {
 		m--
 	}
-	for m < maxM && u+float32(m)*i < theta {
+	for m < maxM && u+float32(float32(m)*i) < theta {
 		m++
 	}
 	return m

@@ -1,0 +1,5 @@
+//go:build purego
+
+package vec_test
+
+const puregoBuild = true
