@@ -56,7 +56,7 @@ func TestEstimateByHand(t *testing.T) {
 	lat := 10 * 4910.0 / 91 * 1e-3 // ms
 	near("latency ms", c.LatencyMS, lat)
 	near("static µJ", c.StaticUJ, 5.09/11*lat)
-	near("host µJ", c.HostUJ, 22.8*lat)
-	near("total µJ", c.TotalUJ, dyn+5.09/11*lat+22.8*lat)
-	near("EDP µJs", c.EDPUJS, (dyn+5.09/11*lat+22.8*lat)*lat*1e-3)
+	near("host µJ", c.HostUJ, 22.79*lat)
+	near("total µJ", c.TotalUJ, dyn+5.09/11*lat+22.79*lat)
+	near("EDP µJs", c.EDPUJS, (dyn+5.09/11*lat+22.79*lat)*lat*1e-3)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/quartz-snn/quartz/energy"
 )
 
 // Profile holds every hardware constant the emulator, the planner and the
@@ -95,7 +97,8 @@ type Profile struct {
 	// 11 cores = 0.463 mW/core).
 	StaticPerCoreMW float64 `json:"static_per_core_mw"`
 	// HostPerChipMW is the Lakemont x86 power per chip in use (static +
-	// dynamic), mW: fitted to the paper's Table 3 MNIST row (0.14 + 22.66).
+	// dynamic), mW: the paper's Table 3 MNIST row (22.79 as printed;
+	// 0.14 + 22.66 as itemized).
 	HostPerChipMW float64 `json:"host_per_chip_mw"`
 	// StepUS is the wall time of one time step, µs: fitted to the paper's
 	// Table 3 MNIST row (4.91 ms / 91 steps).
@@ -108,6 +111,7 @@ type Profile struct {
 // Loihi1 returns the Loihi 1 profile (Nahuku boards, NxSDK 1.0: what the
 // paper used).
 func Loihi1() *Profile {
+	l := energy.DefaultLoihi()
 	return &Profile{
 		Name:              "loihi1",
 		WeightBits:        8,
@@ -135,15 +139,17 @@ func Loihi1() *Profile {
 		CoresPerTile:        4,
 		MeshWidth:           8,
 
-		SynOpPJ:         23.6,
-		NeuronActivePJ:  81,
-		NeuronIdlePJ:    52,
-		SpikePJ:         1.7,
-		HopEWPJ:         3.0,
-		HopNSPJ:         4.0,
-		StaticPerCoreMW: 5.09 / 11,
-		HostPerChipMW:   0.14 + 22.66,
-		StepUS:          4910.0 / 91,
+		// Energies and time: the same figures as energy.DefaultLoihi (one
+		// source for both packages), in pJ, mW and µs.
+		SynOpPJ:         l.SynOpJ * 1e12,
+		NeuronActivePJ:  l.ActiveUpdateJ * 1e12,
+		NeuronIdlePJ:    l.IdleUpdateJ * 1e12,
+		SpikePJ:         l.SpikeJ * 1e12,
+		HopEWPJ:         l.HopEWJ * 1e12,
+		HopNSPJ:         l.HopNSJ * 1e12,
+		StaticPerCoreMW: l.StaticPerCoreW * 1e3,
+		HostPerChipMW:   energy.PaperHostW * 1e3,
+		StepUS:          l.SecondsPerStep * 1e6,
 		RelayStepDelay:  1,
 	}
 }
