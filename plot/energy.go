@@ -9,7 +9,6 @@ import (
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/quartz-snn/quartz/report"
 	"github.com/quartz-snn/quartz/sweep"
@@ -21,8 +20,8 @@ var ErrNoEnergy = errors.New("plot: the results have no energy estimates (no \"e
 // ErrorVsEnergy is Figure 4: SNN error against the estimated dynamic energy
 // per image (log-log), one panel per energy profile of the results
 // (pipeline.Result.Energy), one curve per percentile along Tmax, and the
-// ANN's dynamic energy in the same profile as a cross where the profile
-// models the ANN. It returns ErrNoEnergy when the results have none.
+// ANN's error as a dashed line labelled with its dynamic energy in the
+// same profile, where the profile models the ANN. It returns ErrNoEnergy when the results have none.
 func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 	if len(s.Points) == 0 {
 		return nil, errors.New("plot: empty sweep")
@@ -56,7 +55,7 @@ func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 		p.X.Tick.Marker = logTicks{unit: unit}
 		setLogY(p)
 		p.Legend.Top = true
-		annE := 0.0
+		annE, eLo, eHi := 0.0, math.Inf(1), 0.0
 		for j, pc := range s.Percentiles {
 			var xy plotter.XYs
 			for i, t := range s.Tmax {
@@ -69,6 +68,7 @@ func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 					continue
 				}
 				annE = math.Max(annE, e.ANNDynamic)
+				eLo, eHi = math.Min(eLo, e.Dynamic), math.Max(eHi, e.Dynamic)
 				xy = append(xy, plotter.XY{X: e.Dynamic, Y: errPct(r.SNNAccuracy)})
 				f.Rows = append(f.Rows, []string{"snn", prof, unit, itoa(t), ftoa(pc), ftoa(e.Dynamic), ftoa(100 - r.SNNAccuracy)})
 			}
@@ -82,15 +82,15 @@ func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 				}
 			}
 		}
-		if annE > 0 && hasANN {
-			sc, err := plotter.NewScatter(plotter.XYs{{X: annE, Y: math.Max(annErr, minErr)}})
-			if err != nil {
+		if annE > 0 && hasANN && eHi > 0 {
+			// The ANN as a dashed line across the SNN points, its energy in
+			// the legend: as a point it would sit one to two decades to
+			// the right and squeeze the SNN curves against the axis.
+			lt := logTicks{unit: unit}
+			name := "ANN: " + lt.label(annE)
+			if err := hline(p, name, math.Max(annErr, minErr), eLo, eHi); err != nil {
 				return nil, err
 			}
-			sc.Shape = draw.CrossGlyph{}
-			sc.Radius = vg.Points(6)
-			p.Add(sc)
-			p.Legend.Add("ANN", sc)
 			f.Rows = append(f.Rows, []string{"ann", prof, unit, "", "", ftoa(annE), ftoa(annErr)})
 		}
 		row = append(row, p)
