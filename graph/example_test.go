@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 
@@ -49,4 +50,32 @@ func ExampleSimplify() {
 	// after:  conv:Conv[1 5 5] relu:ReLU[1 5 5] flatten:Flatten[25] fc:Linear[2]
 	//   57 params, 150 MACs
 	// folded conv: [1 0 0 1] [-0.5]
+}
+
+// A model trained on standardized inputs whose first conv zero-pads cannot
+// take the mean in its bias (FoldPreprocess refuses); PrependPreprocess
+// keeps the transform as an explicit first layer instead.
+func ExamplePrependPreprocess() {
+	m := &graph.Model{
+		InputShape: []int{1, 3, 3},
+		Layers: []*graph.Layer{
+			{Name: "conv", Op: graph.Conv, W: make([]float32, 9), B: []float32{0}, WShape: []int{1, 1, 3, 3},
+				Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
+		},
+	}
+	p := graph.Preprocess{Mean: []float32{0.5}, Std: []float32{0.25}}
+	if _, err := graph.FoldPreprocess(m, p); err != nil {
+		fmt.Println("fold:", errors.Is(err, graph.ErrPreprocessPadding))
+	}
+	pm, err := graph.PrependPreprocess(m, p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range pm.Layers {
+		fmt.Printf("%s:%v%v scale %v shift %v\n", l.Name, l.Op, l.OutShape, l.Scale, l.Shift)
+	}
+	// Output:
+	// fold: true
+	// preprocess:Affine[1 3 3] scale [4] shift [-2]
+	// conv:Conv[1 3 3] scale [] shift []
 }

@@ -23,12 +23,13 @@ const (
 	Dropout                     // identity at inference
 	Flatten                     // [C,H,W] → [C·H·W]
 	LeakyReLU                   // x if x ≥ 0, else Alpha·x (ANN only: no Quartz equivalent)
+	Affine                      // per input channel x·Scale[c] + Shift[c]: an explicit input transform (PrependPreprocess)
 )
 
 var opNames = map[Op]string{
 	Conv: "Conv", Linear: "Linear", ReLU: "ReLU", Clip: "Clip", MaxPool: "MaxPool",
 	AvgPool: "AvgPool", GlobalAvgPool: "GlobalAvgPool", BatchNorm: "BatchNorm",
-	Dropout: "Dropout", Flatten: "Flatten", LeakyReLU: "LeakyReLU",
+	Dropout: "Dropout", Flatten: "Flatten", LeakyReLU: "LeakyReLU", Affine: "Affine",
 }
 
 func (o Op) String() string {
@@ -38,7 +39,9 @@ func (o Op) String() string {
 	return fmt.Sprintf("Op(%d)", int(o))
 }
 
-// HasParams reports whether the op carries trainable weights.
+// HasParams reports whether the op carries trainable weights. Affine does
+// not: its Scale and Shift are a fixed input transform, not trained and not
+// counted by Params.
 func (o Op) HasParams() bool { return o == Conv || o == Linear || o == BatchNorm }
 
 // Layer is one node of the chain. Only the fields that matter for its Op are
@@ -75,6 +78,13 @@ type Layer struct {
 
 	// Dropout probability (training only).
 	Ratio float32
+
+	// Affine: y[c,·] = x[c,·]·Scale[c] + Shift[c], one value per channel of
+	// a [C H W] input; the shape is unchanged. It is the input transform of
+	// a model trained on standardized inputs when that transform cannot be
+	// folded into the first layer (see PrependPreprocess). It has no MACs
+	// and no parameters in Params: the values are fixed, not trained.
+	Scale, Shift []float32
 
 	// Shapes without the batch dimension, set by InferShapes.
 	InShape, OutShape []int
@@ -220,6 +230,14 @@ func (l *Layer) outShape(in []int) ([]int, error) {
 		return append([]int(nil), in...), nil
 	case Flatten:
 		return []int{Size(in)}, nil
+	case Affine:
+		if len(in) != 3 {
+			return nil, fmt.Errorf("input shape %v: want [C H W] (the transform is per channel)", in)
+		}
+		if len(l.Scale) != in[0] || len(l.Shift) != in[0] {
+			return nil, fmt.Errorf("%d channels, scale has %d values and shift %d", in[0], len(l.Scale), len(l.Shift))
+		}
+		return append([]int(nil), in...), nil
 	case ReLU, Clip, LeakyReLU, Dropout:
 		return append([]int(nil), in...), nil
 	}
@@ -237,7 +255,8 @@ func (l *Layer) checkParams() error {
 }
 
 // Params returns the number of parameters of the layer (weights, biases,
-// and BatchNorm's four vectors).
+// and BatchNorm's four vectors). An Affine layer's fixed Scale and Shift
+// are not parameters.
 func (l *Layer) Params() int {
 	return len(l.W) + len(l.B) + len(l.Gamma) + len(l.Beta) + len(l.Mean) + len(l.Var)
 }
@@ -281,7 +300,8 @@ func (m *Model) CheckFinite() error {
 		for _, p := range []struct {
 			name string
 			v    []float32
-		}{{"weight", l.W}, {"bias", l.B}, {"gamma", l.Gamma}, {"beta", l.Beta}, {"mean", l.Mean}, {"var", l.Var}} {
+		}{{"weight", l.W}, {"bias", l.B}, {"gamma", l.Gamma}, {"beta", l.Beta}, {"mean", l.Mean}, {"var", l.Var},
+			{"scale", l.Scale}, {"shift", l.Shift}} {
 			for j, x := range p.v {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 					return fmt.Errorf("layer %d %q %s[%d] = %v: %w", i, l.Name, p.name, j, x, ErrNonFinite)
@@ -307,6 +327,7 @@ func (m *Model) Clone() *Model {
 		n := *l
 		n.W, n.B = cp(l.W), cp(l.B)
 		n.Gamma, n.Beta, n.Mean, n.Var = cp(l.Gamma), cp(l.Beta), cp(l.Mean), cp(l.Var)
+		n.Scale, n.Shift = cp(l.Scale), cp(l.Shift)
 		n.WShape = append([]int(nil), l.WShape...)
 		n.InShape = append([]int(nil), l.InShape...)
 		n.OutShape = append([]int(nil), l.OutShape...)
@@ -317,8 +338,10 @@ func (m *Model) Clone() *Model {
 
 // Rectified reports whether the output of layer i passes through a ReLU (or
 // a Clip with Min = 0) before the next layer that computes: Dropout, Flatten
-// and MaxPool may sit between, since max-pooling and ReLU commute. The
-// converters use it to tell hidden layers (rectified) from output layers.
+// and MaxPool may sit between, since max-pooling and ReLU commute; any
+// other layer (an Affine too: its shift can make values negative again)
+// ends the search, unrectified. The converters use it to tell hidden layers
+// (rectified) from output layers.
 func (m *Model) Rectified(i int) bool {
 	for _, l := range m.Layers[i+1:] {
 		switch l.Op {

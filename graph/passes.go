@@ -11,8 +11,11 @@ import (
 
 // Simplify returns a copy of m with BatchNorm folded into the preceding Conv
 // or Linear layer, Dropout removed, and average pooling folded into a
-// following Linear layer where that is exact. The result has InferShapes
-// applied.
+// following Linear layer where that is exact. An Affine input transform is
+// kept as it is (it folds exactly only where FoldPreprocess can fold it,
+// and PrependPreprocess made it a layer because it cannot); a BatchNorm
+// after it is an error, as after any layer but a Conv or Linear. The result
+// has InferShapes applied.
 func Simplify(m *Model) (*Model, error) {
 	c := m.Clone()
 	if err := c.InferShapes(); err != nil {

@@ -101,7 +101,9 @@ func (p Preprocess) Negative() bool {
 // FoldPreprocess then returns an error wrapping ErrPreprocessPadding.
 //
 // The folded model reads non-negative pixels, so its input needs no analog
-// first layer; only an unfolded standardized input (negative values) does.
+// first layer; only an unfolded standardized input (negative values) does:
+// PrependPreprocess keeps the transform as an explicit input step instead,
+// which is exact in every case.
 func FoldPreprocess(m *Model, p Preprocess) (*Model, error) {
 	c := m.Clone()
 	if err := c.InferShapes(); err != nil {
@@ -112,6 +114,9 @@ func FoldPreprocess(m *Model, p Preprocess) (*Model, error) {
 		if l.Op == Conv || l.Op == Linear {
 			first = i
 			break
+		}
+		if l.Op == Affine {
+			return nil, fmt.Errorf("input preprocessing: layer %d %q already applies an input transform (Affine); fold or prepend one transform only", i, l.Name)
 		}
 		if l.Op != Flatten && l.Op != Dropout {
 			return nil, fmt.Errorf("input preprocessing: layer %d %q (%v) comes before the first Conv or Linear; cannot fold the transform into it", i, l.Name, l.Op)
@@ -169,4 +174,67 @@ func FoldPreprocess(m *Model, p Preprocess) (*Model, error) {
 		return nil, err
 	}
 	return c, c.CheckFinite()
+}
+
+// PreprocessLayerName is the name PrependPreprocess gives its layer (with a
+// numeric suffix if the model already has a layer of that name).
+const PreprocessLayerName = "preprocess"
+
+// PrependPreprocess returns a copy of m with p as an explicit first layer:
+// an Affine layer with Scale[c] = Scale/Std[c] and Shift[c] = −Mean[c]/Std[c]
+// (computed in float64, rounded once to float32), so that the model takes
+// quartz's [0, 1] pixels and computes what m computes on
+// (x·Scale − Mean)/Std, to float32 rounding of the transformed input. Unlike
+// FoldPreprocess it is exact with a zero-padded first conv too: the conv pads
+// the transformed input with 0, as in training.
+//
+// The transformed input is negative wherever a pixel is below Mean/Scale,
+// which spikes cannot carry: package snn converts such a model only with an
+// analog first layer (snn.Config.AnalogFirst), which computes the Affine
+// layer and the first Conv/Linear in floating point. The Affine layer must
+// therefore stay before the first Conv or Linear; m must not already have
+// one. An identity p adds no layer. The result has InferShapes applied.
+func PrependPreprocess(m *Model, p Preprocess) (*Model, error) {
+	c := m.Clone()
+	if err := c.InferShapes(); err != nil {
+		return nil, err
+	}
+	for i, l := range c.Layers {
+		if l.Op == Affine {
+			return nil, fmt.Errorf("input preprocessing: layer %d %q already applies an input transform (Affine); prepend one transform only", i, l.Name)
+		}
+	}
+	if p.IsIdentity() {
+		return c, nil
+	}
+	a, b, err := p.affine(c.InputShape[0])
+	if err != nil {
+		return nil, fmt.Errorf("input preprocessing: %w", err)
+	}
+	l := &Layer{Name: uniqueName(c, PreprocessLayerName), Op: Affine,
+		Scale: make([]float32, len(a)), Shift: make([]float32, len(b))}
+	for i := range a {
+		l.Scale[i], l.Shift[i] = float32(a[i]), float32(b[i])
+	}
+	c.Layers = append([]*Layer{l}, c.Layers...)
+	if err := c.InferShapes(); err != nil {
+		return nil, err
+	}
+	if err := c.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("input preprocessing: %w", err)
+	}
+	return c, nil
+}
+
+// uniqueName returns name, or name_2, name_3, … if m has a layer so named.
+func uniqueName(m *Model, name string) string {
+	taken := map[string]bool{}
+	for _, l := range m.Layers {
+		taken[l.Name] = true
+	}
+	n := name
+	for i := 2; taken[n]; i++ {
+		n = fmt.Sprintf("%s_%d", name, i)
+	}
+	return n
 }

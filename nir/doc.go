@@ -27,7 +27,10 @@
 // fires at that step) is the rectifier. A MaxPool relay is SumPool2d → IF
 // with threshold ½. An analog first layer is a separate component: Input
 // (the image) → Conv2d/Affine with its bias → Output, whose values the
-// Quartz encoder turns into the spikes of Input l0_spikes.
+// Quartz encoder turns into the spikes of Input l0_spikes. Its input
+// transform (snn.Layer.InScale, InShift), if any, is a depthwise 1×1
+// Conv2d l0_input_affine between the image and the layer: weight InScale,
+// bias InShift.
 //
 // What NIR cannot say is the Quartz profile, in the metadata: the time unit
 // is one step (dt = 1; v and i are evaluated at integer steps, fire when

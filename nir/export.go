@@ -69,6 +69,23 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 	var warnings []string
 	for i, l := range n.Layers {
 		p := fmt.Sprintf("l%d_", i)
+		if len(l.InScale) > 0 {
+			// The analog layer's input transform x·InScale[c] + InShift[c]
+			// (only layer 0, on the [C H W] image: Validate): a depthwise
+			// 1×1 Conv2d, weight [C 1 1 1] = InScale, bias = InShift, which
+			// is that map exactly; the next Conv2d zero-pads its output.
+			c := len(l.InScale)
+			a := b.node(p+"input_affine", "Conv2d")
+			a.AddFloat32("weight", []int{c, 1, 1, 1}, slices.Clone(l.InScale)...)
+			a.AddFloat32("bias", []int{c}, slices.Clone(l.InShift)...)
+			a.AddInt64("stride", []int{2}, 1, 1)
+			a.AddInt64("padding", []int{2}, 0, 0)
+			a.AddInt64("dilation", []int{2}, 1, 1)
+			a.AddInt64("groups", nil, int64(c))
+			a.AddInt64("input_shape", []int{2}, int64(prevShape[1]), int64(prevShape[2]))
+			b.edge(prev, p+"input_affine")
+			prev = p + "input_affine"
+		}
 		if l.Kind == snn.Linear && len(prevShape) != 1 {
 			f := b.node(p+"flatten", "Flatten")
 			f.AddInt64("input_type", []int{len(prevShape)}, i64(prevShape)...)

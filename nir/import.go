@@ -234,6 +234,16 @@ func importLayer(nodes *hdf5.Group, i int) (*snn.Layer, error) {
 			if l.B, _, err = get(syn, key); err != nil {
 				return nil, err
 			}
+			// The input transform, if the file has one (Export writes it
+			// as l0_input_affine); Import's re-export checks the rest.
+			if nodes.SubGroup(p+"input_affine") != nil {
+				if l.InScale, _, err = get("input_affine", "weight"); err != nil {
+					return nil, err
+				}
+				if l.InShift, _, err = get("input_affine", "bias"); err != nil {
+					return nil, err
+				}
+			}
 		} else {
 			all, _, err := get("bias", "scale")
 			if err != nil {

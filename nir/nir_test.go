@@ -72,6 +72,13 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 		spiking := 0
 		analog := rng.IntN(5) == 0
 		if analog {
+			if rng.IntN(2) == 0 { // an input transform in front
+				a := &graph.Layer{Op: graph.Affine, Scale: make([]float32, c), Shift: make([]float32, c)}
+				for i := range a.Scale {
+					a.Scale[i], a.Shift[i] = 1+dyadic(rng, 1), dyadic(rng, 1)
+				}
+				add(a)
+			}
 			if !conv() {
 				continue
 			}
@@ -124,13 +131,16 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 func TestRoundTripRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 1))
 	kinds := map[snn.Kind]int{}
-	analog := 0
+	analog, affine := 0, 0
 	for k := 0; k < 40; k++ {
 		n := randomNetwork(t, rng)
 		for _, l := range n.Layers {
 			kinds[l.Kind]++
 			if l.Analog {
 				analog++
+			}
+			if l.InScale != nil {
+				affine++
 			}
 		}
 		data, _, err := Marshal(n)
@@ -146,8 +156,8 @@ func TestRoundTripRandom(t *testing.T) {
 		}
 		sameSpikes(t, rng, n, back)
 	}
-	if kinds[snn.Conv] == 0 || kinds[snn.MaxPool] == 0 || kinds[snn.AvgPool] == 0 || analog == 0 {
-		t.Errorf("generator covered too little: %v, %d analog", kinds, analog)
+	if kinds[snn.Conv] == 0 || kinds[snn.MaxPool] == 0 || kinds[snn.AvgPool] == 0 || analog == 0 || affine == 0 {
+		t.Errorf("generator covered too little: %v, %d analog (%d with an input transform)", kinds, analog, affine)
 	}
 }
 
@@ -272,5 +282,49 @@ func TestImportRejects(t *testing.T) {
 		if _, err := Import(root); err == nil {
 			t.Errorf("%s: accepted", c.name)
 		}
+	}
+}
+
+// TestInputAffine pins how an analog layer's input transform is written: a
+// depthwise 1×1 Conv2d between the image and the analog conv.
+func TestInputAffine(t *testing.T) {
+	m := &graph.Model{Name: "affine", InputShape: []int{2, 3, 3}, Layers: []*graph.Layer{
+		{Name: "pre", Op: graph.Affine, Scale: []float32{4, 2}, Shift: []float32{-2, -0.5}},
+		{Name: "conv", Op: graph.Conv, WShape: []int{1, 2, 3, 3}, W: make([]float32, 18), B: []float32{0.5},
+			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
+		{Name: "relu", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc", Op: graph.Linear, WShape: []int{2, 9}, W: make([]float32, 18), B: []float32{0, 0}},
+	}}
+	n, err := snn.Convert(m, snn.Config{Tmax: 4, AnalogFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, err := Export(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := root.Lookup("node/nodes/l0_input_affine").Group
+	if a == nil || a.Dataset("type").Str[0] != "Conv2d" {
+		t.Fatal("no Conv2d l0_input_affine")
+	}
+	if w, b, g := a.Dataset("weight"), a.Dataset("bias").F32, a.Dataset("groups").I64[0]; !slices.Equal(w.Shape, []int{2, 1, 1, 1}) ||
+		!slices.Equal(w.F32, []float32{4, 2}) || !slices.Equal(b, []float32{-2, -0.5}) || g != 2 {
+		t.Errorf("l0_input_affine: weight %v %v, bias %v, groups %d", w.Shape, w.F32, b, g)
+	}
+	e := root.Lookup("node/edges").Dataset.Str
+	if e[0] != "input" || e[1] != "l0_input_affine" || e[2] != "l0_input_affine" || e[3] != "l0_conv" {
+		t.Errorf("first edges %q, want input>l0_input_affine>l0_conv", e[:4])
+	}
+	data, _, err := Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(n, back) {
+		t.Errorf("round trip differs:\n%+v\n%+v", n.Layers[0], back.Layers[0])
 	}
 }

@@ -44,8 +44,8 @@
 // # Parallelism
 //
 // A Net owns workers−1 long-lived goroutines; the caller's goroutine is
-// worker 0. Conv, Linear, pooling and ReLU/Clip/LeakyReLU split the batch into
-// `workers` contiguous sample ranges (sizes n·w/workers boundaries);
+// worker 0. Conv, Linear, pooling, Affine and ReLU/Clip/LeakyReLU split the
+// batch into `workers` contiguous sample ranges (sizes n·w/workers boundaries);
 // BatchNorm splits channels. Each worker has its own im2col/GEMM scratch
 // and its own partial weight gradients, which are summed in worker order
 // after the layer's backward. Buffers are allocated on first use and grow

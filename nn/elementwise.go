@@ -183,3 +183,67 @@ func splitmix(z uint64) uint64 {
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
 }
+
+// affine is graph.Affine: y[c,·] = x[c,·]·scale[c] + shift[c] per channel of
+// a [C, H, W] sample, split over the batch. The product is rounded to
+// float32 before the addition (no fused multiply-add), as snn's analog
+// layer computes it, so both see the same transformed input. scale and
+// shift are fixed (no parameters); backward passes dx = dy·scale[c].
+type affine struct {
+	p            *pool
+	scale, shift []float32
+	c, hw        int
+	x, y         []float32
+	dy, dx       []float32
+	fwdFn, bwdFn func(w, lo, hi int)
+}
+
+func newAffine(p *pool, l *graph.Layer) *affine {
+	a := &affine{p: p, scale: l.Scale, shift: l.Shift, c: l.InShape[0], hw: graph.Size(l.InShape) / l.InShape[0]}
+	a.fwdFn, a.bwdFn = a.fwdRange, a.bwdRange
+	return a
+}
+
+func (a *affine) alias(bool) bool  { return false }
+func (a *affine) params() []*Param { return nil }
+
+func (a *affine) forward(x, y []float32, n int, train bool) {
+	a.x, a.y = x, y
+	a.p.run(n, a.fwdFn)
+	a.x, a.y = nil, nil
+}
+
+func (a *affine) backward(x, y, dy, dx []float32, n int) {
+	if dx == nil {
+		return
+	}
+	a.dy, a.dx = dy, dx
+	a.p.run(n, a.bwdFn)
+	a.dy, a.dx = nil, nil
+}
+
+func (a *affine) fwdRange(w, lo, hi int) {
+	for s := lo; s < hi; s++ {
+		for c := 0; c < a.c; c++ {
+			off := (s*a.c + c) * a.hw
+			x, y := a.x[off:off+a.hw], a.y[off:off+a.hw]
+			sc, sh := a.scale[c], a.shift[c]
+			for i, v := range x {
+				y[i] = float32(v*sc) + sh
+			}
+		}
+	}
+}
+
+func (a *affine) bwdRange(w, lo, hi int) {
+	for s := lo; s < hi; s++ {
+		for c := 0; c < a.c; c++ {
+			off := (s*a.c + c) * a.hw
+			dy, dx := a.dy[off:off+a.hw], a.dx[off:off+a.hw]
+			sc := a.scale[c]
+			for i, v := range dy {
+				dx[i] = v * sc
+			}
+		}
+	}
+}

@@ -138,6 +138,8 @@ func (net *Net) build(i int, l *graph.Layer) (layer, error) {
 		return &dropout{net: net, idx: i, ratio: l.Ratio}, nil
 	case graph.Flatten:
 		return flatten{}, nil
+	case graph.Affine:
+		return newAffine(net.pool, l), nil
 	}
 	return nil, fmt.Errorf("unsupported op")
 }

@@ -33,10 +33,8 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	if len(param) == 0 {
 		return nil, errors.New("normalize: model has no Conv or Linear layer")
 	}
-	for i, l := range m.Layers {
-		if l.Op == graph.BatchNorm {
-			return nil, fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
-		}
+	if err := checkStructure(m); err != nil {
+		return nil, err
 	}
 	if maxValues <= 0 {
 		maxValues = DefaultMaxValues
@@ -60,6 +58,29 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 		return nil, fmt.Errorf("normalize: calibration: %w", err)
 	}
 	return c, nil
+}
+
+// checkStructure refuses the layers normalization cannot scale: BatchNorm
+// (fold it first) and an Affine input transform after a normalized layer.
+// Before the first normalized layer an Affine is structure: it computes the
+// first layer's input (P_0 = 1), and normalization leaves it alone. After
+// one, its input would be a_l/P_l while its shift stays, so the layers
+// behind it would no longer compute a_l/P_l.
+func checkStructure(m *graph.Model) error {
+	prev := ""
+	for i, l := range m.Layers {
+		switch l.Op {
+		case graph.BatchNorm:
+			return fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
+		case graph.Affine:
+			if prev != "" {
+				return fmt.Errorf("normalize: layer %d %q (Affine): an input transform after layer %q cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear", i, l.Name, prev)
+			}
+		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool:
+			prev = l.Name
+		}
+	}
+	return nil
 }
 
 // Model returns the model the calibration was measured on.

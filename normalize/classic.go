@@ -33,10 +33,8 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 	if len(param) == 0 {
 		return nil, nil, fmt.Errorf("normalize: model has no Conv or Linear layer")
 	}
-	for i, l := range m.Layers {
-		if l.Op == graph.BatchNorm {
-			return nil, nil, fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
-		}
+	if err := checkStructure(m); err != nil {
+		return nil, nil, err
 	}
 	pcts, err := percentiles(cfg, len(param))
 	if err != nil {

@@ -3,6 +3,7 @@ package normalize_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -40,7 +41,7 @@ func randomNet(r *rand.Rand) *graph.Model {
 func TestNormalizedActivations(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	const n = 64
-	for trial := 0; trial < 10; trial++ {
+	for trial := 0; trial < 14; trial++ {
 		m := randomNet(r)
 		if trial%2 == 1 {
 			// LeakyReLU is homogeneous too: normalizing through it is exact.
@@ -48,6 +49,16 @@ func TestNormalizedActivations(t *testing.T) {
 		}
 		if err := m.InferShapes(); err != nil {
 			t.Fatal(err)
+		}
+		if trial >= 10 {
+			// An input transform before the (often padded) first conv is
+			// structure: conv1 sees standardized, partly negative inputs,
+			// P_0 = 1, and every layer still computes a_l/P_l.
+			pm, err := graph.PrependPreprocess(m, graph.Preprocess{Scale: 1 + float32(trial-10), Mean: []float32{0.45, 0.5}, Std: []float32{0.25, 0.2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = pm
 		}
 		x := make([]float32, n*2*7*7)
 		for i := range x {
@@ -64,6 +75,9 @@ func TestNormalizedActivations(t *testing.T) {
 			return nil
 		}
 		p := []float64{99, 99.9, 100, 90}[trial%4]
+		if trial >= 10 {
+			p = []float64{99, 99.9, 100, 99.5}[trial%4]
+		}
 		nm, rep, err := normalize.Normalize(m, src, normalize.Config{Percentile: p})
 		if err != nil {
 			t.Fatal(err)
@@ -73,6 +87,9 @@ func TestNormalizedActivations(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, act := normalize.Targets(m)
+		if trial >= 10 && (nm.Layers[0].Op != graph.Affine || !slices.Equal(nm.Layers[0].Scale, m.Layers[0].Scale) || !slices.Equal(nm.Layers[0].Shift, m.Layers[0].Shift)) {
+			t.Fatalf("trial %d: normalization changed the input transform: %+v", trial, nm.Layers[0])
+		}
 		got := map[int][]float32{}
 		net2.Activations(x, n, func(l int, out []float32) { got[l] = append([]float32(nil), out...) })
 		for k, a := range act {
@@ -114,6 +131,18 @@ func TestNormalizeErrors(t *testing.T) {
 	}
 	deadNet, _ := nn.New(dead, 1)
 	deadSrc := func(fn func(int, []float32)) error { deadNet.Activations(x, 4, fn); return nil }
+	late := m.Clone() // an input transform between conv1 and conv2
+	late.Layers = append(late.Layers[:3:3], append([]*graph.Layer{{Name: "late", Op: graph.Affine,
+		Scale: make([]float32, late.Layers[0].WShape[0]), Shift: make([]float32, late.Layers[0].WShape[0])}}, late.Layers[3:]...)...)
+	if err := late.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	lateNet, _ := nn.New(late, 1)
+	lateSrc := func(fn func(int, []float32)) error { lateNet.Activations(x, 4, fn); return nil }
+	if _, _, err := normalize.Normalize(late, lateSrc, normalize.Config{}); err == nil ||
+		err.Error() != `normalize: layer 3 "late" (Affine): an input transform after layer "conv1" cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear` {
+		t.Errorf("Affine after conv1: %v", err)
+	}
 	cases := []struct {
 		name string
 		m    *graph.Model

@@ -20,8 +20,9 @@ const (
 // <layer>.weight, <layer>.bias and so on; the graph input is [N,C,H,W] and
 // the output [N,...] with a symbolic batch dimension "N". Layers without a
 // name get one like conv1 or relu2. A Linear layer whose input is not flat
-// gets a Flatten node before its Gemm, as Gemm needs a rank-2 input. m is
-// not modified.
+// gets a Flatten node before its Gemm, as Gemm needs a rank-2 input. An
+// Affine input transform (graph.PrependPreprocess) is refused with an error
+// wrapping ErrUnsupported. m is not modified.
 func FromGraph(m *graph.Model) (*Model, error) {
 	if m == nil {
 		return nil, errors.New("onnx: nil graph model")
@@ -218,6 +219,10 @@ func (w *writer) layer(l *graph.Layer, x, dst string) (string, error) {
 	case graph.Flatten:
 		n.OpType = "Flatten"
 		n.Attribute = []*Attribute{intAttr("axis", 1)}
+	case graph.Affine:
+		// Mul and Add by per-channel constants would say it, but the
+		// reader does not take them back: a file quartz writes must read.
+		return "", fmt.Errorf("the input transform (from --input-mean/--input-std/--input-scale) is not written to ONNX: write the model without it and give the same flags again when you use the file: %w", ErrUnsupported)
 	default:
 		return "", fmt.Errorf("op %w", ErrUnsupported)
 	}

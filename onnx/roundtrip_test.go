@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -192,6 +193,21 @@ func TestFromGraphErrors(t *testing.T) {
 	}
 	if _, err := FromGraph(nil); err == nil {
 		t.Error("nil: no error")
+	}
+}
+
+// TestFromGraphAffine: an input transform kept as a layer
+// (graph.PrependPreprocess) is refused with a clear error, since the
+// reader would not take Mul/Add back.
+func TestFromGraphAffine(t *testing.T) {
+	m, err := graph.PrependPreprocess(testNet(), graph.Preprocess{Mean: []float32{0.5}, Std: []float32{0.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = FromGraph(m)
+	const want = `onnx: layer 0 "preprocess" (Affine): the input transform (from --input-mean/--input-std/--input-scale) is not written to ONNX: write the model without it and give the same flags again when you use the file: not supported`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrUnsupported) {
+		t.Errorf("FromGraph with an Affine layer: %v\nwant %s", err, want)
 	}
 }
 

@@ -29,7 +29,10 @@
 // 2017, §2.2): its current W·x + b is computed once per sample (the layer's
 // MACs, reported by Sim.AnalogMACs) and added every step. There are no input
 // spikes, hence no input synaptic events. Pixels need no particular range;
-// NaN and infinite values are an error.
+// NaN and infinite values are an error. A graph.Affine input transform
+// before the first layer (graph.PrependPreprocess) is part of that current:
+// it reads x[c,·]·Scale[c] + Shift[c], zero-padded after the transform, as
+// the ANN does.
 //
 // MaxPool: spike-count gating, the "max of rates" of Rueckauer 2017 §2.2.4
 // computed online. A gate neuron per pooling window relays the spikes of its

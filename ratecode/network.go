@@ -79,13 +79,20 @@ type layer struct {
 	first []int32
 	// g is the graph layer, kept for the analog layer's forward pass.
 	g *graph.Layer
+	// inScale and inShift are the analog layer's input transform (a
+	// graph.Affine before it): it reads x[c,·]·inScale[c] + inShift[c]
+	// instead of the pixels. plane is the number of values per channel.
+	inScale, inShift []float32
+	plane            int
 }
 
 // build turns a simplified, normalized chain model into layers. The
 // structural rules are those of snn.Convert: ReLU (or Clip with Min = 0)
 // after a Conv/Linear/AvgPool, possibly behind a MaxPool, makes it a hidden
 // layer; the last Conv/Linear/AvgPool is the output layer; Dropout and
-// Flatten are structure only.
+// Flatten are structure only. A graph.Affine input transform may come
+// before the first layer, whose analog current then reads the transformed
+// input.
 func build(m *graph.Model) ([]*layer, []string, error) {
 	if m == nil {
 		return nil, nil, errors.New("ratecode: nil model")
@@ -108,9 +115,17 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 	}
 	var units []unit
 	var warnings []string
+	affine := -1 // the graph.Affine input transform, if any
 	for i, l := range gl {
 		switch l.Op {
 		case graph.Dropout, graph.Flatten, graph.ReLU:
+		case graph.Affine:
+			// The first layer is always analog here: its current reads
+			// the transformed input, zero-padded after the transform.
+			if len(units) > 0 || affine >= 0 {
+				return nil, nil, cerr(i, "an input transform is supported only once, before the first Conv or Linear layer")
+			}
+			affine = i
 		case graph.Clip:
 			if l.Min != 0 {
 				return nil, nil, cerr(i, "Clip with Min = %v is not supported (only Min = 0, treated as ReLU)", l.Min)
@@ -163,6 +178,11 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 		l.in, l.out = graph.Size(g.InShape), graph.Size(g.OutShape)
 		if j == 0 {
 			l.MACs = g.MACs()
+			if affine >= 0 {
+				a := gl[affine]
+				l.inScale, l.inShift = a.Scale, a.Shift
+				l.plane = graph.Size(a.InShape) / len(a.Scale)
+			}
 		}
 		if len(g.InShape) == 3 {
 			l.cin, l.hin, l.win = g.InShape[0], g.InShape[1], g.InShape[2]

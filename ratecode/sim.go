@@ -295,12 +295,16 @@ type worker struct {
 	winner [][]int32   // MaxPool: the input with the most spikes per window
 	spk    [][]int32   // spikes of the current step per layer
 	drive  []float32   // the analog layer's current W·x + b
+	xt     []float32   // the transformed input (analog layer with an input transform)
 	lst    []LayerStats
 }
 
 func (s *Sim) worker(k int) *worker {
 	for len(s.pool) <= k {
 		w := &worker{s: s, drive: make([]float32, s.layers[0].out), lst: make([]LayerStats, len(s.layers))}
+		if l0 := s.layers[0]; l0.inScale != nil {
+			w.xt = make([]float32, l0.plane*len(l0.inScale))
+		}
 		for _, l := range s.layers {
 			var u []float32
 			var win []int32
@@ -332,6 +336,10 @@ func (w *worker) sample(x []float32, label int32, sum *Summary) int {
 			copy(w.winner[i], l.first)
 		}
 		w.lst[i] = LayerStats{}
+	}
+	if w.xt != nil {
+		s.layers[0].transform(x, w.xt)
+		x = w.xt
 	}
 	s.layers[0].analog(x, w.drive)
 	class := -1
@@ -538,6 +546,19 @@ func (w *worker) checkpoint(c *Checkpoint, label int32) int {
 		c.SynEvents += w.lst[i].SynEvents
 	}
 	return best
+}
+
+// transform writes the input transform of the analog layer, x·inScale[c] +
+// inShift[c] per channel (product rounded before the sum, as package nn
+// computes graph.Affine), into dst.
+func (l *layer) transform(x, dst []float32) {
+	for c, sc := range l.inScale {
+		sh := l.inShift[c]
+		src, d := x[c*l.plane:(c+1)*l.plane], dst[c*l.plane:(c+1)*l.plane]
+		for i, v := range src {
+			d[i] = float32(v*sc) + sh
+		}
+	}
 }
 
 // analog computes the first layer's constant current W·x + b for one sample,

@@ -17,8 +17,9 @@ type Config struct {
 	TmaxLayers []int
 	// Threshold is Round (θ = T−½, the default) or Truncate (θ = T).
 	Threshold Threshold
-	// AnalogFirst computes the first Conv/Linear layer (with its ReLU) in
-	// floating point; its outputs, clamped to [0,1], are the input spikes.
+	// AnalogFirst computes the first Conv/Linear layer (with its ReLU, and
+	// the graph.Affine input transform before it, if any) in floating
+	// point; its outputs, clamped to [0,1], are the input spikes.
 	AnalogFirst bool
 }
 
@@ -45,7 +46,10 @@ func (e *ConvertError) Error() string {
 // anywhere else is an error. MaxPool becomes a relay layer, AvgPool and
 // GlobalAvgPool a spiking layer with fixed weights. LeakyReLU is rejected:
 // its negative outputs would need a second (negative) spike, so a model
-// with one runs as an ANN only. m is not modified.
+// with one runs as an ANN only. A graph.Affine input transform
+// (graph.PrependPreprocess) is accepted only with AnalogFirst and only
+// before the first Conv/Linear: the analog layer applies it (Layer.InScale,
+// InShift). m is not modified.
 func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	if m == nil {
 		return nil, errors.New("snn: convert: nil model")
@@ -75,9 +79,18 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	}
 	var units []unit
 	var warnings []string
+	affine := -1 // index of the graph.Affine input transform, if any
 	for i, l := range layers {
 		switch l.Op {
 		case graph.Dropout, graph.Flatten, graph.ReLU:
+		case graph.Affine:
+			if !cfg.AnalogFirst {
+				return nil, cerr(i, "an input transform (per-channel x·scale + shift, e.g. --input-mean/--input-std that could not be folded into a zero-padded first conv) makes the input negative, which spikes cannot carry: convert with an analog first layer (AnalogFirst, --analog-first), which computes it in floating point")
+			}
+			if len(units) > 0 || affine >= 0 {
+				return nil, cerr(i, "an input transform is supported only once, before the first (analog) Conv or Linear layer")
+			}
+			affine = i
 		case graph.Clip:
 			if l.Min != 0 {
 				return nil, cerr(i, "Clip with Min = %v is not supported (only Min = 0, treated as ReLU)", l.Min)
@@ -175,6 +188,10 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 		switch {
 		case analog:
 			l.Analog, l.Rectify, l.TOut = true, true, ts[0]
+			if affine >= 0 {
+				l.InScale = append([]float32(nil), layers[affine].Scale...)
+				l.InShift = append([]float32(nil), layers[affine].Shift...)
+			}
 		case u.kind != MaxPool:
 			l.T = ts[sk]
 			l.TOut = l.T

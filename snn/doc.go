@@ -23,7 +23,10 @@
 // T − round(x·T) (halves round up); pixels outside [0,1] (and NaN, as 0) are
 // clamped and counted in SampleResult.Clamped. With Config.AnalogFirst the
 // first Conv/Linear layer and its ReLU run in float32; their outputs,
-// clamped to [0,1] (values above 1 counted), are encoded the same way.
+// clamped to [0,1] (values above 1 counted), are encoded the same way. An
+// analog layer may carry an input transform (Layer.InScale, InShift, from a
+// graph.Affine first layer): it computes on x[c,·]·InScale[c] + InShift[c]
+// per input channel, zero-padded after the transform, exactly as the ANN.
 //
 // # Timing
 //

@@ -84,6 +84,9 @@ type analogLayer struct {
 	l   *Layer
 	g   geom
 	idx []int32
+	// plane is the number of input values per channel of the input
+	// transform (InScale, InShift); 0 without one.
+	plane int
 }
 
 func newAnalogLayer(l *Layer) *analogLayer {
@@ -91,15 +94,34 @@ func newAnalogLayer(l *Layer) *analogLayer {
 	if l.Kind == Conv {
 		a.idx = im2colIndex(&a.g)
 	}
+	if len(l.InScale) > 0 {
+		a.plane = size(l.InShape) / len(l.InScale)
+	}
 	return a
 }
 
-// scratch returns the im2col buffer size forward needs.
-func (a *analogLayer) scratch() int { return a.g.k * a.g.npos }
+// scratch returns the buffer size forward needs: im2col, then the
+// transformed input.
+func (a *analogLayer) scratch() int { return a.g.k*a.g.npos + a.plane*len(a.l.InScale) }
 
-// forward sets y = W·x + b (before the ReLU).
+// forward sets y = W·x' + b (before the ReLU), where x' is x after the
+// input transform, x'[c,·] = x[c,·]·InScale[c] + InShift[c] (the product
+// rounded to float32 before the sum, as package nn computes graph.Affine),
+// or x itself without one. A Conv pads x' with zeros.
 func (a *analogLayer) forward(x, buf, y []float32) {
 	g, l := &a.g, a.l
+	if a.plane > 0 {
+		xt := buf[g.k*g.npos:][:a.plane*len(l.InScale)]
+		x = x[:len(xt)]
+		for c, sc := range l.InScale {
+			sh := l.InShift[c]
+			src, dst := x[c*a.plane:(c+1)*a.plane], xt[c*a.plane:(c+1)*a.plane]
+			for i, v := range src {
+				dst[i] = float32(v*sc) + sh
+			}
+		}
+		x = xt
+	}
 	if l.Kind == Linear {
 		for o := 0; o < g.cout; o++ {
 			y[o] = dot(l.W[o*g.k:(o+1)*g.k], x) + l.B[o]

@@ -118,6 +118,15 @@ type Layer struct {
 	// relu(W·x+b), clamped to [0,1], becomes the input spikes of the next
 	// layer, encoded with TOut steps. Only Layers[0] may be analog.
 	Analog bool `json:"analog,omitempty"`
+	// InScale and InShift are an analog layer's input transform, one value
+	// per input channel (the network's InShape[0]): the layer computes on
+	// x[c,·]·InScale[c] + InShift[c] instead of x, and a Conv zero-pads the
+	// transformed input, as the ANN with a graph.Affine first layer does. It
+	// is the standardization (x·scale − mean)/std of a model trained on
+	// standardized inputs whose first conv pads (graph.PrependPreprocess).
+	// Both are empty, or both set; only an analog layer may have them.
+	InScale []float32 `json:"in_scale,omitempty"`
+	InShift []float32 `json:"in_shift,omitempty"`
 
 	// InShape and OutShape exclude the batch: [C H W] for Conv, AvgPool and
 	// MaxPool, [N] for Linear (its input is flattened in C,H,W order).
@@ -344,6 +353,14 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 	if l.Analog && (i != 0 || (l.Kind != Conv && l.Kind != Linear)) {
 		return bad("only a first Conv or Linear layer may be analog")
 	}
+	if l.InScale != nil || l.InShift != nil {
+		if !l.Analog {
+			return bad("an input transform (in_scale, in_shift) is allowed only in an analog first layer")
+		}
+		if len(in) != 3 || len(l.InScale) != in[0] || len(l.InShift) != in[0] {
+			return bad("input transform has %d scales and %d shifts, want one per input channel of %v", len(l.InScale), len(l.InShift), in)
+		}
+	}
 	for _, d := range l.InShape {
 		if d <= 0 {
 			return bad("input shape %v: dimensions must be positive", l.InShape)
@@ -389,6 +406,12 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 			return e
 		}
 		if e := finite("bias", l.B); e != nil {
+			return e
+		}
+		if e := finite("in_scale", l.InScale); e != nil {
+			return e
+		}
+		if e := finite("in_shift", l.InShift); e != nil {
 			return e
 		}
 	case AvgPool:

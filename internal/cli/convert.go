@@ -111,7 +111,16 @@ func readSNN(path, model string, pre *preprocFlags, workers int) (*pipeline.Conv
 			LayerPercentiles: f.Config.LayerPercentiles, CalibSeed: f.Config.CalibSeed, AnalogFirst: f.Config.AnalogFirst,
 			Threshold: f.Network.Threshold, Workers: workers}}
 	if model != "" {
-		if c.ANN, err = loadModel(model, pre); err != nil {
+		// The ANN is only run, never converted: package nn computes an
+		// unfoldable input transform exactly as an explicit input step, so
+		// the model may keep it whatever --analog-first says (an SNN made
+		// from such a model holds the same transform in its analog layer).
+		ann := preprocFlags{}
+		if pre != nil {
+			ann = *pre
+		}
+		ann.analogFirst = true
+		if c.ANN, err = loadModel(model, &ann); err != nil {
 			return nil, err
 		}
 		// The simplified model gives the per-layer MACs, as in eval --model.

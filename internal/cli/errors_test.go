@@ -275,30 +275,7 @@ func TestLeakyReLUModel(t *testing.T) {
 
 	// A small MNIST-shaped data set of random images, so that the
 	// calibration activations are not all zero.
-	data := filepath.Join(dir, "data")
-	mn := filepath.Join(data, "mnist")
-	if err := os.MkdirAll(mn, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range []struct {
-		images, labels string
-		n              int
-	}{
-		{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", 20},
-		{"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 5},
-	} {
-		px := make([]byte, s.n*28*28)
-		for i := range px {
-			px[i] = byte(rng.Uint32())
-		}
-		lb := make([]byte, s.n)
-		for i := range lb {
-			lb[i] = byte(rng.IntN(10))
-		}
-		writeIDX(t, filepath.Join(mn, s.images), []uint32{uint32(s.n), 28, 28}, px)
-		writeIDX(t, filepath.Join(mn, s.labels), []uint32{uint32(s.n)}, lb)
-	}
+	data := randomMNISTDir(t, 20, 5)
 	const want = `snn: convert layer 1 "leaky1" (LeakyReLU): LeakyReLU (alpha 0.01): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU`
 	out := filepath.Join(dir, "leaky.snn.json")
 	for _, args := range [][]string{

@@ -46,7 +46,7 @@ func (c *convFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.calib, "calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")
 	fs.StringVar(&c.threshold, "threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
-	fs.BoolVar(&c.analogFirst, "analog-first", false, "compute the first layer in floating point (for standardized, negative inputs)")
+	fs.BoolVar(&c.analogFirst, "analog-first", false, "compute the first layer in floating point (for standardized, negative inputs; needed for --input-mean before a zero-padded first conv)")
 	c.pre.register(fs)
 }
 

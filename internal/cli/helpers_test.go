@@ -245,6 +245,37 @@ func mnistDir(t *testing.T, trainN, testN int) string {
 	return dir
 }
 
+// randomMNISTDir writes DIR/mnist with trainN and testN random 28×28
+// images and labels (seeded) and returns DIR (for --data-dir).
+func randomMNISTDir(t *testing.T, trainN, testN int) string {
+	t.Helper()
+	data := t.TempDir()
+	mn := filepath.Join(data, "mnist")
+	if err := os.MkdirAll(mn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []struct {
+		images, labels string
+		n              int
+	}{
+		{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", trainN},
+		{"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", testN},
+	} {
+		px := make([]byte, s.n*28*28)
+		for i := range px {
+			px[i] = byte(rng.Uint32())
+		}
+		lb := make([]byte, s.n)
+		for i := range lb {
+			lb[i] = byte(rng.IntN(10))
+		}
+		writeIDX(t, filepath.Join(mn, s.images), []uint32{uint32(s.n), 28, 28}, px)
+		writeIDX(t, filepath.Join(mn, s.labels), []uint32{uint32(s.n)}, lb)
+	}
+	return data
+}
+
 // mustNotExist fails when path, or a temporary file of an atomic write to
 // it, exists.
 func mustNotExist(t *testing.T, path string) {

@@ -137,6 +137,10 @@ func quartzVerdict(m *graph.Model, i int) string {
 		return "ANN only: Clip with min ≠ 0"
 	case graph.LeakyReLU:
 		return "ANN only: LeakyReLU (negative slope) has no Quartz equivalent"
+	case graph.Affine:
+		// Not in ONNX files (quartz reads none and writes none); it comes
+		// from --input-mean on a padded first conv.
+		return "input transform: converts only with --analog-first, before the first layer"
 	}
 	return "unsupported"
 }

@@ -13,10 +13,13 @@ import (
 
 // preprocFlags are --input-scale, --input-mean and --input-std: the input
 // transform x' = (x·scale − mean)/std the model was trained with, where x
-// is a loader pixel in [0, 1]. apply folds it into the first layer.
+// is a loader pixel in [0, 1]. apply folds it into the first layer, or,
+// where that is not exact (a mean before a zero-padded first conv) and the
+// first layer is analog, keeps it as an explicit input step.
 //
-// Callers that also have --analog-first set analogFirst before apply, so
-// that the error for an unfoldable mean can say whether it is needed.
+// Callers that also have --analog-first set analogFirst before apply: with
+// it an unfoldable mean becomes that input step, without it an error that
+// says --analog-first is needed.
 type preprocFlags struct {
 	scale       float64
 	mean, std   string
@@ -51,7 +54,10 @@ func parseFloats(flagName, s string) ([]float32, error) {
 }
 
 // apply returns m with the transform folded into its first Conv or Linear
-// layer (m itself when no flag is set).
+// layer (m itself when no flag is set). Where the fold would not be exact
+// (graph.ErrPreprocessPadding) and analogFirst is set, it returns m with
+// the transform as a graph.Affine first layer (graph.PrependPreprocess),
+// which the analog first layer computes in floating point: exact.
 func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 	if !p.set() {
 		return m, nil
@@ -69,14 +75,17 @@ func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 	}
 	pp := graph.Preprocess{Scale: float32(p.scale), Mean: mean, Std: std}
 	out, err := graph.FoldPreprocess(m, pp)
-	if errors.Is(err, graph.ErrPreprocessPadding) && pp.Negative() {
-		hint := "feeding it unfolded needs the analog first layer (--analog-first), which quartz cannot yet combine with --input-mean on a padded first conv"
+	if errors.Is(err, graph.ErrPreprocessPadding) {
 		if p.analogFirst {
-			hint = "--analog-first computes the first layer in floating point, but quartz cannot yet feed it the unfolded input"
+			return graph.PrependPreprocess(m, pp)
 		}
-		hint += "; re-export the model with the normalization inside it (e.g. a leading BatchNorm2d folded by the exporter), or with an unpadded first conv"
-		return nil, fmt.Errorf("%w\nthe standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale, "+
-			"and a spiking input layer encodes only non-negative values as spike times: %s", err, p.scale, hint)
+		why := ""
+		if pp.Negative() {
+			why = fmt.Sprintf("; unfolded, the standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale, "+
+				"and a spiking input layer encodes only non-negative values as spike times", p.scale)
+		}
+		return nil, fmt.Errorf("%w%s: add --analog-first, which computes the first layer in floating point on the standardized input, "+
+			"zero-padded as in training (exact); or re-export the model with the normalization inside it or with an unpadded first conv", err, why)
 	}
 	return out, err
 }

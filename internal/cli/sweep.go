@@ -42,7 +42,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	calibN := fs.Int("calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	calibSeed := fs.Uint64("calib-seed", 1, "seed of the calibration draw")
 	threshold := fs.String("threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
-	analog := fs.Bool("analog-first", false, "compute the first layer in floating point")
+	analog := fs.Bool("analog-first", false, "compute the first layer in floating point (for standardized, negative inputs; needed for --input-mean before a zero-padded first conv)")
 	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
 	rateSteps := fs.Int("rate-steps", 0, "also run the rate-coded baseline for `N` steps once per percentile (0: off); DIR/rate.csv")
 	var pre preprocFlags
