@@ -11,7 +11,6 @@ import (
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/normalize"
-	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/plot"
 	"github.com/quartz-snn/quartz/snn"
@@ -43,6 +42,8 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	calibSeed := fs.Uint64("calib-seed", 1, "seed of the calibration draw (as in the sweep)")
 	tmax := fs.Int("tmax", 0, "Tmax of the point shown by the per-layer, raster and membrane figures (0: the best point's)")
 	pct := fs.Float64("percentile", 0, "percentile of that point (0: the best point's)")
+	var pre preprocFlags
+	pre.register(fs)
 	workers := workersFlag(fs)
 	// DIR may come before the flags too (quartz plot DIR --model F).
 	if err := parse(fs, args, 1<<20); err != nil {
@@ -105,7 +106,7 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *model != "" {
-		nf, err := networkFigures(ctx, *model, d, *calibN, *calibSeed, *workers, *sample, point, e)
+		nf, err := networkFigures(ctx, *model, &pre, d, *calibN, *calibSeed, *workers, *sample, point, e)
 		if err != nil {
 			return err
 		}
@@ -132,11 +133,13 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// networkFigures draws the figures that need the network itself: Figure 6
+// networkFigures draws the figures that need the network itself (path, with
+// the sweep's input preprocessing pre): Figure 6
 // (classic vs bias-corrected normalization at the point's percentile), the
 // spike raster and the membrane traces of test sample i at the point.
-func networkFigures(ctx context.Context, path string, d dataFlags, calibN int, seed uint64, workers, sample int, point *pipeline.Result, e *env) ([]*plot.Figure, error) {
-	m, err := onnx.ReadFile(path)
+func networkFigures(ctx context.Context, path string, pre *preprocFlags, d dataFlags, calibN int, seed uint64, workers, sample int, point *pipeline.Result, e *env) ([]*plot.Figure, error) {
+	pre.analogFirst = point.Analog
+	m, err := loadModel(path, pre)
 	if err != nil {
 		return nil, err
 	}
