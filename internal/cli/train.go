@@ -29,7 +29,7 @@ func init() {
 type trainLog struct {
 	Command  string        `json:"command"`
 	Model    string        `json:"model"`
-	Width    float64       `json:"width"`
+	Width    float64       `json:"width,omitempty"` // absent when resumed without --width
 	Data     string        `json:"data"`
 	Workers  int           `json:"workers"`
 	Config   train.Config  `json:"config"`
@@ -105,6 +105,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--model %s: the checkpoint %s holds a %s", *arch, *ckpt, m.Name)
 		}
 		*arch = m.Name
+		if !set["width"] {
+			*width = 0 // not stored in the checkpoint: the log omits it
+		}
 		saved := from.Config
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
 		if saved.Epochs < from.Epoch {
