@@ -37,14 +37,7 @@ func TestEvalCodingBoth(t *testing.T) {
 	needMNIST(t)
 	args := append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--coding", "both", "--steps", "60",
 		"--steps-report", "20,40", "--json"}, light("eval")...)
-	r := run(t, args...)
-	if r.code != 0 {
-		t.Fatalf("quartz %v: %v", args, r)
-	}
-	var res pipeline.Result
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
-		t.Fatal(err)
-	}
+	res := evalResult(t, args...)
 	rr := res.Rate
 	if rr == nil || rr.Steps != 60 || len(rr.Checkpoints) != 3 || rr.Checkpoints[2].Steps != 60 {
 		t.Fatalf("rate result %+v: want 60 steps, checkpoints 20, 40, 60", rr)
@@ -66,7 +59,7 @@ func TestEvalCodingBoth(t *testing.T) {
 
 	// The text report of --coding rate alone.
 	args = append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--coding", "rate", "--steps", "20"}, light("eval")...)
-	r = run(t, args...)
+	r := run(t, args...)
 	if r.code != 0 || !strings.Contains(r.stdout, "rate-coded baseline") || !strings.Contains(r.stdout, "Ω-eq") {
 		t.Errorf("quartz %v: %v", args, r)
 	}
@@ -78,14 +71,7 @@ func TestEvalCodingBoth(t *testing.T) {
 func TestEvalOracle(t *testing.T) {
 	needMNIST(t)
 	args := append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "20", "--json"}, light("eval")...)
-	r := run(t, args...)
-	if r.code != 0 {
-		t.Fatalf("quartz %v: %v", args, r)
-	}
-	var res pipeline.Result
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
-		t.Fatal(err)
-	}
+	res := evalResult(t, args...)
 	o := res.Oracle
 	want := int64(20 * (res.Neurons + res.RelayNeurons))
 	if o == nil || o.Samples != 20 || o.SpikeTimes != want || len(o.LayerDiff) != len(res.Layers) {
@@ -96,7 +82,7 @@ func TestEvalOracle(t *testing.T) {
 	if o.Differ > o.SpikeTimes/1000 {
 		t.Errorf("%d of %d spike times differ from the oracle", o.Differ, o.SpikeTimes)
 	}
-	r = run(t, append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "5"}, light("eval")...)...)
+	r := run(t, append([]string{"eval", "--model", lenetPath, "--data", "mnist", "--oracle", "5"}, light("eval")...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, "oracle check (SPEC §6): 5 samples, ") {
 		t.Errorf("text report: want the oracle line\n%v", r)
 	}
@@ -104,4 +90,20 @@ func TestEvalOracle(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--oracle -1") {
 		t.Errorf("--oracle -1: want exit 1\n%v", r)
 	}
+}
+
+// evalResult runs quartz with args (an eval with --json), which must
+// succeed, and decodes its result as a pipeline.Result (evalJSON in
+// roundtrip_test.go decodes generically instead).
+func evalResult(t *testing.T, args ...string) *pipeline.Result {
+	t.Helper()
+	r := run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("quartz %v: %v", args, r)
+	}
+	var res pipeline.Result
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	return &res
 }
