@@ -37,7 +37,12 @@ func Load(path string) (*graph.Model, []string, error) {
 // then renamed over path. On error no file is left behind and an existing
 // file at path is unchanged.
 func WriteFile(path string, m *graph.Model) error {
-	om, err := FromGraph(m)
+	return WriteFileWith(path, m, WriteOptions{})
+}
+
+// WriteFileWith is WriteFile with options, such as float16 weights.
+func WriteFileWith(path string, m *graph.Model, opt WriteOptions) error {
+	om, err := FromGraphWith(m, opt)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -263,6 +263,15 @@ func (c *converter) walk(cur string) error {
 				c.defined[n.Output[0]] = true
 				continue
 			}
+			// Cast of a float16 (or bfloat16, float64) weight to float32:
+			// how half-precision files, quartz's own included, keep a
+			// float32 graph.
+			if n.OpType == "Cast" && len(n.Input) == 1 && c.consts[n.Input[0]] != nil {
+				if err := c.castConst(n); err != nil {
+					return nodeErr(n, err)
+				}
+				continue
+			}
 			if ok, err := c.shapeArith(n); ok {
 				if err != nil {
 					return nodeErr(n, err)
@@ -323,6 +332,31 @@ func (c *converter) walk(cur string) error {
 		return fmt.Errorf("graph output %q is not the end of the chain %q: branching graphs are %w yet", out, cur, ErrUnsupported)
 	}
 	c.out.OutputName = out
+	return nil
+}
+
+// castConst folds a Cast of a floating-point constant to float32.
+func (c *converter) castConst(n *Node) error {
+	if err := checkAttrs(n, "to", "saturate"); err != nil {
+		return err
+	}
+	to, err := attrInt(n, "to", 0)
+	if err != nil {
+		return err
+	}
+	if DataType(to) != Float {
+		return fmt.Errorf("Cast of a constant to %v is %w: only to float32", DataType(to), ErrUnsupported)
+	}
+	if len(n.Output) != 1 {
+		return errors.New("want exactly one output")
+	}
+	in := c.consts[n.Input[0]]
+	v, err := in.Float32s()
+	if err != nil {
+		return err
+	}
+	c.consts[n.Output[0]] = FloatTensor(n.Output[0], in.Dims, v)
+	c.defined[n.Output[0]] = true
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
@@ -35,6 +36,7 @@ type trainLog struct {
 	Config   train.Config  `json:"config"`
 	Epochs   []train.Epoch `json:"epochs"`
 	Seconds  float64       `json:"seconds"`
+	Float16  bool          `json:"float16,omitempty"` // weights stored as float16
 	Params   int           `json:"params"`
 	MACs     int64         `json:"macs"`
 	Finished string        `json:"finished"`
@@ -59,6 +61,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Augment.CropPad, "crop-pad", 0, "random crop with this zero padding (CIFAR: 4)")
 	fs.BoolVar(&cfg.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
 	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
+	half := fs.Bool("float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32)")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -144,10 +147,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	final.Name = *arch
-	if err := onnx.WriteFile(*out, final); err != nil {
+	if err := onnx.WriteFileWith(*out, final, onnx.WriteOptions{Float16: *half}); err != nil {
 		return err
 	}
-	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec,
+	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec, Float16: *half,
 		Workers: net.Workers(), Config: cfg, Epochs: hist, Seconds: time.Since(t0).Seconds(),
 		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
@@ -159,7 +162,31 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	acc := train.Accuracy(net, testSet)
-	fmt.Fprintf(e.stdout, "wrote %s (%d parameters): test accuracy %.2f %% on %d %s samples; log %s\n",
-		*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
+	if !*half {
+		fmt.Fprintf(e.stdout, "wrote %s (%d parameters): test accuracy %.2f %% on %d %s samples; log %s\n",
+			*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
+		return nil
+	}
+	acc16, err := fileAccuracy(*out, testSet, *workers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%d parameters, float16 weights): test accuracy %.2f %% (float32 weights: %.2f %%) on %d %s samples; log %s\n",
+		*out, final.Params(), acc16, acc, testSet.Len(), testSet.Name, logName)
 	return nil
+}
+
+// fileAccuracy reads a model file back and returns its test accuracy: the
+// number for the weights as written.
+func fileAccuracy(path string, test *dataset.Set, workers int) (float64, error) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	net, err := nn.New(m, workers)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	defer net.Close()
+	return train.Accuracy(net, test), nil
 }
