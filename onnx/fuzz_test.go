@@ -17,9 +17,11 @@ func fuzzSeeds(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	if om, err := FromGraph(testNet()); err == nil {
-		b, _ := Encode(om)
-		f.Add(b)
+	for _, opt := range []WriteOptions{{}, {Float16: true}} {
+		if om, err := FromGraphWith(testNet(), opt); err == nil {
+			b, _ := Encode(om)
+			f.Add(b)
+		}
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0x3a, 0x02, 0x0a, 0x00})
