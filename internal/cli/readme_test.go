@@ -53,6 +53,9 @@ var readmeExamples = map[string]readmeExample{
 		[]string{"8 cores on 1 chip(s)"}},
 	"quartz export --format nir --snn snn.json -o net.nir": {
 		[]string{"export", "--format", "nir", "--snn", "snn.json", "-o", "net.nir"}, []string{"wrote net.nir: NIR"}},
+	"quartz export --format onnx --model in.onnx --float16 -o out.onnx": {
+		[]string{"export", "--format", "onnx", "--model", "MODEL", "--float16", "-o", "out.onnx"},
+		[]string{"wrote out.onnx: ONNX opset 13, 10 layers, 26338 parameters (float16 weights), 54459 bytes"}},
 	"quartz import --format nir -i net.nir -o snn.json": {
 		[]string{"import", "--format", "nir", "-i", "net.nir", "-o", "snn.json"}, []string{"wrote snn.json"}},
 	"quartz eval --model lenet5.onnx --data mnist --coding both --json": {
