@@ -9,9 +9,7 @@ import (
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/energy"
-	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/snn"
-	"github.com/quartz-snn/quartz/train"
 )
 
 // Result is the outcome of an evaluation: `quartz eval --json` prints it.
@@ -102,30 +100,16 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	}
 	res.Warnings = append(res.Warnings, c.SNN.Warnings...)
 
-	labels := make([]int32, test.Len())
-	for i, l := range test.Labels {
-		labels[i] = int32(l)
-	}
+	labels := labels32(test)
 	var annPred []int32
 	if c.ANN != nil {
-		if err := checkShape(c.ANN, test); err != nil {
-			return nil, err
-		}
-		net, err := nn.New(c.ANN, cfg.Workers)
+		pred, dt, err := annPredictions(c.ANN, test, cfg.Workers)
 		if err != nil {
 			return nil, err
 		}
-		t0 := time.Now()
-		annPred = train.Predictions(net, test)
-		res.SecondsANN = time.Since(t0).Seconds()
-		net.Close()
-		correct := 0
-		for i, p := range annPred {
-			if p == labels[i] {
-				correct++
-			}
-		}
-		acc := 100 * float64(correct) / float64(len(labels))
+		annPred = pred
+		res.SecondsANN = dt.Seconds()
+		acc := matchPercent(annPred, labels)
 		res.ANNAccuracy = &acc
 		res.ANNMACs = c.ANN.MACs()
 	}
@@ -165,13 +149,7 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 
 	fill(res, c, &sum)
 	if annPred != nil {
-		same := 0
-		for i, p := range annPred {
-			if p == snnPred[i] {
-				same++
-			}
-		}
-		a := 100 * float64(same) / float64(len(annPred))
+		a := matchPercent(annPred, snnPred)
 		res.Agreement = &a
 	}
 	return res, nil

@@ -10,9 +10,7 @@ import (
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/energy"
-	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/ratecode"
-	"github.com/quartz-snn/quartz/train"
 )
 
 // MatchPP is the accuracy gap, in percentage points, within which the rate
@@ -97,24 +95,13 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 		Percentile: c.Config.Percentile, CalibSize: c.CalibSize, Readout: "potential", AnalogMACs: sim.AnalogMACs()}
 	rr.Neurons, rr.RelayNeurons = sim.Neurons()
 	rr.Warnings = append(rr.Warnings, sim.Warnings...)
-	labels := make([]int32, test.Len())
-	for i, l := range test.Labels {
-		labels[i] = int32(l)
-	}
+	labels := labels32(test)
 	if c.ANN != nil {
-		net, err := nn.New(c.ANN, c.Config.Workers)
+		pred, _, err := annPredictions(c.ANN, test, c.Config.Workers)
 		if err != nil {
 			return nil, err
 		}
-		pred := train.Predictions(net, test)
-		net.Close()
-		correct := 0
-		for i, p := range pred {
-			if p == labels[i] {
-				correct++
-			}
-		}
-		acc := 100 * float64(correct) / float64(len(labels))
+		acc := matchPercent(pred, labels)
 		rr.ANN = &acc
 		rr.ANNMACs = c.ANN.MACs()
 	}
