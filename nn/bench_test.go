@@ -83,7 +83,7 @@ func BenchmarkMobileNetTrainStep(b *testing.B) { benchCIFARStep(b, "mobilenet-v1
 // batch 128 on 3×32×32, extrapolated to a 391-step epoch like the
 // MobileNet benchmark.
 func BenchmarkVGG11TrainStep(b *testing.B) {
-	for _, width := range []float64{0.25, 0.5} {
+	for _, width := range []float64{0.25, 0.5, 1} {
 		b.Run(fmt.Sprintf("width%g", width), func(b *testing.B) { benchCIFARStep(b, "vgg11", width) })
 	}
 }

@@ -70,3 +70,39 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// vggShapes are the GEMMs of one VGG-11 (width 1, CIFAR) conv layer per
+// feature-map size in training, as the engine calls them (micro-batch of
+// one sample where a sample's im2col exceeds 256 KiB): forward W·col,
+// weight gradient dY·colᵀ, input gradient Wᵀ·dY.
+var vggShapes = []benchShape{
+	{"vgg", 64, 2048, 27, false, false, "conv1 fwd (2 samples)"},
+	{"vgg", 128, 256, 576, false, false, "conv2 fwd 16×16"},
+	{"vgg", 128, 576, 256, false, true, "conv2 dW"},
+	{"vgg", 576, 256, 128, true, false, "conv2 dcol"},
+	{"vgg", 256, 64, 2304, false, false, "conv4 fwd 8×8"},
+	{"vgg", 256, 2304, 64, false, true, "conv4 dW"},
+	{"vgg", 2304, 64, 256, true, false, "conv4 dcol"},
+	{"vgg", 512, 16, 4608, false, false, "conv6 fwd 4×4"},
+}
+
+// BenchmarkKernels runs the VGG shapes and a square one on every kernel
+// this machine has, one worker.
+func BenchmarkKernels(b *testing.B) {
+	shapes := append([]benchShape{{"square", 256, 256, 256, false, false, ""}}, vggShapes...)
+	for _, kname := range gemm.Kernels() {
+		for _, s := range shapes {
+			b.Run(fmt.Sprintf("%s/%s/%dx%dx%d_%s%s", kname, s.family, s.m, s.n, s.k, tr(s.transA), tr(s.transB)), func(b *testing.B) {
+				defer gemm.UseKernel(kname)()
+				rng := rand.New(rand.NewPCG(1, 1))
+				p := problem{s.transA, s.transB, s.m, s.n, s.k, 1, 0}
+				a, bm, c := p.operands(rng)
+				b.ResetTimer()
+				for b.Loop() {
+					gemm.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a.data, a.ld, bm.data, bm.ld, 0, c.data, c.ld)
+				}
+				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

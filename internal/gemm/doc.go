@@ -42,10 +42,19 @@
 // YMM accumulators, two YMM loads of B and six broadcasts of A per step, 12
 // VFMADD231PS per step. 6×16 uses 15 of the 16 YMM registers and gives 12
 // independent FMA chains, enough to cover FMA latency on two FMA pipes.
-// Everywhere else — other architectures, CPUs without AVX2/FMA, and any
-// build with -tags purego — the portable kernelGo (2×4 register blocks of
-// plain Go) does the same job; the assembly files carry
-// //go:build amd64 && !purego.
+// With AVX-512 as well (and an OS that saves ZMM state) kernelAVX512 takes
+// over: the same tile with one ZMM register per row, A broadcast from
+// memory into each FMA. One tile gives it only six chains, so where two
+// full tiles lie one above the other the driver calls kernelAVX512x2,
+// which computes both (twelve chains). Both perform per element exactly
+// kernelAVX2's rounded operations, so all three give identical bits (a
+// test checks it); they are 1.3–1.5× faster than AVX2 on a Zen 5 core
+// (docs/benchmarks.md). Everywhere else — other architectures, CPUs
+// without AVX2/FMA, and any build with -tags purego — the portable
+// kernelGo (2×4 register blocks of plain Go) does the same job; the
+// assembly files carry //go:build amd64 && !purego. The environment
+// variable QUARTZ_GEMM_KERNEL (avx512, avx2, go) picks a slower kernel,
+// for benchmarks.
 //
 // # Determinism
 //

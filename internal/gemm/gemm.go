@@ -188,7 +188,7 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 // of k (beta for the first slice, 1 after), whatever the blocking, packing or
 // position of its tile; that is what makes SgemmParallel bit-identical.
 func block(ws *workspace, rsA, csA, rsB, csB, m, n, k int, alpha float32, a, b *float32, beta float32, c *float32, ldc int) {
-	kern := kern
+	kern, pair := kern, pair
 	// B can be read in place when its rows are contiguous, and A always (the
 	// kernel takes both of A's strides). On current x86 cores in-place reads
 	// are as fast as packed panels while the operands sit in L2, and
@@ -253,6 +253,17 @@ func block(ws *workspace, rsA, csA, rsB, csB, m, n, k int, alpha float32, a, b *
 							ap = &ws.ae[0]
 						}
 						ct := at(cp, ir*ldc)
+						if pair != nil && nw == nr && ir+2*mr <= mb {
+							// Two full tiles; the second's A panel is
+							// the next packed panel or the next mr rows.
+							ap1 := at(aBlk, (ir+mr)*rsA)
+							if doPackA {
+								ap1 = &ws.ap[(ir+mr)*kb]
+							}
+							pair(kb, ap, ap1, rsa, csa, bp, rsb, ct, ldc, alpha, betaEff)
+							ir += mr
+							continue
+						}
 						if mw == mr && nw == nr {
 							kern(kb, ap, rsa, csa, bp, rsb, ct, ldc, alpha, betaEff)
 							continue

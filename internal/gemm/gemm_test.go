@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 
@@ -220,12 +221,51 @@ func TestSgemm(t *testing.T) {
 // TestPureGoSelected checks which kernel the build picked, so a build where
 // the assembly silently went missing (or leaked into purego) fails.
 func TestPureGoSelected(t *testing.T) {
-	wantAsm := runtime.GOARCH == "amd64" && !puregoBuild && cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	if got := gemm.DefaultKernelName(); (got == "avx2") != wantAsm {
-		t.Fatalf("default kernel %q; want avx2: %v", got, wantAsm)
+	if v := os.Getenv(gemm.KernelEnv); v != "" {
+		t.Skipf("%s=%s picks the kernel", gemm.KernelEnv, v)
+	}
+	asm := runtime.GOARCH == "amd64" && !puregoBuild && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	want := "go"
+	switch {
+	case asm && cpu.X86.HasAVX512F:
+		want = "avx512"
+	case asm:
+		want = "avx2"
+	}
+	if got := gemm.DefaultKernelName(); got != want {
+		t.Fatalf("default kernel %q, want %q", got, want)
 	}
 	if ks := gemm.Kernels(); ks[len(ks)-1] != "go" {
 		t.Fatalf("pure-Go kernel not available: %v", ks)
+	}
+}
+
+// TestAssemblyKernelsAgree: the AVX-512 and AVX2 kernels perform the same
+// rounded operations per element, so every problem of the oracle table
+// gives identical bits with either (the Go kernel may differ: whether its
+// a*b+c fuses is up to the compiler).
+func TestAssemblyKernelsAgree(t *testing.T) {
+	ks := gemm.Kernels()
+	if len(ks) < 3 {
+		t.Skipf("kernels here: %v; this compares avx512 with avx2", ks)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, p := range problems(testing.Short()) {
+		a, b, c0 := p.operands(rng)
+		var ref []float32
+		for _, k := range ks[:2] {
+			restore := gemm.UseKernel(k)
+			got := append([]float32(nil), c0.data...)
+			gemm.Sgemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, a.data, a.ld, b.data, b.ld, p.beta, got, c0.ld)
+			restore()
+			if ref == nil {
+				ref = got
+				continue
+			}
+			if i := bitsEqual(got, ref); i >= 0 {
+				t.Fatalf("%v: element %d: %s gives %v, %s %v", p, i, k, got[i], ks[0], ref[i])
+			}
+		}
 	}
 }
 

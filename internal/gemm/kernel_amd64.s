@@ -180,3 +180,190 @@ tloop:
 	JNZ  tloop
 	VZEROUPPER
 	RET
+
+// func kernelAVX512(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+//
+// The contract of kernelAVX2 (same 6×16 tile, same operand layout) with
+// one ZMM register per tile row: Z0..Z5 accumulate rows 0..5, Z6 holds the
+// B row, and each FMA broadcasts its A element from memory. Every element
+// sees exactly kernelAVX2's sequence of rounded operations (one FMA per p
+// in order from zero, alpha·sum, then one FMA with beta·C), so the two
+// kernels give identical bits.
+TEXT ·kernelAVX512(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), R10
+	MOVQ rsa+16(FP), R8
+	MOVQ csa+24(FP), R13
+	MOVQ b+32(FP), SI
+	MOVQ rsb+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R13
+	SHLQ $2, DX
+	LEAQ (R8)(R8*2), R9   // 3*rsa bytes
+	LEAQ (R10)(R9*1), R12 // row 3 of A
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+zloop:
+	VMOVUPS (SI), Z6
+	VFMADD231PS.BCST (R10), Z6, Z0
+	VFMADD231PS.BCST (R10)(R8*1), Z6, Z1
+	VFMADD231PS.BCST (R10)(R8*2), Z6, Z2
+	VFMADD231PS.BCST (R12), Z6, Z3
+	VFMADD231PS.BCST (R12)(R8*1), Z6, Z4
+	VFMADD231PS.BCST (R12)(R8*2), Z6, Z5
+	ADDQ R13, R10
+	ADDQ R13, R12
+	ADDQ DX, SI
+	DECQ CX
+	JNZ  zloop
+
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), BX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), R9
+	LEAQ (DI)(R9*1), R11 // row 3 of C
+	VBROADCASTSS alpha+64(FP), Z7
+	VMULPS Z7, Z0, Z0
+	VMULPS Z7, Z1, Z1
+	VMULPS Z7, Z2, Z2
+	VMULPS Z7, Z3, Z3
+	VMULPS Z7, Z4, Z4
+	VMULPS Z7, Z5, Z5
+	MOVL beta+68(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   zstore
+
+	VBROADCASTSS beta+68(FP), Z8
+	VFMADD231PS (DI), Z8, Z0
+	VFMADD231PS (DI)(BX*1), Z8, Z1
+	VFMADD231PS (DI)(BX*2), Z8, Z2
+	VFMADD231PS (R11), Z8, Z3
+	VFMADD231PS (R11)(BX*1), Z8, Z4
+	VFMADD231PS (R11)(BX*2), Z8, Z5
+
+zstore:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(BX*1)
+	VMOVUPS Z2, (DI)(BX*2)
+	VMOVUPS Z3, (R11)
+	VMOVUPS Z4, (R11)(BX*1)
+	VMOVUPS Z5, (R11)(BX*2)
+	VZEROUPPER
+	RET
+
+// func kernelAVX512x2(k int, a0, a1 *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+//
+// Two vertically adjacent 6×16 tiles in one pass: rows 0..5 of A at a0,
+// rows 6..11 at a1 (same strides), C rows 0..11 at c, c+ldc, …. Twelve
+// accumulator chains (Z0..Z11) keep both FMA pipes busy where the 6-row
+// kernel's six chains cannot; each element still sees kernelAVX2's exact
+// sequence of operations.
+TEXT ·kernelAVX512x2(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), CX
+	MOVQ a0+8(FP), R10
+	MOVQ a1+16(FP), R11
+	MOVQ rsa+24(FP), R8
+	MOVQ csa+32(FP), R13
+	MOVQ b+40(FP), SI
+	MOVQ rsb+48(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R13
+	SHLQ $2, DX
+	LEAQ (R8)(R8*2), AX   // 3*rsa bytes
+	LEAQ (R10)(AX*1), R12 // row 3 of A
+	LEAQ (R11)(AX*1), R9  // row 9 of A
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+z2loop:
+	VMOVUPS (SI), Z12
+	VFMADD231PS.BCST (R10), Z12, Z0
+	VFMADD231PS.BCST (R10)(R8*1), Z12, Z1
+	VFMADD231PS.BCST (R10)(R8*2), Z12, Z2
+	VFMADD231PS.BCST (R12), Z12, Z3
+	VFMADD231PS.BCST (R12)(R8*1), Z12, Z4
+	VFMADD231PS.BCST (R12)(R8*2), Z12, Z5
+	VFMADD231PS.BCST (R11), Z12, Z6
+	VFMADD231PS.BCST (R11)(R8*1), Z12, Z7
+	VFMADD231PS.BCST (R11)(R8*2), Z12, Z8
+	VFMADD231PS.BCST (R9), Z12, Z9
+	VFMADD231PS.BCST (R9)(R8*1), Z12, Z10
+	VFMADD231PS.BCST (R9)(R8*2), Z12, Z11
+	ADDQ R13, R10
+	ADDQ R13, R12
+	ADDQ R13, R11
+	ADDQ R13, R9
+	ADDQ DX, SI
+	DECQ CX
+	JNZ  z2loop
+
+	MOVQ c+56(FP), DI
+	MOVQ ldc+64(FP), BX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), AX
+	LEAQ (DI)(AX*1), R11 // row 3 of C
+	LEAQ (R11)(AX*1), R12 // row 6
+	LEAQ (R12)(AX*1), R9  // row 9
+	VBROADCASTSS alpha+72(FP), Z13
+	VMULPS Z13, Z0, Z0
+	VMULPS Z13, Z1, Z1
+	VMULPS Z13, Z2, Z2
+	VMULPS Z13, Z3, Z3
+	VMULPS Z13, Z4, Z4
+	VMULPS Z13, Z5, Z5
+	VMULPS Z13, Z6, Z6
+	VMULPS Z13, Z7, Z7
+	VMULPS Z13, Z8, Z8
+	VMULPS Z13, Z9, Z9
+	VMULPS Z13, Z10, Z10
+	VMULPS Z13, Z11, Z11
+	MOVL beta+76(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   z2store
+
+	VBROADCASTSS beta+76(FP), Z14
+	VFMADD231PS (DI), Z14, Z0
+	VFMADD231PS (DI)(BX*1), Z14, Z1
+	VFMADD231PS (DI)(BX*2), Z14, Z2
+	VFMADD231PS (R11), Z14, Z3
+	VFMADD231PS (R11)(BX*1), Z14, Z4
+	VFMADD231PS (R11)(BX*2), Z14, Z5
+	VFMADD231PS (R12), Z14, Z6
+	VFMADD231PS (R12)(BX*1), Z14, Z7
+	VFMADD231PS (R12)(BX*2), Z14, Z8
+	VFMADD231PS (R9), Z14, Z9
+	VFMADD231PS (R9)(BX*1), Z14, Z10
+	VFMADD231PS (R9)(BX*2), Z14, Z11
+
+z2store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(BX*1)
+	VMOVUPS Z2, (DI)(BX*2)
+	VMOVUPS Z3, (R11)
+	VMOVUPS Z4, (R11)(BX*1)
+	VMOVUPS Z5, (R11)(BX*2)
+	VMOVUPS Z6, (R12)
+	VMOVUPS Z7, (R12)(BX*1)
+	VMOVUPS Z8, (R12)(BX*2)
+	VMOVUPS Z9, (R9)
+	VMOVUPS Z10, (R9)(BX*1)
+	VMOVUPS Z11, (R9)(BX*2)
+	VZEROUPPER
+	RET

@@ -1,6 +1,9 @@
 package gemm
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // Micro-tile shape shared by every kernel and by the packing routines.
 const (
@@ -19,19 +22,61 @@ const (
 // partial tiles through a scratch tile.
 type microKernel func(k int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 
+// pairKernel computes two vertically adjacent full tiles at once: rows
+// 0..mr-1 of A at a0 and mr..2mr-1 at a1 (same strides), C rows 0..2mr-1
+// from c. Per element it performs exactly microKernel's operations; it
+// exists for kernels that need more independent accumulators than one
+// tile has.
+type pairKernel func(k int, a0, a1 *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+
+// namedKernel is a micro-kernel with its optional pair form and the
+// packing transpose it goes with.
+type namedKernel struct {
+	name       string
+	kernel     microKernel
+	pair       pairKernel // nil: the driver calls kernel per tile
+	transpose8 func(d *float32, b *float32, csb int, nblk int)
+}
+
+// kernels lists the micro-kernels this CPU and build can run, the default
+// first; kernelGo is always there, last. kernel_amd64.go adds the
+// assembly kernels.
+var kernels = []namedKernel{{"go", kernelGo, nil, nil}}
+
 var (
 	// defaultKernel is the fastest kernel this CPU and build support;
-	// kernel_amd64.go replaces it with the AVX2/FMA kernel when available.
+	// kernel_amd64.go replaces it with an assembly kernel when available.
 	defaultKernel     microKernel = kernelGo
 	defaultKernelName             = "go"
 	// kern is the kernel in use (tests swap it to exercise kernelGo).
 	kern = defaultKernel
+	// pair is kern's pair form, or nil.
+	defaultPair pairKernel
+	pair        = defaultPair
 
 	// transpose8, when not nil, packs eight columns of a transposed B eight
 	// rows at a time (see transpose8AVX2); nil means use Go loops.
 	defaultTranspose8 func(d *float32, b *float32, csb int, nblk int)
 	transpose8        = defaultTranspose8
 )
+
+// KernelEnv names the environment variable that picks a micro-kernel other
+// than the fastest one (avx512, avx2 or go), for benchmarks and for
+// checking a result across kernels. Unknown or unavailable names are
+// ignored.
+const KernelEnv = "QUARTZ_GEMM_KERNEL"
+
+// overrideIndex returns the index in kernels of the kernel KernelEnv
+// names, or -1.
+func overrideIndex() int {
+	name := os.Getenv(KernelEnv)
+	for i, k := range kernels {
+		if name != "" && k.name == name {
+			return i
+		}
+	}
+	return -1
+}
 
 func at(p *float32, i int) *float32 {
 	return (*float32)(unsafe.Add(unsafe.Pointer(p), uintptr(i)*4))
