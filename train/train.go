@@ -170,6 +170,7 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 	loader := dataset.NewLoader(trainSet, cfg.Batch, true, cfg.Seed, cfg.Augment)
 	steps := loader.Len()
 	dl := make([]float32, cfg.Batch*net.OutSize())
+	var spent time.Duration // wall time of the epochs run by this call
 	for ep := start; ep < cfg.Epochs; ep++ {
 		t0 := time.Now()
 		bar := progress.OnTerminal(cfg.Log, fmt.Sprintf("epoch %d/%d", ep+1, cfg.Epochs), steps)
@@ -206,9 +207,17 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 		}
 		e.Timestamp = time.Now().UTC().Format(time.RFC3339)
 		bar.Done()
+		spent += time.Since(t0)
 		if cfg.Log != nil {
-			fmt.Fprintf(cfg.Log, "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %.2f%%  %.1fs\n",
-				e.Epoch, cfg.Epochs, e.LR, e.Loss, e.TrainAcc, e.TestAcc, e.Seconds)
+			eta := ""
+			if left := cfg.Epochs - ep - 1; left > 0 {
+				// The mean epoch of this run (test pass included) times
+				// the epochs left.
+				avg := spent / time.Duration(ep+1-start)
+				eta = "  eta " + (avg * time.Duration(left)).Round(time.Second).String()
+			}
+			fmt.Fprintf(cfg.Log, "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %.2f%%  %.1fs%s\n",
+				e.Epoch, cfg.Epochs, e.LR, e.Loss, e.TrainAcc, e.TestAcc, e.Seconds, eta)
 		}
 		hist = append(hist, e)
 		if cfg.Checkpoint != "" {

@@ -6,8 +6,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
@@ -164,6 +167,40 @@ func TestEpochJSON(t *testing.T) {
 		out.TestAcc, in.TestAcc = 0, 0
 		if out != in {
 			t.Errorf("round trip %+v, want %+v", out, in)
+		}
+	}
+}
+
+// The per-epoch log line ends in an estimate of the time left, except on
+// the last epoch, and a resumed run estimates from its own epochs.
+func TestEpochLogETA(t *testing.T) {
+	trainSet := toySet(128, 1)
+	net, err := nn.New(toyModel(t, 1), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	var log strings.Builder
+	eta := regexp.MustCompile(`^epoch (\d)/3  lr \S+  loss \S+  train \S+%  test NaN%  [0-9.]+s(  eta (\S+))?$`)
+	if _, err := Run(context.Background(), net, trainSet, nil, Config{Epochs: 3, Batch: 32, Seed: 1, LR: 0.01, Log: &log}, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("log has %d lines, want 3:\n%s", len(lines), log.String())
+	}
+	for i, l := range lines {
+		m := eta.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %d %q: not an epoch line", i, l)
+		}
+		if last := i == 2; last != (m[3] == "") {
+			t.Errorf("line %d %q: eta %q (want one on all but the last epoch)", i, l, m[3])
+		}
+		if m[3] != "" {
+			if _, err := time.ParseDuration(m[3]); err != nil {
+				t.Errorf("line %d: eta %q: %v", i, m[3], err)
+			}
 		}
 	}
 }
