@@ -183,28 +183,17 @@ func TestFromGraphFloat16(t *testing.T) {
 	if err := want.InferShapes(); err != nil {
 		t.Fatal(err)
 	}
-	read := func(m *graph.Model) (*graph.Model, *Model, int) {
+	read := func(m *graph.Model) (*graph.Model, *Model) {
 		t.Helper()
 		om, err := FromGraphWith(m, WriteOptions{Float16: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := Encode(om)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dm, err := Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _, err := Convert(dm)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, _ := encodeConvert(t, om)
 		got.Producer, got.Opset = "", 0
-		return got, om, len(b)
+		return got, om
 	}
-	got, om, _ := read(want)
+	got, om := read(want)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("float16 round trip of float16-exact weights differs:\n got %+v\nwant %+v", got, want)
 	}
@@ -235,7 +224,7 @@ func TestFromGraphFloat16(t *testing.T) {
 	for i := range m.Layers[0].W {
 		m.Layers[0].W[i] = 0.1 * float32(i+1)
 	}
-	got, om, _ = read(m)
+	got, om = read(m)
 	for i, w := range m.Layers[0].W {
 		if r := halfToFloat32(float32ToHalf(w)); got.Layers[0].W[i] != r {
 			t.Fatalf("conv1 weight %d: %g read back as %g, want %g", i, w, got.Layers[0].W[i], r)

@@ -43,15 +43,9 @@ func testNet() *graph.Model {
 	}
 }
 
-func TestRoundTripEveryOp(t *testing.T) {
-	want := testNet()
-	if err := want.InferShapes(); err != nil {
-		t.Fatal(err)
-	}
-	om, err := FromGraph(want)
-	if err != nil {
-		t.Fatal(err)
-	}
+// encodeConvert encodes om, decodes the bytes and converts the result.
+func encodeConvert(t *testing.T, om *Model) (*graph.Model, []string) {
+	t.Helper()
 	b, err := Encode(om)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +58,19 @@ func TestRoundTripEveryOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got, notes
+}
+
+func TestRoundTripEveryOp(t *testing.T) {
+	want := testNet()
+	if err := want.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	om, err := FromGraph(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, notes := encodeConvert(t, om)
 	if len(notes) != 0 {
 		t.Errorf("notes %q", notes)
 	}
