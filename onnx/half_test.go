@@ -189,7 +189,10 @@ func TestFromGraphFloat16(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := encodeConvert(t, om)
+		got, notes := encodeConvert(t, om)
+		if want := "4 weight tensors are stored as float16"; len(notes) != 1 || !strings.HasPrefix(notes[0], want) {
+			t.Errorf("notes %q, want one starting %q", notes, want)
+		}
 		got.Producer, got.Opset = "", 0
 		return got, om
 	}

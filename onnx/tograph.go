@@ -58,6 +58,8 @@ type converter struct {
 	pending *pendingPad          // a Pad waiting for the Conv it merges into
 	inRank  int                  // rank of the graph input
 	nhwc    bool                 // an NHWC→NCHW input Transpose was absorbed
+
+	halfCasts int // float16 constants cast to float32
 }
 
 func (c *converter) note(format string, args ...any) {
@@ -332,6 +334,9 @@ func (c *converter) walk(cur string) error {
 		return fmt.Errorf("graph output %q is not the end of the chain %q: branching graphs are %w yet", out, cur, ErrUnsupported)
 	}
 	c.out.OutputName = out
+	if c.halfCasts > 0 {
+		c.note("%d weight tensors are stored as float16 (Cast to float32 in the graph); read as float32", c.halfCasts)
+	}
 	return nil
 }
 
@@ -354,6 +359,9 @@ func (c *converter) castConst(n *Node) error {
 	v, err := in.Float32s()
 	if err != nil {
 		return err
+	}
+	if in.DataType == Float16 {
+		c.halfCasts++
 	}
 	c.consts[n.Output[0]] = FloatTensor(n.Output[0], in.Dims, v)
 	c.defined[n.Output[0]] = true
