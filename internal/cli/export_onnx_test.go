@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,5 +95,52 @@ func TestExportONNXErrors(t *testing.T) {
 	r := run(t, "export", "--format", "onnx", "--model", filepath.Join(dir, "missing.onnx"), "-o", out)
 	if r.code == 0 || !strings.Contains(r.stderr, "missing.onnx") {
 		t.Errorf("missing model: %v", r)
+	}
+}
+
+// train --float16 writes float16 weights, says so with both accuracies
+// (as written and before rounding), and records it in the log.
+func TestTrainFloat16(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "l.onnx")
+	r := run(t, "train", "--model", "lenet5", "--data", "mnist", "--epochs", "1", "--limit", "256", "--workers", "2", "--float16", "-o", out)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if !regexp.MustCompile(`float16 weights\): test accuracy [0-9.]+ % \(float32 weights: [0-9.]+ %\) on 10000 `).MatchString(r.stdout) {
+		t.Errorf("stdout %q: want the float16 accuracy beside the float32 one", r.stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := onnx.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := 0
+	for _, in := range om.Graph.Initializer {
+		if in.DataType == onnx.Float16 {
+			half++
+		}
+	}
+	if half != 4 { // conv1-3 and fc weights
+		t.Errorf("%d float16 initializers, want 4", half)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "l.train.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"float16": true`) {
+		t.Errorf("train log lacks \"float16\": true:\n%s", js)
+	}
+	// The checkpoint stays float32, so a resume continues exactly.
+	ck, err := os.ReadFile(filepath.Join(dir, "l.ckpt.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(ck, []byte("_fp16")) {
+		t.Error("the checkpoint holds float16 weights")
 	}
 }
