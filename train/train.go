@@ -28,6 +28,11 @@ type Config struct {
 	Schedule string          `json:"schedule"`
 	Seed     uint64          `json:"seed"` // batch order, augmentation and dropout
 	Augment  dataset.Augment `json:"augment"`
+	// Float16 asks the writer of the final model (quartz train --float16)
+	// for float16 weights. Training is float32 throughout; the field
+	// lives here so that checkpoints keep it and a resumed run writes
+	// the same kind of file.
+	Float16 bool `json:"float16,omitempty"`
 	// Checkpoint, if set, is the path prefix of the per-epoch checkpoint.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Log receives one line per epoch and the progress bar (nil: silent).

@@ -143,4 +143,20 @@ func TestTrainFloat16(t *testing.T) {
 	if bytes.Contains(ck, []byte("_fp16")) {
 		t.Error("the checkpoint holds float16 weights")
 	}
+
+	// A resume keeps the setting unless told otherwise. (The second finds
+	// both epochs done and only writes the model.)
+	for _, c := range []struct {
+		flags []string
+		half  bool
+	}{{nil, true}, {[]string{"--float16=false"}, false}} {
+		args := append([]string{"train", "--resume", "--data", "mnist", "--epochs", "2", "--limit", "256", "--workers", "2", "-o", out}, c.flags...)
+		r := run(t, args...)
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		if got := strings.Contains(r.stdout, "float16 weights"); got != c.half {
+			t.Errorf("resume %q: stdout %q, want float16 %v", c.flags, r.stdout, c.half)
+		}
+	}
 }

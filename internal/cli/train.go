@@ -36,7 +36,6 @@ type trainLog struct {
 	Config   train.Config  `json:"config"`
 	Epochs   []train.Epoch `json:"epochs"`
 	Seconds  float64       `json:"seconds"`
-	Float16  bool          `json:"float16,omitempty"` // weights stored as float16
 	Params   int           `json:"params"`
 	MACs     int64         `json:"macs"`
 	Finished string        `json:"finished"`
@@ -61,7 +60,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Augment.CropPad, "crop-pad", 0, "random crop with this zero padding (CIFAR: 4)")
 	fs.BoolVar(&cfg.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
 	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
-	half := fs.Bool("float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32)")
+	fs.BoolVar(&cfg.Float16, "float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32; a resume keeps the setting)")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -113,6 +112,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		}
 		saved := from.Config
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
+		if set["float16"] {
+			saved.Float16 = cfg.Float16
+		}
 		if saved.Epochs < from.Epoch {
 			return fmt.Errorf("--epochs %d: the checkpoint %s has %d epochs done already", saved.Epochs, *ckpt, from.Epoch)
 		}
@@ -147,10 +149,10 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	final.Name = *arch
-	if err := onnx.WriteFileWith(*out, final, onnx.WriteOptions{Float16: *half}); err != nil {
+	if err := onnx.WriteFileWith(*out, final, onnx.WriteOptions{Float16: cfg.Float16}); err != nil {
 		return err
 	}
-	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec, Float16: *half,
+	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec,
 		Workers: net.Workers(), Config: cfg, Epochs: hist, Seconds: time.Since(t0).Seconds(),
 		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
@@ -162,7 +164,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	acc := train.Accuracy(net, testSet)
-	if !*half {
+	if !cfg.Float16 {
 		fmt.Fprintf(e.stdout, "wrote %s (%d parameters): test accuracy %.2f %% on %d %s samples; log %s\n",
 			*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
 		return nil
