@@ -40,7 +40,7 @@ func BenchmarkCIFAR10(b *testing.B) {
 	}
 	const samples = 500
 	sub := test.Slice(0, samples)
-	for _, name := range []string{"vgg11-w025", "vgg11-w05", "mobilenet-v1-w05"} {
+	for _, name := range []string{"vgg11-w025", "vgg11-w05", "vgg11", "mobilenet-v1-w05"} {
 		file := filepath.Join("..", "models", name+".onnx")
 		if _, err := os.Stat(file); err != nil {
 			continue
