@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"math"
 	"os"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
 )

@@ -33,6 +33,10 @@ type Config struct {
 	// lives here so that checkpoints keep it and a resumed run writes
 	// the same kind of file.
 	Float16 bool `json:"float16,omitempty"`
+	// Notes is the caller's own record, kept by checkpoints and otherwise
+	// unused (quartz train keeps its command line and --width here, so
+	// that a resumed run's log still names how the run began).
+	Notes json.RawMessage `json:"notes,omitempty"`
 	// Checkpoint, if set, is the path prefix of the per-epoch checkpoint.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Log receives one line per epoch and the progress bar (nil: silent).

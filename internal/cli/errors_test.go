@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -218,8 +219,10 @@ func TestTrainUnknownModel(t *testing.T) {
 }
 
 // TestTrainResumeExtends trains one epoch, then resumes to two: the log
-// holds both epochs and the model name from the checkpoint; a --model that
-// contradicts the checkpoint, or fewer epochs than done, is refused.
+// holds both epochs, the model name and width from the checkpoint, the
+// first command and the resume, and the time of both runs; a --model or
+// --width that contradicts the checkpoint, or fewer epochs than done, is
+// refused.
 func TestTrainResumeExtends(t *testing.T) {
 	needMNIST(t)
 	out := filepath.Join(t.TempDir(), "m.onnx")
@@ -230,10 +233,14 @@ func TestTrainResumeExtends(t *testing.T) {
 	if r := run(t, append(base, "--model", "vgg11", "--epochs", "2", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "holds a lenet5") {
 		t.Errorf("resume with another --model: want exit 1 naming lenet5\n%v", r)
 	}
+	if r := run(t, append(base, "--width", "2", "--epochs", "2", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "holds a lenet5 of width 1") {
+		t.Errorf("resume with another --width: want exit 1 naming width 1\n%v", r)
+	}
 	if r := run(t, append(base, "--epochs", "0", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "1 epochs done already") {
 		t.Errorf("resume to fewer epochs: want exit 1\n%v", r)
 	}
-	r := run(t, append(base, "--epochs", "2", "--resume")...)
+	resume := slices.Concat(base, []string{"--epochs", "2", "--resume"})
+	r := run(t, resume...)
 	if r.code != 0 || !strings.Contains(r.stderr, "after epoch 1 of 2") {
 		t.Fatalf("resume:\n%v", r)
 	}
@@ -242,14 +249,39 @@ func TestTrainResumeExtends(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log struct {
-		Model  string
-		Epochs []struct{ Epoch int }
+		Command    string
+		Resumed    []string
+		Model      string
+		Width      float64
+		Config     map[string]any
+		Seconds    float64
+		RunSeconds float64 `json:"run_seconds"`
+		Epochs     []struct {
+			Epoch    int
+			Seconds  float64
+			TestSecs float64 `json:"test_seconds"`
+		}
 	}
 	if err := json.Unmarshal(b, &log); err != nil {
 		t.Fatal(err)
 	}
-	if log.Model != "lenet5" || len(log.Epochs) != 2 || log.Epochs[0].Epoch != 1 || log.Epochs[1].Epoch != 2 {
-		t.Errorf("log: model %q, epochs %+v; want lenet5 with epochs 1 and 2", log.Model, log.Epochs)
+	if log.Model != "lenet5" || log.Width != 1 || len(log.Epochs) != 2 || log.Epochs[0].Epoch != 1 || log.Epochs[1].Epoch != 2 {
+		t.Errorf("log: model %q width %g, epochs %+v; want lenet5 of width 1 with epochs 1 and 2", log.Model, log.Width, log.Epochs)
+	}
+	first := "quartz " + strings.Join(slices.Concat(base, []string{"--model", "lenet5", "--epochs", "1"}), " ")
+	if log.Command != first || !slices.Equal(log.Resumed, []string{"quartz " + strings.Join(resume, " ")}) {
+		t.Errorf("log: command %q, resumed %q; want the first run's command and the one resume", log.Command, log.Resumed)
+	}
+	if _, ok := log.Config["notes"]; ok {
+		t.Error("log: config repeats the run record as notes")
+	}
+	// Seconds sums both runs' epochs: the same float64 sum, so exact.
+	var sum float64
+	for _, ep := range log.Epochs {
+		sum += ep.Seconds + ep.TestSecs
+	}
+	if log.Seconds != sum || log.Seconds <= 0 || log.RunSeconds <= 0 {
+		t.Errorf("log: seconds %g (epochs sum to %g), run_seconds %g", log.Seconds, sum, log.RunSeconds)
 	}
 }
 

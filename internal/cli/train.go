@@ -28,17 +28,29 @@ func init() {
 
 // trainLog is written beside the model as OUT.train.json.
 type trainLog struct {
-	Command  string        `json:"command"`
-	Model    string        `json:"model"`
-	Width    float64       `json:"width,omitempty"` // absent when resumed without --width
-	Data     string        `json:"data"`
-	Workers  int           `json:"workers"`
-	Config   train.Config  `json:"config"`
-	Epochs   []train.Epoch `json:"epochs"`
-	Seconds  float64       `json:"seconds"`
-	Params   int           `json:"params"`
-	MACs     int64         `json:"macs"`
-	Finished string        `json:"finished"`
+	Command string        `json:"command"`           // the command that began the run
+	Resumed []string      `json:"resumed,omitempty"` // the commands that continued it, in order
+	Model   string        `json:"model"`
+	Width   float64       `json:"width,omitempty"` // absent when unknown (a checkpoint older than the record)
+	Data    string        `json:"data"`
+	Workers int           `json:"workers"`
+	Config  train.Config  `json:"config"`
+	Epochs  []train.Epoch `json:"epochs"`
+	// Seconds is the training and test time summed over all epochs, across
+	// resumes; RunSeconds the wall time of the last command alone.
+	Seconds    float64 `json:"seconds"`
+	RunSeconds float64 `json:"run_seconds"`
+	Params     int     `json:"params"`
+	MACs       int64   `json:"macs"`
+	Finished   string  `json:"finished"`
+}
+
+// runRecord is what quartz train keeps in train.Config.Notes, so that it
+// survives checkpoints: the starting command and width, and each resume.
+type runRecord struct {
+	Command string   `json:"command"`
+	Width   float64  `json:"width"`
+	Resumed []string `json:"resumed,omitempty"`
 }
 
 func runTrain(ctx context.Context, e *env, args []string) error {
@@ -77,6 +89,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.Checkpoint = *ckpt
 	cfg.Log = e.stderr
+	command := "quartz train " + strings.Join(args, " ")
+	rec := runRecord{Command: command, Width: *width}
 	if !*resume && !slices.Contains(nn.ZooNames, *arch) {
 		// Say so before loading the data.
 		return fmt.Errorf("--model %q: want one of %s", *arch, strings.Join(nn.ZooNames, ", "))
@@ -107,10 +121,26 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--model %s: the checkpoint %s holds a %s", *arch, *ckpt, m.Name)
 		}
 		*arch = m.Name
-		if !set["width"] {
-			*width = 0 // not stored in the checkpoint: the log omits it
-		}
 		saved := from.Config
+		if len(saved.Notes) > 0 {
+			if err := json.Unmarshal(saved.Notes, &rec); err != nil {
+				return fmt.Errorf("checkpoint %s: run record: %w", *ckpt, err)
+			}
+		}
+		switch {
+		case rec.Command == "":
+			// A checkpoint older than the record: this command stands for the run.
+			rec.Command = command
+			if !set["width"] {
+				*width = 0 // unknown: the log omits it
+			}
+			rec.Width = *width
+		case set["width"] && *width != rec.Width:
+			return fmt.Errorf("--width %g: the checkpoint %s holds a %s of width %g", *width, *ckpt, m.Name, rec.Width)
+		default:
+			rec.Resumed = append(rec.Resumed, command)
+			*width = rec.Width
+		}
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
 		if set["float16"] {
 			saved.Float16 = cfg.Float16
@@ -134,6 +164,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		net.SetSeed(cfg.Seed)
 	}
 	defer net.Close()
+	if cfg.Notes, err = json.Marshal(rec); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stderr, "training %s (%d parameters, %d MACs) on %s: %d samples, test %d\n",
 		*arch, m.Params(), m.MACs(), trainSet.Name, trainSet.Len(), testSet.Len())
 	t0 := time.Now()
@@ -152,8 +185,14 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err := onnx.WriteFileWith(*out, final, onnx.WriteOptions{Float16: cfg.Float16}); err != nil {
 		return err
 	}
-	log := trainLog{Command: "quartz train " + strings.Join(args, " "), Model: *arch, Width: *width, Data: d.spec,
-		Workers: net.Workers(), Config: cfg, Epochs: hist, Seconds: time.Since(t0).Seconds(),
+	var seconds float64
+	for _, ep := range hist {
+		seconds += ep.Seconds + ep.TestSecs
+	}
+	logCfg := cfg
+	logCfg.Notes = nil // the record is spelled out beside it
+	log := trainLog{Command: rec.Command, Resumed: rec.Resumed, Model: *arch, Width: rec.Width, Data: d.spec,
+		Workers: net.Workers(), Config: logCfg, Epochs: hist, Seconds: seconds, RunSeconds: time.Since(t0).Seconds(),
 		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
 	if err != nil {
