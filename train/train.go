@@ -37,6 +37,11 @@ type Config struct {
 	// unused (quartz train keeps its command line and --width here, so
 	// that a resumed run's log still names how the run began).
 	Notes json.RawMessage `json:"notes,omitempty"`
+	// TestEvery evaluates the test set after every TestEvery-th epoch and
+	// after the last (0 or 1: after every epoch). A test pass of a large
+	// network costs a noticeable share of an epoch; the skipped epochs log
+	// no test accuracy.
+	TestEvery int `json:"test_every,omitempty"`
 	// Checkpoint, if set, is the path prefix of the per-epoch checkpoint.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Log receives one line per epoch and the progress bar (nil: silent).
@@ -78,6 +83,9 @@ func (c *Config) defaults() error {
 	case "cosine", "step", "constant":
 	default:
 		return fmt.Errorf("schedule %q: want cosine, step or constant", c.Schedule)
+	}
+	if c.TestEvery < 0 {
+		return fmt.Errorf("test every %d epochs: must not be negative", c.TestEvery)
 	}
 	return nil
 }
@@ -209,7 +217,7 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 		e.Loss = lossSum / float64(seen)
 		e.TrainAcc = 100 * float64(correct) / float64(seen)
 		e.TestAcc = math.NaN()
-		if testSet != nil {
+		if testSet != nil && (cfg.TestEvery <= 1 || (ep+1)%cfg.TestEvery == 0 || ep+1 == cfg.Epochs) {
 			t1 := time.Now()
 			e.TestAcc = Accuracy(net, testSet)
 			e.TestSecs = time.Since(t1).Seconds()
@@ -225,8 +233,12 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 				avg := spent / time.Duration(ep+1-start)
 				eta = "  eta " + (avg * time.Duration(left)).Round(time.Second).String()
 			}
-			fmt.Fprintf(cfg.Log, "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %.2f%%  %.1fs%s\n",
-				e.Epoch, cfg.Epochs, e.LR, e.Loss, e.TrainAcc, e.TestAcc, e.Seconds, eta)
+			test := "-"
+			if !math.IsNaN(e.TestAcc) {
+				test = fmt.Sprintf("%.2f%%", e.TestAcc)
+			}
+			fmt.Fprintf(cfg.Log, "epoch %d/%d  lr %.2e  loss %.4f  train %.2f%%  test %s  %.1fs%s\n",
+				e.Epoch, cfg.Epochs, e.LR, e.Loss, e.TrainAcc, test, e.Seconds, eta)
 		}
 		hist = append(hist, e)
 		if cfg.Checkpoint != "" {

@@ -132,6 +132,7 @@ func TestRunErrors(t *testing.T) {
 		{"bad optimizer", toySet(10, 1), Config{Optimizer: "rmsprop"}},
 		{"bad schedule", toySet(10, 1), Config{Schedule: "wave"}},
 		{"negative lr", toySet(10, 1), Config{LR: -1}},
+		{"negative test interval", toySet(10, 1), Config{TestEvery: -1}},
 	}
 	for _, tc := range cases {
 		if _, err := Run(context.Background(), net, tc.set, nil, tc.cfg, nil); err == nil {
@@ -181,7 +182,7 @@ func TestEpochLogETA(t *testing.T) {
 	}
 	defer net.Close()
 	var log strings.Builder
-	eta := regexp.MustCompile(`^epoch (\d)/3  lr \S+  loss \S+  train \S+%  test NaN%  [0-9.]+s(  eta (\S+))?$`)
+	eta := regexp.MustCompile(`^epoch (\d)/3  lr \S+  loss \S+  train \S+%  test -  [0-9.]+s(  eta (\S+))?$`)
 	if _, err := Run(context.Background(), net, trainSet, nil, Config{Epochs: 3, Batch: 32, Seed: 1, LR: 0.01, Log: &log}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +202,32 @@ func TestEpochLogETA(t *testing.T) {
 			if _, err := time.ParseDuration(m[3]); err != nil {
 				t.Errorf("line %d: eta %q: %v", i, m[3], err)
 			}
+		}
+	}
+}
+
+// TestTestEvery: with TestEvery 2 over 5 epochs the test set is evaluated
+// after epochs 2, 4 and 5 (the last) only; the other epochs log "test -"
+// and keep a NaN accuracy with no test time.
+func TestTestEvery(t *testing.T) {
+	net, err := nn.New(toyModel(t, 1), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	var log strings.Builder
+	h, err := Run(context.Background(), net, toySet(64, 1), toySet(32, 2), Config{Epochs: 5, Batch: 32, Seed: 1, LR: 0.01, TestEvery: 2, Log: &log}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(h) != 5 || len(lines) != 5 {
+		t.Fatalf("%d epochs, %d log lines; want 5:\n%s", len(h), len(lines), log.String())
+	}
+	for i, e := range h {
+		tested := e.Epoch == 2 || e.Epoch == 4 || e.Epoch == 5
+		if math.IsNaN(e.TestAcc) == tested || (e.TestSecs > 0) != tested || strings.Contains(lines[i], "test -") == tested {
+			t.Errorf("epoch %d: test accuracy %v in %.3fs, log %q; tested: want %v", e.Epoch, e.TestAcc, e.TestSecs, lines[i], tested)
 		}
 	}
 }

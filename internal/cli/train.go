@@ -72,6 +72,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Augment.CropPad, "crop-pad", 0, "random crop with this zero padding (CIFAR: 4)")
 	fs.BoolVar(&cfg.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
 	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
+	fs.IntVar(&cfg.TestEvery, "test-every", 1, "evaluate the test set after every `N`th epoch and the last (a resume keeps the setting unless given)")
 	fs.BoolVar(&cfg.Float16, "float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32; a resume keeps the setting)")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
@@ -144,6 +145,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
 		if set["float16"] {
 			saved.Float16 = cfg.Float16
+		}
+		if set["test-every"] {
+			saved.TestEvery = cfg.TestEvery
 		}
 		if saved.Epochs < from.Epoch {
 			return fmt.Errorf("--epochs %d: the checkpoint %s has %d epochs done already", saved.Epochs, *ckpt, from.Epoch)
