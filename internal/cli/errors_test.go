@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/train"
 )
 
 // badModels writes, into dir, models that quartz must refuse, keyed by a
@@ -282,6 +284,55 @@ func TestTrainResumeExtends(t *testing.T) {
 	}
 	if log.Seconds != sum || log.Seconds <= 0 || log.RunSeconds <= 0 {
 		t.Errorf("log: seconds %g (epochs sum to %g), run_seconds %g", log.Seconds, sum, log.RunSeconds)
+	}
+}
+
+// TestTrainResumeOldCheckpoint resumes from a checkpoint written before
+// checkpoints kept the run record: the resume command stands for the run,
+// with no resumes listed and the width unknown (omitted) unless given.
+func TestTrainResumeOldCheckpoint(t *testing.T) {
+	needMNIST(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	prefix := strings.TrimSuffix(out, ".onnx") + ".ckpt"
+	base := []string{"train", "--data", "mnist", "--limit", "64", "--batch", "32", "--workers", "1", "-o", out}
+	if r := run(t, slices.Concat(base, []string{"--model", "lenet5", "--epochs", "1"})...); r.code != 0 {
+		t.Fatalf("first run:\n%v", r)
+	}
+	// Rewrite the checkpoint without the record.
+	ck, err := train.LoadCheckpoint(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := nn.New(ck.Model, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	opt, err := ck.Restore(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ck.Config
+	cfg.Notes = nil
+	if err := train.SaveCheckpoint(prefix, net, cfg, ck.Epoch, ck.History, opt); err != nil {
+		t.Fatal(err)
+	}
+	resume := slices.Concat(base, []string{"--epochs", "2", "--resume"})
+	if r := run(t, resume...); r.code != 0 {
+		t.Fatalf("resume:\n%v", r)
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(out, ".onnx") + ".train.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log map[string]any
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	_, hasWidth := log["width"]
+	_, hasResumed := log["resumed"]
+	if log["command"] != "quartz "+strings.Join(resume, " ") || hasWidth || hasResumed {
+		t.Errorf("log: command %q, width %v, resumed %v; want the resume command alone, no width", log["command"], log["width"], log["resumed"])
 	}
 }
 

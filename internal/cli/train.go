@@ -123,24 +123,25 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		}
 		*arch = m.Name
 		saved := from.Config
+		var kept runRecord
 		if len(saved.Notes) > 0 {
-			if err := json.Unmarshal(saved.Notes, &rec); err != nil {
+			if err := json.Unmarshal(saved.Notes, &kept); err != nil {
 				return fmt.Errorf("checkpoint %s: run record: %w", *ckpt, err)
 			}
 		}
 		switch {
-		case rec.Command == "":
-			// A checkpoint older than the record: this command stands for the run.
-			rec.Command = command
+		case kept.Command == "":
+			// A checkpoint older than the record: this command stands for
+			// the run, and the width is what it says, or unknown (the log
+			// omits it).
 			if !set["width"] {
-				*width = 0 // unknown: the log omits it
+				rec.Width = 0
 			}
-			rec.Width = *width
-		case set["width"] && *width != rec.Width:
-			return fmt.Errorf("--width %g: the checkpoint %s holds a %s of width %g", *width, *ckpt, m.Name, rec.Width)
+		case set["width"] && *width != kept.Width:
+			return fmt.Errorf("--width %g: the checkpoint %s holds a %s of width %g", *width, *ckpt, m.Name, kept.Width)
 		default:
+			rec = kept
 			rec.Resumed = append(rec.Resumed, command)
-			*width = rec.Width
 		}
 		saved.Epochs, saved.Checkpoint, saved.Log = cfg.Epochs, cfg.Checkpoint, cfg.Log
 		if set["float16"] {
