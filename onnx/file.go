@@ -2,10 +2,10 @@ package onnx
 
 import (
 	"fmt"
-	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"os"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 )
 
 // ReadFile reads an ONNX model file and converts it with ToGraph.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -371,4 +372,73 @@ func TestLeakyReLUModel(t *testing.T) {
 		}
 	}
 	mustNotExist(t, out)
+}
+
+// TestTrainInit starts a run from a model file written by an earlier one:
+// the warm-started network must score what the file scores (its BatchNorms
+// were folded into the file and are recalibrated), the log must name the
+// file, and a file of another shape must be refused, naming it.
+func TestTrainInit(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "a.onnx"), filepath.Join(dir, "b.onnx")
+	base := []string{"train", "--data", "mnist", "--limit", "256", "--batch", "32", "--workers", "1", "--model", "mobilenet-v1", "--width", "0.125", "--epochs", "1"}
+	r := run(t, append(base, "-o", first)...)
+	if r.code != 0 {
+		t.Fatalf("first run:\n%v", r)
+	}
+	acc := regexp.MustCompile(`test accuracy ([0-9.]+) %`).FindStringSubmatch(r.stdout)
+	if acc == nil {
+		t.Fatalf("first run: no test accuracy in\n%v", r)
+	}
+	r = run(t, append(base, "--init", first, "-o", second)...)
+	if r.code != 0 {
+		t.Fatalf("--init run:\n%v", r)
+	}
+	// The file's accuracy, to the printed two decimals: the warm start is
+	// the same function (eval mode), so no rounding can move a prediction
+	// except a tie, which random weights on 10k test images do not make.
+	if want := "starting from " + first + ": test accuracy " + acc[1] + " % (27 folded BatchNorm layers"; !strings.Contains(r.stderr, want) {
+		t.Errorf("--init run: want %q in stderr\n%v", want, r)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "b.train.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Init struct {
+			File         string
+			SHA256       string
+			TestAccuracy float64 `json:"test_accuracy"`
+			Calibrated   int     `json:"calibrated_batchnorms"`
+		}
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Init.File != first || len(log.Init.SHA256) != 64 || log.Init.Calibrated != 27 || fmt.Sprintf("%.2f", log.Init.TestAccuracy) != acc[1] {
+		t.Errorf("log init = %+v, want file %s, a sha256, 27 BatchNorms, accuracy %s", log.Init, first, acc[1])
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"with --resume", []string{"--init", first, "--resume"}, "--init and --resume"},
+		{"other width", []string{"--init", first, "--width", "0.25"}, "--init " + first + ": layer 0 \"conv1\""},
+		{"other model", []string{"--init", first, "--model", "lenet5", "--width", "1"}, "--init " + first},
+		{"missing file", []string{"--init", filepath.Join(dir, "none.onnx")}, "none.onnx"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "c.onnx")
+			r := run(t, slices.Concat(base, c.args, []string{"-o", out})...)
+			if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("want exit 1 with %q\n%v", c.want, r)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a model file was written")
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +33,7 @@ type trainLog struct {
 	Resumed []string      `json:"resumed,omitempty"` // the commands that continued it, in order
 	Model   string        `json:"model"`
 	Width   float64       `json:"width,omitempty"` // absent when unknown (a checkpoint older than the record)
+	Init    *initRecord   `json:"init,omitempty"`  // the model the run started from (--init)
 	Data    string        `json:"data"`
 	Workers int           `json:"workers"`
 	Config  train.Config  `json:"config"`
@@ -48,10 +50,23 @@ type trainLog struct {
 // runRecord is what quartz train keeps in train.Config.Notes, so that it
 // survives checkpoints: the starting command and width, and each resume.
 type runRecord struct {
-	Command string   `json:"command"`
-	Width   float64  `json:"width"`
-	Resumed []string `json:"resumed,omitempty"`
+	Command string      `json:"command"`
+	Width   float64     `json:"width"`
+	Resumed []string    `json:"resumed,omitempty"`
+	Init    *initRecord `json:"init,omitempty"`
 }
+
+// initRecord names the model a --init run started from and what it scored.
+type initRecord struct {
+	File         string  `json:"file"`
+	SHA256       string  `json:"sha256"`
+	TestAccuracy float64 `json:"test_accuracy"` // of the warm-started network
+	Calibrated   int     `json:"calibrated_batchnorms"`
+}
+
+// initSamples is how many training images recalibrate the BatchNorm layers
+// that an --init model folded.
+const initSamples = 4096
 
 func runTrain(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "train", "--model lenet5 --data mnist -o models/lenet5.onnx")
@@ -74,6 +89,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint path `PREFIX` (default: OUT without .onnx, plus .ckpt)")
 	fs.IntVar(&cfg.TestEvery, "test-every", 1, "evaluate the test set after every `N`th epoch and the last (a resume keeps the setting unless given)")
 	fs.BoolVar(&cfg.Float16, "float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32; a resume keeps the setting)")
+	initFile := fs.String("init", "", "start from the weights of `FILE.onnx`, a trained model of the same --model and --width (e.g. to fine-tune it with a new schedule); BatchNorms it folded are recalibrated on training images")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -92,6 +108,26 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	cfg.Log = e.stderr
 	command := "quartz train " + strings.Join(args, " ")
 	rec := runRecord{Command: command, Width: *width}
+	if *resume && *initFile != "" {
+		return fmt.Errorf("--init and --resume: a resumed run continues its checkpoint; give one of them")
+	}
+	var initModel *graph.Model
+	var initSum string
+	if *initFile != "" {
+		// Read it before the data: a bad file fails fast.
+		raw, err := os.ReadFile(*initFile)
+		if err != nil {
+			return fmt.Errorf("--init: %w", err)
+		}
+		om, err := onnx.Decode(raw)
+		if err == nil {
+			initModel, _, err = onnx.Convert(om)
+		}
+		if err != nil {
+			return fmt.Errorf("--init %s: %w", *initFile, err)
+		}
+		initSum = fmt.Sprintf("%x", sha256.Sum256(raw))
+	}
 	if !*resume && !slices.Contains(nn.ZooNames, *arch) {
 		// Say so before loading the data.
 		return fmt.Errorf("--model %q: want one of %s", *arch, strings.Join(nn.ZooNames, ", "))
@@ -167,6 +203,14 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		net.SetSeed(cfg.Seed)
+		if initModel != nil {
+			if rec.Init, err = warmStart(net, initModel, *initFile, initSum, trainSet, testSet, cfg); err != nil {
+				net.Close()
+				return err
+			}
+			fmt.Fprintf(e.stderr, "starting from %s: test accuracy %.2f %% (%d folded BatchNorm layers recalibrated on %d augmented training images)\n",
+				*initFile, rec.Init.TestAccuracy, rec.Init.Calibrated, min(initSamples, trainSet.Len()))
+		}
 	}
 	defer net.Close()
 	if cfg.Notes, err = json.Marshal(rec); err != nil {
@@ -196,7 +240,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	}
 	logCfg := cfg
 	logCfg.Notes = nil // the record is spelled out beside it
-	log := trainLog{Command: rec.Command, Resumed: rec.Resumed, Model: *arch, Width: rec.Width, Data: d.spec,
+	log := trainLog{Command: rec.Command, Resumed: rec.Resumed, Init: rec.Init, Model: *arch, Width: rec.Width, Data: d.spec,
 		Workers: net.Workers(), Config: logCfg, Epochs: hist, Seconds: seconds, RunSeconds: time.Since(t0).Seconds(),
 		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
@@ -235,4 +279,26 @@ func fileAccuracy(path string, test *dataset.Set, workers int) (float64, error) 
 	}
 	defer net.Close()
 	return train.Accuracy(net, test), nil
+}
+
+// warmStart sets net from the --init model and measures where it starts.
+// The folded BatchNorms are recalibrated on training images as training
+// sees them (shuffled and augmented), so that in train mode, which
+// normalizes by batch statistics of augmented images, the network computes
+// nearly what it computes in eval mode: the model it started from.
+func warmStart(net *nn.Net, m *graph.Model, file, sum string, trainSet, testSet *dataset.Set, cfg train.Config) (*initRecord, error) {
+	n := min(initSamples, trainSet.Len())
+	size := trainSet.SampleSize()
+	x := make([]float32, 0, n*size)
+	for _, b := range dataset.NewLoader(trainSet, 256, true, cfg.Seed^0x5eed, cfg.Augment).Epoch(0) {
+		x = append(x, b.X[:min(b.N, n-len(x)/size)*size]...)
+		if len(x) == n*size {
+			break
+		}
+	}
+	k, err := net.WarmStart(m, x, n)
+	if err != nil {
+		return nil, fmt.Errorf("--init %s: %w", file, err)
+	}
+	return &initRecord{File: file, SHA256: sum, TestAccuracy: train.Accuracy(net, testSet), Calibrated: k}, nil
 }
