@@ -27,6 +27,9 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 	if !slices.Equal(src.InputShape, net.m.InputShape) {
 		return 0, fmt.Errorf("input shape %v, the network has %v", src.InputShape, net.m.InputShape)
 	}
+	if err := src.CheckFinite(); err != nil {
+		return 0, err
+	}
 	var from []*graph.Layer
 	for _, l := range src.Layers {
 		switch l.Op {
@@ -49,17 +52,10 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 				return 0, fmt.Errorf("layer %d %q: %v with weights %v (group %d), the source's %q is %v with weights %v (group %d)",
 					i, l.Name, l.Op, l.WShape, l.Group, s.Name, s.Op, s.WShape, s.Group)
 			}
-			if err := finite(s.W); err != nil {
-				return 0, fmt.Errorf("source layer %q weights: %w", s.Name, err)
-			}
 			copy(l.W, s.W)
 			clear(l.B)
-			if s.B != nil {
-				if err := finite(s.B); err != nil {
-					return 0, fmt.Errorf("source layer %q bias: %w", s.Name, err)
-				}
-				copy(l.B, s.B)
-			}
+			copy(l.B, s.B) // nil: no bias, zeros
+
 			if i+1 < len(dst) && dst[i+1].Op == graph.BatchNorm && (j == len(from) || from[j].Op != graph.BatchNorm) {
 				folded = append(folded, i+1)
 			}
@@ -140,13 +136,4 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 		}
 	}
 	return len(folded), nil
-}
-
-func finite(v []float32) error {
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("value %d is %v", i, x)
-		}
-	}
-	return nil
 }

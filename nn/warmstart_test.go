@@ -150,7 +150,7 @@ func TestWarmStartErrors(t *testing.T) {
 	}{
 		{"wider", wider, x, "weights [8 3 3 3]"},
 		{"other architecture", lenet, x, "is Conv with weights [6 3 5 5]"},
-		{"NaN weight", nan, x, "value 5 is NaN"},
+		{"NaN weight", nan, x, "weight[5] = NaN"},
 		{"missing layer", short, x, "no more Conv or Linear layers"},
 		{"input shape", other, x, "input shape [1 32 32]"},
 		{"no samples", folded, nil, "no samples"},
