@@ -54,8 +54,7 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 			}
 			copy(l.W, s.W)
 			clear(l.B)
-			copy(l.B, s.B) // nil: no bias, zeros
-
+			copy(l.B, s.B) // a nil source bias leaves zeros
 			if i+1 < len(dst) && dst[i+1].Op == graph.BatchNorm && (j == len(from) || from[j].Op != graph.BatchNorm) {
 				folded = append(folded, i+1)
 			}
