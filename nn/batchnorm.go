@@ -18,9 +18,11 @@ const BNMomentum = 0.1
 //
 // Training: mean and biased variance of the batch normalize x; the running
 // mean and the unbiased (m/(m−1)) batch variance, m = n·H·W, enter the
-// running statistics with momentum BNMomentum. Eval: running statistics.
+// running statistics with momentum BNMomentum (RecomputeBatchNorm changes
+// it for its pass). Eval: running statistics.
 type batchNorm struct {
 	p            *pool
+	mom          *float64 // the Net's momentum for the running statistics
 	c, hw        int
 	l            *graph.Layer
 	gp, bp       *Param
@@ -31,7 +33,7 @@ type batchNorm struct {
 	fwdFn, bwdFn func(w, lo, hi int)
 }
 
-func newBatchNorm(p *pool, idx int, l *graph.Layer) (*batchNorm, error) {
+func newBatchNorm(p *pool, mom *float64, idx int, l *graph.Layer) (*batchNorm, error) {
 	in := l.InShape
 	if len(in) != 1 && len(in) != 3 {
 		return nil, fmt.Errorf("input shape %v: want [C] or [C H W]", in)
@@ -39,7 +41,7 @@ func newBatchNorm(p *pool, idx int, l *graph.Layer) (*batchNorm, error) {
 	if !(l.Eps >= 0) {
 		return nil, fmt.Errorf("eps %v", l.Eps)
 	}
-	b := &batchNorm{p: p, c: in[0], hw: graph.Size(in) / in[0], l: l}
+	b := &batchNorm{p: p, mom: mom, c: in[0], hw: graph.Size(in) / in[0], l: l}
 	b.gp = &Param{Layer: idx, Name: l.Name + ".gamma", Data: l.Gamma, Grad: make([]float32, b.c)}
 	b.bp = &Param{Layer: idx, Name: l.Name + ".beta", Data: l.Beta, Grad: make([]float32, b.c)}
 	b.mean = make([]float32, b.c)
@@ -89,8 +91,9 @@ func (b *batchNorm) fwdRange(_, lo, hi int) {
 			if m > 1 {
 				unbiased = ss / (m - 1)
 			}
-			l.Mean[c] = float32((1-BNMomentum)*float64(l.Mean[c]) + BNMomentum*mean)
-			l.Var[c] = float32((1-BNMomentum)*float64(l.Var[c]) + BNMomentum*unbiased)
+			mom := *b.mom
+			l.Mean[c] = float32((1-mom)*float64(l.Mean[c]) + mom*mean)
+			l.Var[c] = float32((1-mom)*float64(l.Var[c]) + mom*unbiased)
 		} else {
 			mean = float64(l.Mean[c])
 			invstd = 1 / math.Sqrt(float64(l.Var[c])+float64(l.Eps))

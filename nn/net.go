@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"runtime"
 
@@ -49,6 +50,8 @@ type Net struct {
 	seed uint64
 	step uint64 // training forwards so far; feeds the dropout RNG
 
+	bnMom float64 // BatchNorm running-statistics momentum: BNMomentum
+
 	cap   int         // batch capacity of the buffers
 	bufs  [][]float32 // per-layer output buffers, [cap*sizes[i]]
 	acts  [][]float32 // acts[0] = input, acts[i+1] = output of layer i
@@ -84,7 +87,7 @@ func New(m *graph.Model, workers int) (*Net, error) {
 	if workers < 1 {
 		workers = runtime.NumCPU()
 	}
-	net := &Net{m: m, pool: newPool(workers), seed: 1}
+	net := &Net{m: m, pool: newPool(workers), seed: 1, bnMom: BNMomentum}
 	net.inSize = graph.Size(m.InputShape)
 	net.maxSize = net.inSize
 	for i, l := range m.Layers {
@@ -130,7 +133,7 @@ func (net *Net) build(i int, l *graph.Layer) (layer, error) {
 	case graph.GlobalAvgPool:
 		return &gap{c: in[0], hw: in[1] * in[2], p: net.pool}, nil
 	case graph.BatchNorm:
-		return newBatchNorm(net.pool, i, l)
+		return newBatchNorm(net.pool, &net.bnMom, i, l)
 	case graph.Dropout:
 		if !(l.Ratio >= 0 && l.Ratio <= 1) {
 			return nil, fmt.Errorf("dropout ratio %v outside [0, 1]", l.Ratio)
@@ -280,6 +283,30 @@ func (net *Net) Predict(x []float32, n int) []float32 {
 	}
 	net.valid = false
 	return out
+}
+
+// RecomputeBatchNorm sets the running statistics of every BatchNorm layer
+// to the plain mean, over the given batches, of the batch statistics it
+// normalizes with in training mode: the batch mean and the unbiased batch
+// variance of its input, where the layers before it run as in training
+// (BatchNorm by batch statistics, Dropout dropping). Weights that were not
+// trained as they are, such as an average of weights from several epochs
+// (stochastic weight averaging), have no running statistics of their own;
+// this pass gives them some. batches yields (x, n) pairs as Forward takes
+// them. Parameters and the dropout step count are left as they were. It
+// returns the number of samples seen; with none, nothing changes.
+func (net *Net) RecomputeBatchNorm(batches iter.Seq2[[]float32, int]) int {
+	step := net.step
+	defer func() { net.bnMom, net.step = BNMomentum, step }()
+	k, seen := 0, 0
+	for x, n := range batches {
+		k++
+		net.bnMom = 1 / float64(k) // batch k enters the mean with weight 1/k
+		net.Forward(x, n, true)
+		seen += n
+	}
+	net.valid = false
+	return seen
 }
 
 // Activations runs n samples in eval mode and calls fn(i, out) for every

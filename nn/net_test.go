@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -443,4 +444,122 @@ func TestLeakyReLU(t *testing.T) {
 			t.Errorf("alpha %v: error %v", a, err)
 		}
 	}
+}
+
+// TestRecomputeBatchNorm: the running statistics become the mean over the
+// batches of each BatchNorm's batch mean and unbiased batch variance, with
+// the layers before it in training mode; the weights, the dropout step
+// count and the momentum of later training are untouched. The oracle reads
+// every BatchNorm's input from a separate network's training forwards and
+// sums in float64; 1e-5 relative allows for the float32 running means
+// (a few roundings of 6e-8 per batch).
+func TestRecomputeBatchNorm(t *testing.T) {
+	build := func() *graph.Model {
+		return model(t, []int{2, 6, 6},
+			convLayer(2, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true), bnLayer(3), &graph.Layer{Name: "relu", Op: graph.ReLU},
+			&graph.Layer{Name: "drop", Op: graph.Dropout, Ratio: 0.3},
+			convLayer(3, 4, 3, 3, 1, 1, [4]int{}, 1, 1, 1, false), bnLayer(4))
+	}
+	m, ref := build(), build()
+	net, oracle := mustNew(t, m), mustNew(t, ref)
+	defer net.Close()
+	defer oracle.Close()
+	const batches, n = 5, 7
+	rng := rand.New(rand.NewPCG(5, 6))
+	xs := make([][]float32, batches)
+	for i := range xs {
+		xs[i] = randVec(rng, n*net.InSize(), 1)
+	}
+	sizes := []int{n, n, n, n, 3} // a short last batch weighs as much as the others
+	seq := func(yield func([]float32, int) bool) {
+		for i, x := range xs {
+			if !yield(x, sizes[i]) {
+				return
+			}
+		}
+	}
+	net.SetSeed(9)
+	oracle.SetSeed(9)
+	net.SetSteps(4)
+	oracle.SetSteps(4)
+	w := slices.Clone(m.Layers[0].W)
+
+	bn := []int{1, 5}
+	wantMean := map[int][]float64{}
+	wantVar := map[int][]float64{}
+	for b, x := range xs {
+		oracle.Forward(x, sizes[b], true)
+		for _, i := range bn {
+			c := len(m.Layers[i].Gamma)
+			in := oracle.acts[i][:sizes[b]*oracle.sizes[i]]
+			hw := oracle.sizes[i] / c
+			if wantMean[i] == nil {
+				wantMean[i], wantVar[i] = make([]float64, c), make([]float64, c)
+			}
+			for ch := 0; ch < c; ch++ {
+				var s, ss float64
+				for smp := 0; smp < sizes[b]; smp++ {
+					for _, v := range in[(smp*c+ch)*hw : (smp*c+ch+1)*hw] {
+						s += float64(v)
+					}
+				}
+				cnt := float64(sizes[b] * hw)
+				mean := s / cnt
+				for smp := 0; smp < sizes[b]; smp++ {
+					for _, v := range in[(smp*c+ch)*hw : (smp*c+ch+1)*hw] {
+						ss += (float64(v) - mean) * (float64(v) - mean)
+					}
+				}
+				wantMean[i][ch] += mean / batches
+				wantVar[i][ch] += ss / (cnt - 1) / batches
+			}
+		}
+	}
+	if got := net.RecomputeBatchNorm(seq); got != 4*n+3 {
+		t.Errorf("RecomputeBatchNorm saw %d samples, want %d", got, 4*n+3)
+	}
+	within := func(got float32, want float64) bool {
+		return math.Abs(float64(got)-want) <= 1e-5*math.Max(1, math.Abs(want))
+	}
+	for _, i := range bn {
+		l := m.Layers[i]
+		for ch := range l.Mean {
+			if !within(l.Mean[ch], wantMean[i][ch]) || !within(l.Var[ch], wantVar[i][ch]) {
+				t.Errorf("layer %d channel %d: running mean %v var %v, want %v %v", i, ch, l.Mean[ch], l.Var[ch], wantMean[i][ch], wantVar[i][ch])
+			}
+		}
+	}
+	if net.Steps() != 4 {
+		t.Errorf("dropout step count %d after the pass, want 4 as before", net.Steps())
+	}
+	if !slices.Equal(w, m.Layers[0].W) {
+		t.Error("the pass changed the weights")
+	}
+	// Later training updates with momentum BNMomentum again, and an empty
+	// pass changes nothing.
+	before := m.Layers[1].Mean[0]
+	net.Forward(xs[0], n, true)
+	batchMean := float64(m.Layers[1].Mean[0]-float32(1-BNMomentum)*before) / BNMomentum
+	if !within(float32(batchMean), wantMeanOf(oracle, xs[0], n)) {
+		t.Errorf("training after the pass: running mean moved to %v from %v, not by momentum %v", m.Layers[1].Mean[0], before, BNMomentum)
+	}
+	saved := slices.Clone(m.Layers[5].Var)
+	if got := net.RecomputeBatchNorm(func(func([]float32, int) bool) {}); got != 0 || !slices.Equal(saved, m.Layers[5].Var) {
+		t.Errorf("empty pass: %d samples, statistics changed: %v", got, !slices.Equal(saved, m.Layers[5].Var))
+	}
+}
+
+// wantMeanOf is the batch mean of channel 0 of layer 0's output (the first
+// BatchNorm's input) for x.
+func wantMeanOf(net *Net, x []float32, n int) float64 {
+	net.Forward(x, n, false) // the conv output does not depend on the mode
+	c := 3
+	hw := net.sizes[0] / c
+	var s float64
+	for smp := 0; smp < n; smp++ {
+		for _, v := range net.acts[1][smp*c*hw : smp*c*hw+hw] {
+			s += float64(v)
+		}
+	}
+	return s / float64(n*hw)
 }

@@ -16,14 +16,21 @@ func FuzzParseState(f *testing.F) {
 	good.Write(hdr)
 	binary.Write(&good, binary.LittleEndian, []float32{1, 2, 3})
 	f.Add(good.Bytes())
+	var swa bytes.Buffer
+	hdr = []byte(`{"epoch":2,"config":{"epochs":4},"buffer_lens":[1],"swa_models":2,"swa_lens":[2]}`)
+	swa.WriteString(stateMagic)
+	binary.Write(&swa, binary.LittleEndian, uint32(len(hdr)))
+	swa.Write(hdr)
+	binary.Write(&swa, binary.LittleEndian, []float32{1, 2, 3})
+	f.Add(swa.Bytes())
 	f.Add([]byte(stateMagic + "\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, bufs, err := parseState(data)
 		if err != nil {
 			return
 		}
-		if len(bufs) != len(h.BufferLens) {
-			t.Fatalf("%d buffers for %d lengths", len(bufs), len(h.BufferLens))
+		if len(bufs) != len(h.BufferLens)+len(h.SWALens) {
+			t.Fatalf("%d buffers for %d+%d lengths", len(bufs), len(h.BufferLens), len(h.SWALens))
 		}
 	})
 }

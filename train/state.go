@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
@@ -29,12 +30,21 @@ type stateHeader struct {
 	// History is the per-epoch log so far (absent in checkpoints written
 	// before it was kept).
 	History []Epoch `json:"history,omitempty"`
+	// SWAModels is how many epochs the weight average (Config.SWAFrom)
+	// holds; its tensors follow the optimizer buffers, SWALens long.
+	SWAModels int   `json:"swa_models,omitempty"`
+	SWALens   []int `json:"swa_lens,omitempty"`
 }
 
 // SaveCheckpoint writes prefix.onnx (the model) and prefix.state (epochs
 // completed, configuration, per-epoch history, optimizer state), each
-// atomically.
+// atomically. Run's own checkpoints also hold the weight average of
+// stochastic weight averaging (Config.SWAFrom); this one has none.
 func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, history []Epoch, opt nn.Optimizer) error {
+	return saveCheckpoint(prefix, net, cfg, epoch, history, opt, nil)
+}
+
+func saveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, history []Epoch, opt nn.Optimizer, swa *average) error {
 	if err := onnx.WriteFile(prefix+".onnx", net.Model()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -47,6 +57,13 @@ func SaveCheckpoint(prefix string, net *nn.Net, cfg Config, epoch int, history [
 		for _, b := range bufs {
 			h.BufferLens = append(h.BufferLens, len(b))
 		}
+	}
+	if swa != nil && swa.n > 0 {
+		h.SWAModels = swa.n
+		for _, b := range swa.mean {
+			h.SWALens = append(h.SWALens, len(b))
+		}
+		bufs = append(slices.Clip(bufs), swa.mean...)
 	}
 	hj, err := json.Marshal(h)
 	if err != nil {
@@ -69,8 +86,13 @@ type Checkpoint struct {
 	Config  Config
 	History []Epoch // per-epoch log (may be shorter than Epoch in old checkpoints)
 	state   stateHeader
-	bufs    [][]float32
+	bufs    [][]float32 // optimizer state
+	swa     average
 }
+
+// SWAModels is how many epochs the checkpoint's weight average holds
+// (Config.SWAFrom; 0 without one).
+func (c *Checkpoint) SWAModels() int { return c.swa.n }
 
 // LoadCheckpoint reads prefix.onnx and prefix.state.
 func LoadCheckpoint(prefix string) (*Checkpoint, error) {
@@ -87,11 +109,14 @@ func LoadCheckpoint(prefix string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	return &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, History: h.History, state: h, bufs: bufs}, nil
+	nopt := len(h.BufferLens)
+	return &Checkpoint{Model: m, Epoch: h.Epoch, Config: h.Config, History: h.History, state: h,
+		bufs: bufs[:nopt:nopt], swa: average{n: h.SWAModels, mean: bufs[nopt:]}}, nil
 }
 
 // parseState decodes a state file, checking every length against the bytes
-// present before allocating.
+// present before allocating. It returns the optimizer buffers followed by
+// the weight average's tensors.
 func parseState(data []byte) (stateHeader, [][]float32, error) {
 	var h stateHeader
 	bad := func(off int, format string, a ...any) error {
@@ -113,8 +138,11 @@ func parseState(data []byte) (stateHeader, [][]float32, error) {
 		return h, nil, bad(off, "negative epoch %d", h.Epoch)
 	}
 	off += hl
+	if h.SWAModels < 0 || (h.SWAModels == 0) != (len(h.SWALens) == 0) {
+		return h, nil, bad(off, "weight average of %d epochs in %d tensors", h.SWAModels, len(h.SWALens))
+	}
 	var bufs [][]float32
-	for i, n := range h.BufferLens {
+	for i, n := range slices.Concat(h.BufferLens, h.SWALens) {
 		if n < 0 || n > (len(data)-off)/4 {
 			return h, nil, bad(off, "buffer %d of %d values, %d bytes left", i, n, len(data)-off)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/internal/progress"
 	"github.com/quartz-snn/quartz/nn"
 )
@@ -42,6 +43,20 @@ type Config struct {
 	// network costs a noticeable share of an epoch; the skipped epochs log
 	// no test accuracy.
 	TestEvery int `json:"test_every,omitempty"`
+	// SWAFrom, if positive, turns on stochastic weight averaging
+	// (Izmailov et al., 2018): the weights at the end of epoch SWAFrom
+	// (1-based) and of every later epoch are averaged, and when the run
+	// ends the network takes that average, with BatchNorm running
+	// statistics recomputed over one pass of the augmented training set
+	// (nn.Net.RecomputeBatchNorm). Checkpoints keep the weights as trained
+	// and the average beside them, so a resumed or extended run goes on
+	// averaging. The per-epoch test accuracies are those of the weights as
+	// trained.
+	SWAFrom int `json:"swa_from,omitempty"`
+	// SWALR, if positive, is the constant learning rate from epoch SWAFrom
+	// on (epochs before it follow Schedule over Epochs); 0 keeps Schedule
+	// throughout, which suits the constant schedule.
+	SWALR float32 `json:"swa_lr,omitempty"`
 	// Checkpoint, if set, is the path prefix of the per-epoch checkpoint.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Log receives one line per epoch and the progress bar (nil: silent).
@@ -87,10 +102,32 @@ func (c *Config) defaults() error {
 	if c.TestEvery < 0 {
 		return fmt.Errorf("test every %d epochs: must not be negative", c.TestEvery)
 	}
+	switch {
+	case c.SWAFrom < 0 || c.SWAFrom > c.Epochs:
+		return fmt.Errorf("weight averaging from epoch %d: want an epoch from 1 to %d", c.SWAFrom, c.Epochs)
+	case !(c.SWALR >= 0) || math.IsInf(float64(c.SWALR), 0):
+		return fmt.Errorf("weight averaging learning rate %v: must be positive, or 0 to keep the schedule", c.SWALR)
+	case c.SWALR > 0 && c.SWAFrom == 0:
+		return fmt.Errorf("weight averaging learning rate %v without an epoch to average from", c.SWALR)
+	}
 	return nil
 }
 
 func (c *Config) schedule() nn.Schedule {
+	base := c.baseSchedule()
+	if c.SWAFrom == 0 || c.SWALR == 0 {
+		return base
+	}
+	from, lr := float64(c.SWAFrom-1), c.SWALR
+	return func(t float64) float32 {
+		if t >= from {
+			return lr
+		}
+		return base(t)
+	}
+}
+
+func (c *Config) baseSchedule() nn.Schedule {
 	switch c.Schedule {
 	case "step":
 		lr, e := c.LR, float64(c.Epochs)
@@ -111,12 +148,15 @@ func (c *Config) schedule() nn.Schedule {
 
 // Epoch is what one epoch achieved.
 type Epoch struct {
-	Epoch     int     `json:"epoch"` // 1-based
-	LR        float32 `json:"lr"`    // at the epoch's start
-	Loss      float64 `json:"loss"`  // mean training loss
-	TrainAcc  float64 `json:"train_accuracy"`
-	TestAcc   float64 `json:"test_accuracy"` // NaN without a test set (JSON null)
-	Seconds   float64 `json:"seconds"`       // training time of the epoch
+	Epoch    int     `json:"epoch"` // 1-based
+	LR       float32 `json:"lr"`    // at the epoch's start
+	Loss     float64 `json:"loss"`  // mean training loss
+	TrainAcc float64 `json:"train_accuracy"`
+	TestAcc  float64 `json:"test_accuracy"` // NaN without a test set (JSON null)
+	// SWAModels is how many epochs' weights the weight average holds after
+	// this one (Config.SWAFrom).
+	SWAModels int     `json:"swa_models,omitempty"`
+	Seconds   float64 `json:"seconds"` // training time of the epoch
 	TestSecs  float64 `json:"test_seconds"`
 	Timestamp string  `json:"time"`
 }
@@ -160,7 +200,8 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 // run, and the schedule is recomputed over the new total (for the cosine
 // schedule, a warm restart at that point of the longer curve). Run returns
 // the per-epoch history, the checkpoint's earlier epochs included, and
-// saves it in every checkpoint it writes.
+// saves it in every checkpoint it writes. With Config.SWAFrom, the network
+// ends with the averaged weights.
 func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg Config, from *Checkpoint) ([]Epoch, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -176,12 +217,20 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 	}
 	start, opt := 0, newOptimizer(cfg)
 	var hist []Epoch
+	var swa average
 	if from != nil {
 		var err error
 		if opt, err = from.Restore(net); err != nil {
 			return nil, err
 		}
 		start, hist = from.Epoch, slices.Clone(from.History)
+		swa = average{n: from.swa.n, mean: slices.Clone(from.swa.mean)}
+		if err := swa.check(net.Params()); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		if cfg.SWAFrom == 0 && swa.n > 0 {
+			return nil, fmt.Errorf("checkpoint holds a weight average of %d epochs, and weight averaging is off", swa.n)
+		}
 	}
 	sched := cfg.schedule()
 	loader := dataset.NewLoader(trainSet, cfg.Batch, true, cfg.Seed, cfg.Augment)
@@ -222,6 +271,10 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 			e.TestAcc = Accuracy(net, testSet)
 			e.TestSecs = time.Since(t1).Seconds()
 		}
+		if cfg.SWAFrom > 0 && ep+1 >= cfg.SWAFrom {
+			swa.add(net.Params())
+			e.SWAModels = swa.n
+		}
 		e.Timestamp = time.Now().UTC().Format(time.RFC3339)
 		bar.Done()
 		spent += time.Since(t0)
@@ -242,12 +295,53 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 		}
 		hist = append(hist, e)
 		if cfg.Checkpoint != "" {
-			if err := SaveCheckpoint(cfg.Checkpoint, net, cfg, ep+1, hist, opt); err != nil {
+			if err := saveCheckpoint(cfg.Checkpoint, net, cfg, ep+1, hist, opt, &swa); err != nil {
 				return hist, err
 			}
 		}
 	}
+	if swa.n > 0 {
+		if err := finishAverage(ctx, net, &swa, loader, cfg); err != nil {
+			return hist, err
+		}
+	}
 	return hist, nil
+}
+
+// finishAverage gives the network the averaged weights and recomputes the
+// BatchNorm statistics for them over one more epoch of the loader (its
+// shuffle and augmentation for epoch cfg.Epochs, one past the last).
+func finishAverage(ctx context.Context, net *nn.Net, swa *average, loader *dataset.Loader, cfg Config) error {
+	swa.apply(net.Params())
+	hasBN := false
+	for _, l := range net.Model().Layers {
+		hasBN = hasBN || l.Op == graph.BatchNorm
+	}
+	if !hasBN {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "weights averaged over %d epochs\n", swa.n)
+		}
+		return nil
+	}
+	t0 := time.Now()
+	bar := progress.OnTerminal(cfg.Log, "BatchNorm statistics", loader.Len())
+	seen := net.RecomputeBatchNorm(func(yield func([]float32, int) bool) {
+		for _, b := range loader.Epoch(cfg.Epochs) {
+			if ctx.Err() != nil || !yield(b.X, b.N) {
+				return
+			}
+			bar.Add(1)
+		}
+	})
+	bar.Done()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "weights averaged over %d epochs; BatchNorm statistics recomputed on %d training samples in %.1fs\n",
+			swa.n, seen, time.Since(t0).Seconds())
+	}
+	return nil
 }
 
 func newOptimizer(cfg Config) nn.Optimizer {

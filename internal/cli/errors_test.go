@@ -442,3 +442,55 @@ func TestTrainInit(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainSWA: --swa-from switched on at a resume averages the later
+// epochs, and the log records the per-epoch count and the final (averaged)
+// accuracy; an epoch already done, or a change once averaging has begun,
+// is refused.
+func TestTrainSWA(t *testing.T) {
+	needMNIST(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	base := []string{"train", "--data", "mnist", "--limit", "64", "--batch", "32", "--workers", "1", "--model", "lenet5", "-o", out}
+	if r := run(t, slices.Concat(base, []string{"--epochs", "1"})...); r.code != 0 {
+		t.Fatalf("first run:\n%v", r)
+	}
+	if r := run(t, slices.Concat(base, []string{"--epochs", "3", "--resume", "--swa-from", "1"})...); r.code != 1 || !strings.Contains(r.stderr, "1 epochs done; average from a later one") {
+		t.Errorf("--swa-from an epoch already done: want exit 1\n%v", r)
+	}
+	r := run(t, slices.Concat(base, []string{"--epochs", "3", "--resume", "--swa-from", "2", "--swa-lr", "5e-4"})...)
+	if r.code != 0 || !strings.Contains(r.stderr, "weights averaged over 2 epochs") {
+		t.Fatalf("resume with --swa-from 2:\n%v", r)
+	}
+	if r := run(t, slices.Concat(base, []string{"--epochs", "4", "--resume", "--swa-from", "3"})...); r.code != 1 || !strings.Contains(r.stderr, "averages from epoch 2 already (2 epochs)") {
+		t.Errorf("moving --swa-from once averaging began: want exit 1\n%v", r)
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(out, ".onnx") + ".train.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Config struct {
+			SWAFrom int     `json:"swa_from"`
+			SWALR   float64 `json:"swa_lr"`
+		}
+		Epochs []struct {
+			LR        float64
+			SWAModels int `json:"swa_models"`
+		}
+		TestAccuracy float64 `json:"test_accuracy"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Config.SWAFrom != 2 || log.Config.SWALR != 5e-4 || len(log.Epochs) != 3 {
+		t.Fatalf("log: config %+v, %d epochs; want averaging from 2 at lr 5e-4 over 3 epochs", log.Config, len(log.Epochs))
+	}
+	for i, e := range log.Epochs {
+		if want := []int{0, 1, 2}[i]; e.SWAModels != want || (i > 0) != (e.LR == 5e-4) {
+			t.Errorf("log epoch %d: lr %v, %d epochs averaged; want %d averaged", i+1, e.LR, e.SWAModels, want)
+		}
+	}
+	if !strings.Contains(r.stdout, fmt.Sprintf("test accuracy %.2f %%", log.TestAccuracy)) {
+		t.Errorf("log: test accuracy %v, not the one reported:\n%s", log.TestAccuracy, r.stdout)
+	}
+}

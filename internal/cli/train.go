@@ -38,6 +38,9 @@ type trainLog struct {
 	Workers int           `json:"workers"`
 	Config  train.Config  `json:"config"`
 	Epochs  []train.Epoch `json:"epochs"`
+	// TestAccuracy is the final network's (float32 weights): with
+	// --swa-from, that of the weight average, not of the last epoch.
+	TestAccuracy float64 `json:"test_accuracy"`
 	// Seconds is the training and test time summed over all epochs, across
 	// resumes; RunSeconds the wall time of the last command alone.
 	Seconds    float64 `json:"seconds"`
@@ -90,6 +93,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.TestEvery, "test-every", 1, "evaluate the test set after every `N`th epoch and the last (a resume keeps the setting unless given)")
 	fs.BoolVar(&cfg.Float16, "float16", false, "store the final model's conv and linear weights as float16: half the file size (checkpoints stay float32; a resume keeps the setting)")
 	initFile := fs.String("init", "", "start from the weights of `FILE.onnx`, a trained model of the same --model and --width (e.g. to fine-tune it with a new schedule); BatchNorms it folded are recalibrated on training images")
+	fs.IntVar(&cfg.SWAFrom, "swa-from", 0, "stochastic weight averaging: average the weights of epoch `N` and every later epoch, and end with that average, its BatchNorm statistics recomputed on the training set (0: off)")
+	swaLR := fs.Float64("swa-lr", 0, "constant learning rate from the --swa-from epoch on (0: keep --schedule)")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -100,7 +105,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg.LR, cfg.Momentum, cfg.WeightDecay = float32(*lr), float32(*mom), float32(*wd)
+	cfg.LR, cfg.Momentum, cfg.WeightDecay, cfg.SWALR = float32(*lr), float32(*mom), float32(*wd), float32(*swaLR)
 	if *ckpt == "" {
 		*ckpt = strings.TrimSuffix(*out, ".onnx") + ".ckpt"
 	}
@@ -186,6 +191,20 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		if set["test-every"] {
 			saved.TestEvery = cfg.TestEvery
 		}
+		if set["swa-from"] && cfg.SWAFrom != saved.SWAFrom {
+			// Averaging can begin with a later epoch; once begun, it
+			// keeps its first epoch.
+			if n := from.SWAModels(); n > 0 {
+				return fmt.Errorf("--swa-from %d: the checkpoint %s averages from epoch %d already (%d epochs)", cfg.SWAFrom, *ckpt, saved.SWAFrom, n)
+			}
+			if cfg.SWAFrom != 0 && cfg.SWAFrom <= from.Epoch {
+				return fmt.Errorf("--swa-from %d: the checkpoint %s has %d epochs done; average from a later one", cfg.SWAFrom, *ckpt, from.Epoch)
+			}
+			saved.SWAFrom = cfg.SWAFrom
+		}
+		if set["swa-lr"] {
+			saved.SWALR = cfg.SWALR
+		}
 		if saved.Epochs < from.Epoch {
 			return fmt.Errorf("--epochs %d: the checkpoint %s has %d epochs done already", saved.Epochs, *ckpt, from.Epoch)
 		}
@@ -234,6 +253,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err := onnx.WriteFileWith(*out, final, onnx.WriteOptions{Float16: cfg.Float16}); err != nil {
 		return err
 	}
+	acc := train.Accuracy(net, testSet)
 	var seconds float64
 	for _, ep := range hist {
 		seconds += ep.Seconds + ep.TestSecs
@@ -241,7 +261,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	logCfg := cfg
 	logCfg.Notes = nil // the record is spelled out beside it
 	log := trainLog{Command: rec.Command, Resumed: rec.Resumed, Init: rec.Init, Model: *arch, Width: rec.Width, Data: d.spec,
-		Workers: net.Workers(), Config: logCfg, Epochs: hist, Seconds: seconds, RunSeconds: time.Since(t0).Seconds(),
+		Workers: net.Workers(), Config: logCfg, Epochs: hist, TestAccuracy: acc, Seconds: seconds, RunSeconds: time.Since(t0).Seconds(),
 		Params: final.Params(), MACs: final.MACs(), Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
 	if err != nil {
@@ -251,7 +271,6 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err := os.WriteFile(logName, append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	acc := train.Accuracy(net, testSet)
 	if !cfg.Float16 {
 		fmt.Fprintf(e.stdout, "wrote %s (%d parameters): test accuracy %.2f %% on %d %s samples; log %s\n",
 			*out, final.Params(), acc, testSet.Len(), testSet.Name, logName)
