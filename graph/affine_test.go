@@ -14,13 +14,13 @@ import (
 // TestAffineLayer checks what every pass sees of an Affine layer: its
 // shape rule, 0 MACs and 0 parameters, Clone's deep copy and CheckFinite.
 func TestAffineLayer(t *testing.T) {
-	aff := func(scale, shift []float32) *graph.Layer {
-		return &graph.Layer{Name: "pre", Op: graph.Affine, Scale: scale, Shift: shift}
+	aff := func(scale, shift []float32) *graph.Node {
+		return &graph.Node{Name: "pre", Op: graph.Affine, Scale: scale, Shift: shift}
 	}
 	for _, tc := range []struct {
 		name string
 		in   []int
-		l    *graph.Layer
+		l    *graph.Node
 		want string // InferShapes error, "" for none
 	}{
 		{"3 channels", []int{3, 4, 5}, aff([]float32{1, 2, 3}, []float32{0, -1, 1}), ""},
@@ -29,7 +29,7 @@ func TestAffineLayer(t *testing.T) {
 		{"no shift", []int{2, 4, 5}, aff([]float32{1, 2}, nil), "2 channels, scale has 2 values and shift 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &graph.Model{InputShape: tc.in, Layers: []*graph.Layer{tc.l}}
+			m := &graph.Model{InputShape: tc.in, Nodes: []*graph.Node{tc.l}}
 			err := m.InferShapes()
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `layer 0 "pre" (Affine)`) {
@@ -44,15 +44,15 @@ func TestAffineLayer(t *testing.T) {
 				t.Errorf("shape %v, %d MACs, %d params: want %v, 0, 0", m.OutputShape(), m.MACs(), m.Params(), tc.in)
 			}
 			c := m.Clone()
-			c.Layers[0].Scale[0], c.Layers[0].Shift[0] = 99, 99
-			if m.Layers[0].Scale[0] == 99 || m.Layers[0].Shift[0] == 99 {
+			c.Nodes[0].Scale[0], c.Nodes[0].Shift[0] = 99, 99
+			if m.Nodes[0].Scale[0] == 99 || m.Nodes[0].Shift[0] == 99 {
 				t.Error("Clone shares Scale or Shift with the original")
 			}
 			for _, field := range []string{"scale", "shift"} {
 				bad := m.Clone()
-				v := bad.Layers[0].Scale
+				v := bad.Nodes[0].Scale
 				if field == "shift" {
-					v = bad.Layers[0].Shift
+					v = bad.Nodes[0].Shift
 				}
 				v[0] = float32(math.Inf(-1))
 				if err := bad.CheckFinite(); !errors.Is(err, graph.ErrNonFinite) || !strings.Contains(err.Error(), `layer 0 "pre" `+field+"[0] = -Inf") {
@@ -64,7 +64,7 @@ func TestAffineLayer(t *testing.T) {
 	if s := graph.Affine.String(); s != "Affine" {
 		t.Errorf("Affine.String() = %q", s)
 	}
-	m := &graph.Model{InputShape: []int{6}, Layers: []*graph.Layer{aff([]float32{1}, []float32{0})}}
+	m := &graph.Model{InputShape: []int{6}, Nodes: []*graph.Node{aff([]float32{1}, []float32{0})}}
 	if err := m.InferShapes(); err == nil || !strings.Contains(err.Error(), "want [C H W]") {
 		t.Errorf("Affine on a flat input: %v", err)
 	}
@@ -104,7 +104,7 @@ func standardize(p graph.Preprocess, shape []int, x []float32) []float32 {
 func TestPrependPreprocess(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	cifar := graph.Preprocess{Mean: []float32{0.4914, 0.4822, 0.4465}, Std: []float32{0.2470, 0.2435, 0.2616}}
-	relu := func() *graph.Layer { return &graph.Layer{Op: graph.ReLU} }
+	relu := func() *graph.Node { return &graph.Node{Op: graph.ReLU} }
 	for _, tc := range []struct {
 		name string
 		m    *graph.Model
@@ -114,7 +114,7 @@ func TestPrependPreprocess(t *testing.T) {
 		{"grouped padded conv, scale 255", randModel(r, []int{4, 5, 5}, conv(4, 8, 3, 2, 2), relu()),
 			graph.Preprocess{Scale: 255, Mean: []float32{120, 110, 100, 90}, Std: []float32{60, 61, 62, 63}}},
 		{"depthwise padded, one value", randModel(r, []int{3, 4, 4}, conv(3, 6, 3, 3, 1)), graph.Preprocess{Mean: []float32{0.5}, Std: []float32{0.25}}},
-		{"conv then linear", randModel(r, []int{1, 4, 4}, conv(1, 2, 3, 1, 1), relu(), &graph.Layer{Op: graph.Flatten}, linear(32, 3)),
+		{"conv then linear", randModel(r, []int{1, 4, 4}, conv(1, 2, 3, 1, 1), relu(), &graph.Node{Op: graph.Flatten}, linear(32, 3)),
 			graph.Preprocess{Mean: []float32{0.1307}, Std: []float32{0.3081}}},
 		{"unpadded (foldable too)", randModel(r, []int{3, 5, 5}, conv(3, 2, 3, 1, 0)), cifar},
 	} {
@@ -123,8 +123,8 @@ func TestPrependPreprocess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Layers) != len(tc.m.Layers)+1 || p.Layers[0].Op != graph.Affine || p.Layers[0].Name != graph.PreprocessLayerName {
-				t.Fatalf("layers %v: want an Affine %q first", p.Layers, graph.PreprocessLayerName)
+			if len(p.Nodes) != len(tc.m.Nodes)+1 || p.Nodes[0].Op != graph.Affine || p.Nodes[0].Name != graph.PreprocessLayerName {
+				t.Fatalf("layers %v: want an Affine %q first", p.Nodes, graph.PreprocessLayerName)
 			}
 			if p.MACs() != tc.m.MACs() || p.Params() != tc.m.Params() {
 				t.Errorf("MACs %d params %d, want the original's %d and %d", p.MACs(), p.Params(), tc.m.MACs(), tc.m.Params())
@@ -151,8 +151,8 @@ func TestPrependPreprocess(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				if !reflect.DeepEqual(s.Layers[0], p.Layers[0]) {
-					t.Errorf("%s changed the Affine layer: %+v", name, s.Layers[0])
+				if !reflect.DeepEqual(s.Nodes[0], p.Nodes[0]) {
+					t.Errorf("%s changed the Affine layer: %+v", name, s.Nodes[0])
 				}
 			}
 		})
@@ -176,8 +176,8 @@ func TestPrependPreprocessErrors(t *testing.T) {
 		}
 	}
 	// An identity transform adds nothing.
-	if id, err := graph.PrependPreprocess(m, graph.Preprocess{}); err != nil || len(id.Layers) != 1 {
-		t.Errorf("identity: %v, %d layers; want the model unchanged", err, len(id.Layers))
+	if id, err := graph.PrependPreprocess(m, graph.Preprocess{}); err != nil || len(id.Nodes) != 1 {
+		t.Errorf("identity: %v, %d layers; want the model unchanged", err, len(id.Nodes))
 	}
 	// One transform only: neither prepend nor fold a second one.
 	p, err := graph.PrependPreprocess(m, graph.Preprocess{Mean: []float32{0.5}})
@@ -191,12 +191,12 @@ func TestPrependPreprocessErrors(t *testing.T) {
 		t.Errorf("fold after prepend: %v", err)
 	}
 	// A name already taken gets a suffix.
-	m.Layers[0].Name = graph.PreprocessLayerName
-	if p, err := graph.PrependPreprocess(m, graph.Preprocess{Mean: []float32{0.5}}); err != nil || p.Layers[0].Name != "preprocess_2" {
-		t.Errorf("name clash: %v, first layer %q; want preprocess_2", err, p.Layers[0].Name)
+	m.Nodes[0].Name = graph.PreprocessLayerName
+	if p, err := graph.PrependPreprocess(m, graph.Preprocess{Mean: []float32{0.5}}); err != nil || p.Nodes[0].Name != "preprocess_2" {
+		t.Errorf("name clash: %v, first layer %q; want preprocess_2", err, p.Nodes[0].Name)
 	}
 	// A BatchNorm right after the transform cannot be folded.
-	bn := &graph.Model{InputShape: []int{1, 2, 2}, Layers: []*graph.Layer{
+	bn := &graph.Model{InputShape: []int{1, 2, 2}, Nodes: []*graph.Node{
 		{Name: "bn", Op: graph.BatchNorm, Gamma: []float32{1}, Beta: []float32{0}, Mean: []float32{0}, Var: []float32{1}},
 	}}
 	pb, err := graph.PrependPreprocess(bn, graph.Preprocess{Mean: []float32{0.5}})

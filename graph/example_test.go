@@ -14,7 +14,7 @@ func ExampleSimplify() {
 	m := &graph.Model{
 		Name:       "small",
 		InputShape: []int{1, 6, 6},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "conv", Op: graph.Conv, W: []float32{1, 0, 0, 1}, B: []float32{0}, WShape: []int{1, 1, 2, 2},
 				Kernel: [2]int{2, 2}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 			{Name: "bn", Op: graph.BatchNorm, Gamma: []float32{2}, Beta: []float32{0.5}, Mean: []float32{1}, Var: []float32{3},
@@ -29,7 +29,7 @@ func ExampleSimplify() {
 		log.Fatal(err)
 	}
 	show := func(m *graph.Model) {
-		for _, l := range m.Layers {
+		for _, l := range m.Nodes {
 			fmt.Printf(" %s:%v%v", l.Name, l.Op, l.OutShape)
 		}
 		fmt.Printf("\n  %d params, %d MACs\n", m.Params(), m.MACs())
@@ -43,7 +43,7 @@ func ExampleSimplify() {
 	fmt.Print("after: ")
 	show(s)
 	// γ/√(var+ε) = 2/√4 = 1: weights unchanged, bias (0−1)·1 + 0.5.
-	fmt.Println("folded conv:", s.Layers[0].W, s.Layers[0].B)
+	fmt.Println("folded conv:", s.Nodes[0].W, s.Nodes[0].B)
 	// Output:
 	// before: conv:Conv[1 5 5] bn:BatchNorm[1 5 5] relu:ReLU[1 5 5] drop:Dropout[1 5 5] flatten:Flatten[25] fc:Linear[2]
 	//   61 params, 150 MACs
@@ -58,7 +58,7 @@ func ExampleSimplify() {
 func ExamplePrependPreprocess() {
 	m := &graph.Model{
 		InputShape: []int{1, 3, 3},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "conv", Op: graph.Conv, W: make([]float32, 9), B: []float32{0}, WShape: []int{1, 1, 3, 3},
 				Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		},
@@ -71,7 +71,7 @@ func ExamplePrependPreprocess() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, l := range pm.Layers {
+	for _, l := range pm.Nodes {
 		fmt.Printf("%s:%v%v scale %v shift %v\n", l.Name, l.Op, l.OutShape, l.Scale, l.Shift)
 	}
 	// Output:

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
-// Op is the kind of a layer.
+// Op is the kind of a node.
 type Op int
 
-// Layer kinds. Structure-only layers (Flatten, Dropout) carry no arithmetic at
-// inference time.
+// Node kinds. Structure-only nodes (Flatten, Dropout, Concat) carry no
+// arithmetic at inference time. The ops marked "ANN only" run in package nn
+// but have no Quartz equivalent (AnnOnly says why).
 const (
 	Conv          Op = iota + 1 // 2-D convolution with bias
 	Linear                      // fully connected: y = W·x + b
@@ -22,14 +24,29 @@ const (
 	BatchNorm                   // per-channel affine from running statistics
 	Dropout                     // identity at inference
 	Flatten                     // [C,H,W] → [C·H·W]
-	LeakyReLU                   // x if x ≥ 0, else Alpha·x (ANN only: no Quartz equivalent)
-	Affine                      // per input channel x·Scale[c] + Shift[c]: an explicit input transform (PrependPreprocess)
+	LeakyReLU                   // x if x ≥ 0, else Alpha·x (ANN only)
+	Affine                      // per channel x·Scale[c] + Shift[c]: a constant Mul/Add/Sub/Div or an input transform
+	Add                         // elementwise sum of two or more inputs of one shape
+	Concat                      // inputs stacked along the channel axis (axis 0 of the per-sample shape)
+	Tanh                        // ANN only
+	Sigmoid                     // ANN only
+	HardSigmoid                 // max(0, min(1, Alpha·x + Beta)) (ANN only)
+	HardSwish                   // x·max(0, min(1, x/6 + ½)) (ANN only)
+	SiLU                        // x·sigmoid(x) (ANN only)
+	Softmax                     // exp-normalized along Axis (ANN only inside a network)
+	LayerNorm                   // (x − mean)/√(var + Eps) over Axes, per sample (ANN only)
+	LRN                         // local response normalization across channels (ANN only)
+	Mul                         // elementwise product of two inputs of one shape (ANN only)
+	Reshape                     // same values, shape Shape (structure only)
 )
 
 var opNames = map[Op]string{
 	Conv: "Conv", Linear: "Linear", ReLU: "ReLU", Clip: "Clip", MaxPool: "MaxPool",
 	AvgPool: "AvgPool", GlobalAvgPool: "GlobalAvgPool", BatchNorm: "BatchNorm",
 	Dropout: "Dropout", Flatten: "Flatten", LeakyReLU: "LeakyReLU", Affine: "Affine",
+	Add: "Add", Concat: "Concat", Tanh: "Tanh", Sigmoid: "Sigmoid", HardSigmoid: "HardSigmoid",
+	HardSwish: "HardSwish", SiLU: "SiLU", Softmax: "Softmax", LayerNorm: "LayerNorm", LRN: "LRN",
+	Mul: "Mul", Reshape: "Reshape",
 }
 
 func (o Op) String() string {
@@ -40,15 +57,44 @@ func (o Op) String() string {
 }
 
 // HasParams reports whether the op carries trainable weights. Affine does
-// not: its Scale and Shift are a fixed input transform, not trained and not
+// not: its Scale and Shift are a fixed transform, not trained and not
 // counted by Params.
 func (o Op) HasParams() bool { return o == Conv || o == Linear || o == BatchNorm }
 
-// Layer is one node of the chain. Only the fields that matter for its Op are
-// set; the rest stay zero.
-type Layer struct {
+// AnnOnly returns why a node of op o has no Quartz equivalent, or "" when
+// it has one. Such nodes run in the ANN (package nn); converters refuse
+// them by name.
+func (o Op) AnnOnly() string {
+	switch o {
+	case LeakyReLU:
+		return "a negative slope cannot be carried by a single spike time"
+	case Tanh, Sigmoid, HardSigmoid, HardSwish, SiLU:
+		return "a Quartz neuron computes only ReLU-like (clipped linear) activations"
+	case Softmax:
+		return "a softmax inside the network needs exponentials across neurons; only a final one is dropped"
+	case LayerNorm, LRN:
+		return "normalization by statistics of the sample itself divides activations by each other"
+	case Mul:
+		return "a product of two activations is not a weighted sum of spikes"
+	}
+	return ""
+}
+
+// ModelInput, in Node.Inputs, stands for the model's input.
+const ModelInput = -1
+
+// Node is one operation of the graph. Only the fields that matter for its
+// Op are set; the rest stay zero.
+type Node struct {
 	Name string
 	Op   Op
+
+	// Inputs are the indices in Model.Nodes of the nodes this node reads,
+	// each smaller than the node's own index, or ModelInput. Nil means the
+	// node before it (the model input for the first node): a chain needs
+	// no Inputs at all. InferShapes makes them explicit. Add, Concat and Mul
+	// take two or more inputs, every other op exactly one.
+	Inputs []int
 
 	// Conv and Linear. W is [Cout, Cin/Group, KH, KW] or [Out, In]; B has
 	// Cout (Out) entries and may be nil (no bias).
@@ -67,36 +113,52 @@ type Layer struct {
 	CountIncludePad bool
 
 	// BatchNorm: y = Gamma·(x−Mean)/sqrt(Var+Eps) + Beta, per channel.
+	// LayerNorm and LRN use Eps and Bias too.
 	Gamma, Beta, Mean, Var []float32
 	Eps                    float32
 
 	// Clip bounds.
 	Min, Max float32
 
-	// LeakyReLU negative slope (ONNX default 0.01).
-	Alpha float32
+	// LeakyReLU negative slope (ONNX default 0.01); HardSigmoid's slope
+	// (Alpha) and offset (Bias); LRN's alpha, beta (Power), bias and Size.
+	Alpha, Power, Bias float32
+	Size               int
+
+	// Softmax's axis, and LayerNorm's axes, in the per-sample shape.
+	Axis int
+	Axes []int
+
+	// Reshape's per-sample output shape.
+	Shape []int
 
 	// Dropout probability (training only).
 	Ratio float32
 
-	// Affine: y[c,·] = x[c,·]·Scale[c] + Shift[c], one value per channel of
-	// a [C H W] input; the shape is unchanged. It is the input transform of
-	// a model trained on standardized inputs when that transform cannot be
-	// folded into the first layer (see PrependPreprocess). It has no MACs
-	// and no parameters in Params: the values are fixed, not trained.
+	// Affine: y[c,·] = x[c,·]·Scale[c] + Shift[c], one value per channel
+	// (axis 0 of the per-sample shape); the shape is unchanged. It is a
+	// constant per-channel Mul/Add/Sub/Div, or a BatchNorm that could not
+	// be folded, or the input transform of a model trained on standardized
+	// inputs (see PrependPreprocess). It has no MACs and no parameters in
+	// Params: the values are fixed, not trained.
 	Scale, Shift []float32
 
-	// Shapes without the batch dimension, set by InferShapes.
+	// Shapes without the batch dimension, set by InferShapes. InShape is
+	// the shape of the first input.
 	InShape, OutShape []int
 }
 
-// Model is a feed-forward chain of layers.
+// Model is a feed-forward network: a DAG of nodes in topological order.
+// Its output is the output of its last node; every other node's output is
+// read by some later node.
 type Model struct {
 	Name       string
 	InputName  string // name of the graph input in the file it came from
 	OutputName string
-	InputShape []int // [C, H, W]
-	Layers     []*Layer
+	// InputShape is the per-sample input shape: [C H W], or [F 1 1] for a
+	// model that takes flat vectors.
+	InputShape []int
+	Nodes      []*Node
 	// Producer and Opset describe the file the model came from, if any.
 	Producer string
 	Opset    int64
@@ -111,8 +173,10 @@ func Size(shape []int) int {
 	return n
 }
 
-// InferShapes sets InShape and OutShape of every layer from m.InputShape and
-// checks that parameters fit. It returns an error naming the first layer that
+// InferShapes makes every node's Inputs explicit and sets InShape and
+// OutShape of every node from m.InputShape. It checks that the nodes are in
+// topological order, that every node but the last is read by a later one,
+// and that parameters fit. It returns an error naming the first node that
 // does not fit.
 func (m *Model) InferShapes() error {
 	if len(m.InputShape) != 3 {
@@ -123,24 +187,70 @@ func (m *Model) InferShapes() error {
 			return fmt.Errorf("model input shape %v: dimensions must be positive", m.InputShape)
 		}
 	}
-	in := append([]int(nil), m.InputShape...)
-	for i, l := range m.Layers {
-		out, err := l.outShape(in)
-		if err != nil {
-			return fmt.Errorf("layer %d %q (%v): %w", i, l.Name, l.Op, err)
+	if len(m.Nodes) == 0 {
+		return errors.New("model has no nodes")
+	}
+	used := make([]bool, len(m.Nodes))
+	var ins [][]int
+	for i, l := range m.Nodes {
+		if l.Inputs == nil {
+			l.Inputs = []int{i - 1}
 		}
-		l.InShape, l.OutShape = in, out
-		in = out
+		ins = ins[:0]
+		for _, j := range l.Inputs {
+			if j < ModelInput || j >= i {
+				return fmt.Errorf("node %d %q (%v): input %d is not an earlier node (nodes must be in topological order)", i, l.Name, l.Op, j)
+			}
+			if j == ModelInput {
+				ins = append(ins, m.InputShape)
+				continue
+			}
+			used[j] = true
+			ins = append(ins, m.Nodes[j].OutShape)
+		}
+		if err := l.checkArity(); err != nil {
+			return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
+		}
+		out, err := l.outShape(ins)
+		if err != nil {
+			return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
+		}
+		l.InShape, l.OutShape = append([]int(nil), ins[0]...), out
+	}
+	for i, u := range used[:len(used)-1] {
+		if !u {
+			l := m.Nodes[i]
+			return fmt.Errorf("node %d %q (%v): its output is never read (only the last node is the model's output)", i, l.Name, l.Op)
+		}
 	}
 	return nil
 }
 
-// OutputShape is the shape of the last layer's output (InferShapes first).
+func (l *Node) checkArity() error {
+	switch l.Op {
+	case Add, Concat:
+		if len(l.Inputs) < 2 {
+			return fmt.Errorf("%d inputs: want two or more", len(l.Inputs))
+		}
+	case Mul:
+		if len(l.Inputs) != 2 {
+			return fmt.Errorf("%d inputs: want two", len(l.Inputs))
+		}
+	default:
+		if len(l.Inputs) != 1 {
+			return fmt.Errorf("%d inputs: want one", len(l.Inputs))
+		}
+	}
+	return nil
+}
+
+// OutputShape is the shape of the model's output, the last node's
+// (InferShapes first).
 func (m *Model) OutputShape() []int {
-	if len(m.Layers) == 0 {
+	if len(m.Nodes) == 0 {
 		return m.InputShape
 	}
-	return m.Layers[len(m.Layers)-1].OutShape
+	return m.Nodes[len(m.Nodes)-1].OutShape
 }
 
 func poolOut(in, k, s, padA, padB, dil int, ceil bool) (int, error) {
@@ -160,8 +270,57 @@ func poolOut(in, k, s, padA, padB, dil int, ceil bool) (int, error) {
 	return o, nil
 }
 
-func (l *Layer) outShape(in []int) ([]int, error) {
+func (l *Node) outShape(ins [][]int) ([]int, error) {
+	in := ins[0]
 	switch l.Op {
+	case Add, Mul:
+		for _, s := range ins[1:] {
+			if !slices.Equal(s, in) {
+				return nil, fmt.Errorf("input shapes %v and %v differ", in, s)
+			}
+		}
+		return append([]int(nil), in...), nil
+	case Concat:
+		out := append([]int(nil), in...)
+		for _, s := range ins[1:] {
+			if len(s) != len(in) || !slices.Equal(s[1:], in[1:]) {
+				return nil, fmt.Errorf("input shapes %v and %v differ beyond the channel axis", in, s)
+			}
+			out[0] += s[0]
+		}
+		return out, nil
+	case Reshape:
+		if Size(l.Shape) != Size(in) || len(l.Shape) == 0 {
+			return nil, fmt.Errorf("shape %v has %d values, input %v has %d", l.Shape, Size(l.Shape), in, Size(in))
+		}
+		for _, d := range l.Shape {
+			if d <= 0 {
+				return nil, fmt.Errorf("shape %v: dimensions must be positive", l.Shape)
+			}
+		}
+		return append([]int(nil), l.Shape...), nil
+	case Softmax:
+		if l.Axis < 0 || l.Axis >= len(in) {
+			return nil, fmt.Errorf("axis %d of a rank-%d input", l.Axis, len(in))
+		}
+		return append([]int(nil), in...), nil
+	case LayerNorm:
+		if len(l.Axes) == 0 {
+			return nil, errors.New("no axes")
+		}
+		for k, a := range l.Axes {
+			if a < 0 || a >= len(in) || (k > 0 && a <= l.Axes[k-1]) {
+				return nil, fmt.Errorf("axes %v of a rank-%d input: want increasing axes in range", l.Axes, len(in))
+			}
+		}
+		return append([]int(nil), in...), nil
+	case LRN:
+		if l.Size <= 0 {
+			return nil, fmt.Errorf("size %d must be positive", l.Size)
+		}
+		return append([]int(nil), in...), nil
+	case Tanh, Sigmoid, HardSigmoid, HardSwish, SiLU:
+		return append([]int(nil), in...), nil
 	case Conv, MaxPool, AvgPool:
 		if len(in) != 3 {
 			return nil, fmt.Errorf("input shape %v: want [C H W]", in)
@@ -231,9 +390,6 @@ func (l *Layer) outShape(in []int) ([]int, error) {
 	case Flatten:
 		return []int{Size(in)}, nil
 	case Affine:
-		if len(in) != 3 {
-			return nil, fmt.Errorf("input shape %v: want [C H W] (the transform is per channel)", in)
-		}
 		if len(l.Scale) != in[0] || len(l.Shift) != in[0] {
 			return nil, fmt.Errorf("%d channels, scale has %d values and shift %d", in[0], len(l.Scale), len(l.Shift))
 		}
@@ -244,7 +400,7 @@ func (l *Layer) outShape(in []int) ([]int, error) {
 	return nil, fmt.Errorf("unknown op %v", l.Op)
 }
 
-func (l *Layer) checkParams() error {
+func (l *Node) checkParams() error {
 	if len(l.W) != Size(l.WShape) {
 		return fmt.Errorf("weight has %d values, shape %v wants %d", len(l.W), l.WShape, Size(l.WShape))
 	}
@@ -257,12 +413,12 @@ func (l *Layer) checkParams() error {
 // Params returns the number of parameters of the layer (weights, biases,
 // and BatchNorm's four vectors). An Affine layer's fixed Scale and Shift
 // are not parameters.
-func (l *Layer) Params() int {
+func (l *Node) Params() int {
 	return len(l.W) + len(l.B) + len(l.Gamma) + len(l.Beta) + len(l.Mean) + len(l.Var)
 }
 
 // MACs returns the multiply-accumulates of one sample (InferShapes first).
-func (l *Layer) MACs() int64 {
+func (l *Node) MACs() int64 {
 	switch l.Op {
 	case Conv:
 		return int64(Size(l.OutShape)) * int64(l.WShape[1]*l.WShape[2]*l.WShape[3])
@@ -275,7 +431,7 @@ func (l *Layer) MACs() int64 {
 // Params returns the parameter count of the model.
 func (m *Model) Params() int {
 	n := 0
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		n += l.Params()
 	}
 	return n
@@ -284,7 +440,7 @@ func (m *Model) Params() int {
 // MACs returns the multiply-accumulates of one sample.
 func (m *Model) MACs() int64 {
 	var n int64
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		n += l.MACs()
 	}
 	return n
@@ -296,7 +452,7 @@ var ErrNonFinite = errors.New("non-finite value")
 // CheckFinite returns an error naming the first layer with a NaN or infinite
 // parameter.
 func (m *Model) CheckFinite() error {
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		for _, p := range []struct {
 			name string
 			v    []float32
@@ -304,7 +460,7 @@ func (m *Model) CheckFinite() error {
 			{"scale", l.Scale}, {"shift", l.Shift}} {
 			for j, x := range p.v {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-					return fmt.Errorf("layer %d %q %s[%d] = %v: %w", i, l.Name, p.name, j, x, ErrNonFinite)
+					return fmt.Errorf("node %d %q %s[%d] = %v: %w", i, l.Name, p.name, j, x, ErrNonFinite)
 				}
 			}
 		}
@@ -316,36 +472,45 @@ func (m *Model) CheckFinite() error {
 func (m *Model) Clone() *Model {
 	c := *m
 	c.InputShape = append([]int(nil), m.InputShape...)
-	c.Layers = make([]*Layer, len(m.Layers))
+	c.Nodes = make([]*Node, len(m.Nodes))
 	cp := func(v []float32) []float32 {
 		if v == nil {
 			return nil
 		}
 		return append([]float32(nil), v...)
 	}
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		n := *l
 		n.W, n.B = cp(l.W), cp(l.B)
 		n.Gamma, n.Beta, n.Mean, n.Var = cp(l.Gamma), cp(l.Beta), cp(l.Mean), cp(l.Var)
 		n.Scale, n.Shift = cp(l.Scale), cp(l.Shift)
+		n.Inputs = slices.Clone(l.Inputs)
+		n.Axes, n.Shape = slices.Clone(l.Axes), slices.Clone(l.Shape)
 		n.WShape = append([]int(nil), l.WShape...)
 		n.InShape = append([]int(nil), l.InShape...)
 		n.OutShape = append([]int(nil), l.OutShape...)
-		c.Layers[i] = &n
+		c.Nodes[i] = &n
 	}
 	return &c
 }
 
-// Rectified reports whether the output of layer i passes through a ReLU (or
-// a Clip with Min = 0) before the next layer that computes: Dropout, Flatten
-// and MaxPool may sit between, since max-pooling and ReLU commute; any
-// other layer (an Affine too: its shift can make values negative again)
-// ends the search, unrectified. The converters use it to tell hidden layers
-// (rectified) from output layers.
+// Rectified reports whether the output of node i passes through a ReLU (or
+// a Clip with Min = 0) before the next node that computes: Dropout,
+// Flatten, Reshape and MaxPool may sit between, since max-pooling and ReLU
+// commute; any other node (an Affine too: its shift can make values
+// negative again) ends the search, unrectified, and so does a value read by
+// more than one node. The converters use it to tell hidden layers
+// (rectified) from output layers. Inputs must be explicit (InferShapes).
 func (m *Model) Rectified(i int) bool {
-	for _, l := range m.Layers[i+1:] {
+	cons := m.Consumers()
+	for {
+		if len(cons[i]) != 1 {
+			return false
+		}
+		i = cons[i][0]
+		l := m.Nodes[i]
 		switch l.Op {
-		case Dropout, Flatten, MaxPool:
+		case Dropout, Flatten, Reshape, MaxPool:
 			continue
 		case ReLU:
 			return true
@@ -354,5 +519,4 @@ func (m *Model) Rectified(i int) bool {
 		}
 		return false
 	}
-	return false
 }

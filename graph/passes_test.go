@@ -17,7 +17,7 @@ func refForward(t *testing.T, m *Model, x []float32) []float64 {
 	for i, v := range x {
 		a[i] = float64(v)
 	}
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		out := make([]float64, Size(l.OutShape))
 		switch l.Op {
 		case Conv, MaxPool, AvgPool:
@@ -122,14 +122,14 @@ func randVec(r *rand.Rand, n int, lo, hi float32) []float32 {
 	return v
 }
 
-func convLayer(r *rand.Rand, name string, cin, cout, k, group int) *Layer {
-	return &Layer{Name: name, Op: Conv, W: randVec(r, cout*cin/group*k*k, -0.5, 0.5), B: randVec(r, cout, -0.2, 0.2),
+func convLayer(r *rand.Rand, name string, cin, cout, k, group int) *Node {
+	return &Node{Name: name, Op: Conv, W: randVec(r, cout*cin/group*k*k, -0.5, 0.5), B: randVec(r, cout, -0.2, 0.2),
 		WShape: []int{cout, cin / group, k, k}, Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1},
 		Dilation: [2]int{1, 1}, Group: group}
 }
 
-func bnLayer(r *rand.Rand, name string, c int) *Layer {
-	return &Layer{Name: name, Op: BatchNorm, Gamma: randVec(r, c, 0.5, 1.5), Beta: randVec(r, c, -0.3, 0.3),
+func bnLayer(r *rand.Rand, name string, c int) *Node {
+	return &Node{Name: name, Op: BatchNorm, Gamma: randVec(r, c, 0.5, 1.5), Beta: randVec(r, c, -0.3, 0.3),
 		Mean: randVec(r, c, -0.2, 0.2), Var: randVec(r, c, 0.1, 2), Eps: 1e-5}
 }
 
@@ -142,17 +142,17 @@ func TestSimplifyPreservesFunction(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := []struct {
 		name   string
-		layers []*Layer
+		layers []*Node
 		folds  int // layers removed by Simplify
 	}{
-		{"bn+gap", []*Layer{
+		{"bn+gap", []*Node{
 			convLayer(r, "c1", 3, 4, 3, 1), bnLayer(r, "bn1", 4), {Name: "r1", Op: ReLU},
 			{Name: "d", Op: Dropout, Ratio: 0.5},
 			convLayer(r, "c2", 4, 4, 3, 4), bnLayer(r, "bn2", 4), {Name: "r2", Op: ReLU},
 			{Name: "gap", Op: GlobalAvgPool}, {Name: "f", Op: Flatten},
 			{Name: "fc", Op: Linear, W: randVec(r, 5*4, -1, 1), B: randVec(r, 5, -1, 1), WShape: []int{5, 4}},
 		}, 4},
-		{"avgpool-tiling", []*Layer{
+		{"avgpool-tiling", []*Node{
 			convLayer(r, "c1", 3, 2, 3, 1), {Name: "r1", Op: ReLU},
 			{Name: "ap", Op: AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
 			{Name: "f", Op: Flatten},
@@ -161,15 +161,15 @@ func TestSimplifyPreservesFunction(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &Model{InputShape: []int{3, 6, 6}, Layers: tc.layers}
+			m := &Model{InputShape: []int{3, 6, 6}, Nodes: tc.layers}
 			s, err := Simplify(m)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := len(s.Layers), len(m.Layers)-tc.folds; got != want {
+			if got, want := len(s.Nodes), len(m.Nodes)-tc.folds; got != want {
 				t.Errorf("simplified to %d layers, want %d", got, want)
 			}
-			for _, l := range s.Layers {
+			for _, l := range s.Nodes {
 				if l.Op == BatchNorm || l.Op == Dropout || l.Op == GlobalAvgPool {
 					t.Errorf("layer %q (%v) survived Simplify", l.Name, l.Op)
 				}
@@ -190,7 +190,7 @@ func TestSimplifyPreservesFunction(t *testing.T) {
 
 func TestSimplifyErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	m := &Model{InputShape: []int{2, 4, 4}, Layers: []*Layer{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 2)}}
+	m := &Model{InputShape: []int{2, 4, 4}, Nodes: []*Node{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 2)}}
 	if _, err := Simplify(m); err == nil {
 		t.Fatal("BatchNorm after ReLU folded without error")
 	}
@@ -203,11 +203,11 @@ func TestInferShapesErrors(t *testing.T) {
 		m    *Model
 	}{
 		{"rank", &Model{InputShape: []int{4, 4}}},
-		{"kernel too big", &Model{InputShape: []int{1, 3, 3}, Layers: []*Layer{convLayer(r, "c", 1, 1, 7, 1)}}},
-		{"group", &Model{InputShape: []int{3, 8, 8}, Layers: []*Layer{convLayer(r, "c", 4, 4, 3, 2)}}},
-		{"linear features", &Model{InputShape: []int{1, 2, 2}, Layers: []*Layer{{Name: "f", Op: Flatten},
+		{"kernel too big", &Model{InputShape: []int{1, 3, 3}, Nodes: []*Node{convLayer(r, "c", 1, 1, 7, 1)}}},
+		{"group", &Model{InputShape: []int{3, 8, 8}, Nodes: []*Node{convLayer(r, "c", 4, 4, 3, 2)}}},
+		{"linear features", &Model{InputShape: []int{1, 2, 2}, Nodes: []*Node{{Name: "f", Op: Flatten},
 			{Name: "fc", Op: Linear, W: make([]float32, 10), WShape: []int{2, 5}}}}},
-		{"weight length", &Model{InputShape: []int{1, 4, 1}, Layers: []*Layer{{Name: "f", Op: Flatten},
+		{"weight length", &Model{InputShape: []int{1, 4, 1}, Nodes: []*Node{{Name: "f", Op: Flatten},
 			{Name: "fc", Op: Linear, W: make([]float32, 7), WShape: []int{2, 4}}}}},
 	}
 	for _, tc := range cases {
@@ -220,14 +220,14 @@ func TestInferShapesErrors(t *testing.T) {
 func TestMACsAndParams(t *testing.T) {
 	// The paper's LeNet-5 on 28×28: 26,338 parameters.
 	z := func(n int) []float32 { return make([]float32, n) }
-	conv := func(name string, cin, cout, k int) *Layer {
-		return &Layer{Name: name, Op: Conv, W: z(cout * cin * k * k), B: z(cout), WShape: []int{cout, cin, k, k},
+	conv := func(name string, cin, cout, k int) *Node {
+		return &Node{Name: name, Op: Conv, W: z(cout * cin * k * k), B: z(cout), WShape: []int{cout, cin, k, k},
 			Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1}
 	}
-	pool := func(name string) *Layer {
-		return &Layer{Name: name, Op: MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	pool := func(name string) *Node {
+		return &Node{Name: name, Op: MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
 	}
-	m := &Model{InputShape: []int{1, 28, 28}, Layers: []*Layer{
+	m := &Model{InputShape: []int{1, 28, 28}, Nodes: []*Node{
 		conv("c1", 1, 6, 5), {Op: ReLU}, pool("p1"), conv("c2", 6, 12, 5), {Op: ReLU}, pool("p2"),
 		conv("c3", 12, 120, 4), {Op: ReLU}, {Op: Flatten},
 		{Name: "fc", Op: Linear, W: z(1200), B: z(10), WShape: []int{10, 120}},
@@ -245,7 +245,7 @@ func TestMACsAndParams(t *testing.T) {
 }
 
 func TestCheckFinite(t *testing.T) {
-	m := &Model{InputShape: []int{4, 1, 1}, Layers: []*Layer{{Name: "f", Op: Flatten},
+	m := &Model{InputShape: []int{4, 1, 1}, Nodes: []*Node{{Name: "f", Op: Flatten},
 		{Name: "fc", Op: Linear, W: []float32{1, 2, float32(math.NaN()), 4}, WShape: []int{1, 4}}}}
 	if err := m.CheckFinite(); err == nil {
 		t.Fatal("NaN weight not reported")
@@ -253,7 +253,7 @@ func TestCheckFinite(t *testing.T) {
 }
 
 func TestRectified(t *testing.T) {
-	m := &Model{Layers: []*Layer{
+	m := &Model{Nodes: []*Node{
 		{Op: Conv}, {Op: MaxPool}, {Op: ReLU}, // 0: ReLU after a max-pool
 		{Op: Conv}, {Op: Clip, Min: 0, Max: 6}, // 3: ReLU6
 		{Op: Conv}, {Op: Clip, Min: -1, Max: 1}, // 5: not a rectifier

@@ -109,28 +109,19 @@ func FoldPreprocess(m *Model, p Preprocess) (*Model, error) {
 	if err := c.InferShapes(); err != nil {
 		return nil, err
 	}
-	first := -1
-	for i, l := range c.Layers {
-		if l.Op == Conv || l.Op == Linear {
-			first = i
-			break
-		}
-		if l.Op == Affine {
-			return nil, fmt.Errorf("input preprocessing: layer %d %q already applies an input transform (Affine); fold or prepend one transform only", i, l.Name)
-		}
-		if l.Op != Flatten && l.Op != Dropout {
-			return nil, fmt.Errorf("input preprocessing: layer %d %q (%v) comes before the first Conv or Linear; cannot fold the transform into it", i, l.Name, l.Op)
-		}
+	if k := inputAffine(c); k >= 0 {
+		return composeInput(c, k, p)
 	}
-	if first < 0 {
-		return nil, errors.New("input preprocessing: the model has no Conv or Linear layer to fold the transform into")
+	first, err := firstLinear(c)
+	if err != nil {
+		return nil, err
 	}
 	ch := c.InputShape[0]
 	a, b, err := p.affine(ch)
 	if err != nil {
 		return nil, fmt.Errorf("input preprocessing: %w", err)
 	}
-	l := c.Layers[first]
+	l := c.Nodes[first]
 	hasMean := false
 	for _, v := range b {
 		hasMean = hasMean || v != 0
@@ -199,10 +190,8 @@ func PrependPreprocess(m *Model, p Preprocess) (*Model, error) {
 	if err := c.InferShapes(); err != nil {
 		return nil, err
 	}
-	for i, l := range c.Layers {
-		if l.Op == Affine {
-			return nil, fmt.Errorf("input preprocessing: layer %d %q already applies an input transform (Affine); prepend one transform only", i, l.Name)
-		}
+	if k := inputAffine(c); k >= 0 {
+		return composeInput(c, k, p)
 	}
 	if p.IsIdentity() {
 		return c, nil
@@ -211,12 +200,18 @@ func PrependPreprocess(m *Model, p Preprocess) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input preprocessing: %w", err)
 	}
-	l := &Layer{Name: uniqueName(c, PreprocessLayerName), Op: Affine,
+	l := &Node{Name: uniqueName(c, PreprocessLayerName), Op: Affine,
 		Scale: make([]float32, len(a)), Shift: make([]float32, len(b))}
 	for i := range a {
 		l.Scale[i], l.Shift[i] = float32(a[i]), float32(b[i])
 	}
-	c.Layers = append([]*Layer{l}, c.Layers...)
+	for _, n := range c.Nodes {
+		for k := range n.Inputs {
+			n.Inputs[k]++ // ModelInput (−1) becomes the new node 0
+		}
+	}
+	l.Inputs = []int{ModelInput}
+	c.Nodes = append([]*Node{l}, c.Nodes...)
 	if err := c.InferShapes(); err != nil {
 		return nil, err
 	}
@@ -229,7 +224,7 @@ func PrependPreprocess(m *Model, p Preprocess) (*Model, error) {
 // uniqueName returns name, or name_2, name_3, … if m has a layer so named.
 func uniqueName(m *Model, name string) string {
 	taken := map[string]bool{}
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		taken[l.Name] = true
 	}
 	n := name
@@ -237,4 +232,74 @@ func uniqueName(m *Model, name string) string {
 		n = fmt.Sprintf("%s_%d", name, i)
 	}
 	return n
+}
+
+// firstLinear returns the Conv or Linear node that reads the model input,
+// through Flatten or Dropout nodes only, and is the only node that does.
+func firstLinear(m *Model) (int, error) {
+	cons := m.Consumers()
+	var readers []int
+	for i, l := range m.Nodes {
+		for _, j := range l.Inputs {
+			if j == ModelInput {
+				readers = append(readers, i)
+				break
+			}
+		}
+	}
+	if len(readers) != 1 {
+		return -1, fmt.Errorf("input preprocessing: %d nodes read the model input; cannot fold the transform into one", len(readers))
+	}
+	for i := readers[0]; ; {
+		l := m.Nodes[i]
+		switch l.Op {
+		case Conv, Linear:
+			return i, nil
+		case Affine:
+			return -1, fmt.Errorf("input preprocessing: node %d %q already applies an input transform (Affine); fold or prepend one transform only", i, l.Name)
+		case Flatten, Dropout:
+			if len(cons[i]) != 1 {
+				return -1, fmt.Errorf("input preprocessing: node %d %q (%v) is read by %d nodes; cannot fold the transform into one", i, l.Name, l.Op, len(cons[i]))
+			}
+			i = cons[i][0]
+		default:
+			return -1, fmt.Errorf("input preprocessing: node %d %q (%v) comes before the first Conv or Linear; cannot fold the transform into it", i, l.Name, l.Op)
+		}
+	}
+}
+
+// inputAffine returns the index of the Affine node that is the only reader
+// of the model input (the model's own input normalization), or -1.
+func inputAffine(m *Model) int {
+	k := -1
+	for i := range m.Nodes {
+		for _, j := range m.InputsOf(i) {
+			if j != ModelInput {
+				continue
+			}
+			if k >= 0 || m.Nodes[i].Op != Affine {
+				return -1
+			}
+			k = i
+		}
+	}
+	return k
+}
+
+// composeInput applies p before the model's own input transform, Affine
+// node k: x·a+b then ·s+t is x·(a·s) + (b·s+t), computed in float64.
+func composeInput(c *Model, k int, p Preprocess) (*Model, error) {
+	l := c.Nodes[k]
+	a, b, err := p.affine(len(l.Scale))
+	if err != nil {
+		return nil, fmt.Errorf("input preprocessing: %w", err)
+	}
+	for i := range a {
+		s, t := float64(l.Scale[i]), float64(l.Shift[i])
+		l.Scale[i], l.Shift[i] = float32(a[i]*s), float32(b[i]*s+t)
+	}
+	if err := c.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("input preprocessing: %w", err)
+	}
+	return c, c.InferShapes()
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/quartz-snn/quartz/nn"
 )
 
-func randModel(r *rand.Rand, in []int, layers ...*graph.Layer) *graph.Model {
-	m := &graph.Model{InputShape: in, Layers: layers}
+func randModel(r *rand.Rand, in []int, layers ...*graph.Node) *graph.Model {
+	m := &graph.Model{InputShape: in, Nodes: layers}
 	for _, l := range layers {
 		if l.Op == graph.Conv && l.Stride == [2]int{} {
 			l.Stride, l.Dilation = [2]int{1, 1}, [2]int{1, 1}
@@ -32,13 +32,13 @@ func randModel(r *rand.Rand, in []int, layers ...*graph.Layer) *graph.Model {
 	return m
 }
 
-func conv(cin, cout, k, group int, pad int) *graph.Layer {
-	return &graph.Layer{Name: "conv1", Op: graph.Conv, Kernel: [2]int{k, k}, Group: group, Pad: [4]int{pad, pad, pad, pad},
+func conv(cin, cout, k, group int, pad int) *graph.Node {
+	return &graph.Node{Name: "conv1", Op: graph.Conv, Kernel: [2]int{k, k}, Group: group, Pad: [4]int{pad, pad, pad, pad},
 		W: make([]float32, cout*cin/group*k*k), B: make([]float32, cout), WShape: []int{cout, cin / group, k, k}}
 }
 
-func linear(in, out int) *graph.Layer {
-	return &graph.Layer{Name: "fc", Op: graph.Linear, W: make([]float32, in*out), B: make([]float32, out), WShape: []int{out, in}}
+func linear(in, out int) *graph.Node {
+	return &graph.Node{Name: "fc", Op: graph.Linear, W: make([]float32, in*out), B: make([]float32, out), WShape: []int{out, in}}
 }
 
 func TestFoldPreprocess(t *testing.T) {
@@ -49,11 +49,11 @@ func TestFoldPreprocess(t *testing.T) {
 		m    *graph.Model
 		p    graph.Preprocess
 	}{
-		{"conv unpadded imagenet", randModel(r, []int{3, 6, 5}, conv(3, 4, 3, 1, 0), &graph.Layer{Op: graph.ReLU}), imagenet},
+		{"conv unpadded imagenet", randModel(r, []int{3, 6, 5}, conv(3, 4, 3, 1, 0), &graph.Node{Op: graph.ReLU}), imagenet},
 		{"grouped conv", randModel(r, []int{4, 5, 5}, conv(4, 8, 3, 2, 0)), graph.Preprocess{Scale: 255, Mean: []float32{1, 2, 3, 4}, Std: []float32{5, 6, 7, 8}}},
 		{"depthwise conv", randModel(r, []int{3, 5, 5}, conv(3, 6, 3, 3, 0)), imagenet},
 		{"padded conv, scale and std only", randModel(r, []int{3, 5, 5}, conv(3, 4, 3, 1, 1)), graph.Preprocess{Scale: 255, Std: []float32{0.5, 2, 4}}},
-		{"flatten linear", randModel(r, []int{3, 2, 2}, &graph.Layer{Op: graph.Flatten}, linear(12, 5)), imagenet},
+		{"flatten linear", randModel(r, []int{3, 2, 2}, &graph.Node{Op: graph.Flatten}, linear(12, 5)), imagenet},
 		{"mnist one value", randModel(r, []int{1, 4, 4}, conv(1, 2, 3, 1, 0)), graph.Preprocess{Mean: []float32{0.1307}, Std: []float32{0.3081}}},
 	}
 	for _, tc := range tests {
@@ -123,7 +123,7 @@ func TestFoldPreprocessErrors(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", tc.p, err, tc.want)
 		}
 	}
-	relu := randModel(r, []int{1, 2, 2}, &graph.Layer{Op: graph.ReLU}, &graph.Layer{Op: graph.Flatten}, linear(4, 2))
+	relu := randModel(r, []int{1, 2, 2}, &graph.Node{Op: graph.ReLU}, &graph.Node{Op: graph.Flatten}, linear(4, 2))
 	if _, err := graph.FoldPreprocess(relu, graph.Preprocess{Scale: 2}); err == nil || !strings.Contains(err.Error(), "comes before the first Conv") {
 		t.Errorf("relu first: %v", err)
 	}

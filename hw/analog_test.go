@@ -14,7 +14,7 @@ import (
 // point off-chip; Quantize (and so the emulator and the planner) refuses
 // it with ErrUnsupported instead of mapping it as a spiking layer.
 func TestQuantizeRefusesAnalog(t *testing.T) {
-	m := &graph.Model{Name: "analog", InputShape: []int{2, 3, 3}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "analog", InputShape: []int{2, 3, 3}, Nodes: []*graph.Node{
 		{Name: "pre", Op: graph.Affine, Scale: []float32{4, 2}, Shift: []float32{-2, -0.5}},
 		{Name: "conv", Op: graph.Conv, WShape: []int{1, 2, 3, 3}, W: make([]float32, 18), B: []float32{0.5},
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
@@ -25,7 +25,7 @@ func TestQuantizeRefusesAnalog(t *testing.T) {
 	for _, withTransform := range []bool{false, true} {
 		mm := m.Clone()
 		if !withTransform {
-			mm.Layers = mm.Layers[1:]
+			mm.Nodes = mm.Nodes[1:]
 		}
 		n, err := snn.Convert(mm, snn.Config{Tmax: 4, AnalogFirst: true})
 		if err != nil {

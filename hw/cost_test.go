@@ -14,7 +14,7 @@ import (
 // input events, 3 active updates and 10 steps on one core:
 // synops 3, idle updates 2 compartments·10 − 3 = 17.
 func TestEstimateByHand(t *testing.T) {
-	m := &graph.Model{Name: "tiny", InputShape: []int{1, 1, 2}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "tiny", InputShape: []int{1, 1, 2}, Nodes: []*graph.Node{
 		{Name: "flat", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{1, 2}, W: []float32{0.5, 0.25}, B: []float32{0}},
 	}}

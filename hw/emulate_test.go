@@ -20,14 +20,14 @@ func exactModel(rng *rand.Rand) (*graph.Model, snn.Config) {
 	for {
 		m := &graph.Model{Name: "exact", InputShape: []int{1 + rng.IntN(2), 4 + rng.IntN(6), 4 + rng.IntN(6)}}
 		ok := true
-		add := func(l *graph.Layer) {
-			l.Name = fmt.Sprintf("L%d", len(m.Layers))
-			m.Layers = append(m.Layers, l)
+		add := func(l *graph.Node) {
+			l.Name = fmt.Sprintf("L%d", len(m.Nodes))
+			m.Nodes = append(m.Nodes, l)
 			if err := m.InferShapes(); err != nil {
 				ok = false
 			}
 		}
-		params := func(l *graph.Layer) {
+		params := func(l *graph.Node) {
 			f := 3 + rng.IntN(5)
 			q := math.Ldexp(1, -f)
 			l.W = make([]float32, graph.Size(l.WShape))
@@ -48,30 +48,30 @@ func exactModel(rng *rand.Rand) (*graph.Model, snn.Config) {
 		}
 		for b := rng.IntN(3); b > 0 && ok; b-- {
 			cin := m.OutputShape()[0]
-			l := &graph.Layer{Op: graph.Conv, Group: 1, Kernel: [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)},
+			l := &graph.Node{Op: graph.Conv, Group: 1, Kernel: [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)},
 				Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Pad: [4]int{rng.IntN(2), rng.IntN(2), 0, 0}}
 			l.WShape = []int{1 + rng.IntN(4), cin, l.Kernel[0], l.Kernel[1]}
 			params(l)
 			add(l)
-			add(&graph.Layer{Op: graph.ReLU})
+			add(&graph.Node{Op: graph.ReLU})
 			switch rng.IntN(3) {
 			case 0:
-				add(&graph.Layer{Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
+				add(&graph.Node{Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
 			case 1:
-				add(&graph.Layer{Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
+				add(&graph.Node{Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
 			}
 		}
 		if !ok {
 			continue
 		}
-		add(&graph.Layer{Op: graph.Flatten})
+		add(&graph.Node{Op: graph.Flatten})
 		if rng.IntN(2) == 0 {
-			l := &graph.Layer{Op: graph.Linear, WShape: []int{2 + rng.IntN(6), m.OutputShape()[0]}}
+			l := &graph.Node{Op: graph.Linear, WShape: []int{2 + rng.IntN(6), m.OutputShape()[0]}}
 			params(l)
 			add(l)
-			add(&graph.Layer{Op: graph.ReLU})
+			add(&graph.Node{Op: graph.ReLU})
 		}
-		l := &graph.Layer{Op: graph.Linear, WShape: []int{2 + rng.IntN(4), m.OutputShape()[0]}}
+		l := &graph.Node{Op: graph.Linear, WShape: []int{2 + rng.IntN(4), m.OutputShape()[0]}}
 		params(l)
 		add(l)
 		if !ok {

@@ -105,11 +105,11 @@ func TestPlanLeNet(t *testing.T) {
 // TestPlanDoesNotFit: a neuron whose fan-in exceeds the input axons of a
 // core cannot be placed with discrete axons.
 func TestPlanDoesNotFit(t *testing.T) {
-	m := &graph.Model{Name: "wide", InputShape: []int{1, 80, 80}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "wide", InputShape: []int{1, 80, 80}, Nodes: []*graph.Node{
 		{Name: "flat", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{2, 6400}, W: make([]float32, 12800), B: make([]float32, 2)},
 	}}
-	m.Layers[1].W[0] = 0.5
+	m.Nodes[1].W[0] = 0.5
 	n, err := snn.Convert(m, snn.Config{Tmax: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -154,13 +154,13 @@ func TestSplit(t *testing.T) {
 func TestQuantizeBounds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	for range 50 {
-		m := &graph.Model{Name: "r", InputShape: []int{1, 1, 40}, Layers: []*graph.Layer{
+		m := &graph.Model{Name: "r", InputShape: []int{1, 1, 40}, Nodes: []*graph.Node{
 			{Name: "flat", Op: graph.Flatten},
 			{Name: "fc", Op: graph.Linear, WShape: []int{3, 40}, W: make([]float32, 120), B: make([]float32, 3)},
 		}}
 		scale := math.Exp(rng.NormFloat64() * 3)
-		for i := range m.Layers[1].W {
-			m.Layers[1].W[i] = float32(rng.NormFloat64() * scale)
+		for i := range m.Nodes[1].W {
+			m.Nodes[1].W[i] = float32(rng.NormFloat64() * scale)
 		}
 		n, err := snn.Convert(m, snn.Config{Tmax: 16})
 		if err != nil {

@@ -27,16 +27,16 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 	for {
 		c, h, w := 1+rng.IntN(3), 3+rng.IntN(6), 3+rng.IntN(6)
 		m := &graph.Model{Name: "random", InputShape: []int{c, h, w}}
-		add := func(l *graph.Layer) bool {
-			l.Name = fmt.Sprintf("L%d", len(m.Layers))
-			m.Layers = append(m.Layers, l)
+		add := func(l *graph.Node) bool {
+			l.Name = fmt.Sprintf("L%d", len(m.Nodes))
+			m.Nodes = append(m.Nodes, l)
 			if err := m.InferShapes(); err != nil {
-				m.Layers = m.Layers[:len(m.Layers)-1]
+				m.Nodes = m.Nodes[:len(m.Nodes)-1]
 				return false
 			}
 			return true
 		}
-		params := func(l *graph.Layer, fanin int) {
+		params := func(l *graph.Node, fanin int) {
 			l.W = make([]float32, graph.Size(l.WShape))
 			for i := range l.W {
 				l.W[i] = dyadic(rng, 1/math.Sqrt(float64(fanin)))
@@ -53,7 +53,7 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 				g = cin
 			}
 			cout := g * (1 + rng.IntN(3))
-			l := &graph.Layer{Op: graph.Conv, Group: g, Kernel: [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)},
+			l := &graph.Node{Op: graph.Conv, Group: g, Kernel: [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)},
 				Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}, Dilation: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}}
 			p := [2]int{rng.IntN(l.Kernel[0]), rng.IntN(l.Kernel[1])}
 			l.Pad = [4]int{p[0], p[1], p[0], p[1]}
@@ -63,9 +63,9 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 		}
 		linear := func(out int) bool {
 			if len(m.OutputShape()) != 1 {
-				add(&graph.Layer{Op: graph.Flatten})
+				add(&graph.Node{Op: graph.Flatten})
 			}
-			l := &graph.Layer{Op: graph.Linear, WShape: []int{out, m.OutputShape()[0]}}
+			l := &graph.Node{Op: graph.Linear, WShape: []int{out, m.OutputShape()[0]}}
 			params(l, l.WShape[1])
 			return add(l)
 		}
@@ -73,7 +73,7 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 		analog := rng.IntN(5) == 0
 		if analog {
 			if rng.IntN(2) == 0 { // an input transform in front
-				a := &graph.Layer{Op: graph.Affine, Scale: make([]float32, c), Shift: make([]float32, c)}
+				a := &graph.Node{Op: graph.Affine, Scale: make([]float32, c), Shift: make([]float32, c)}
 				for i := range a.Scale {
 					a.Scale[i], a.Shift[i] = 1+dyadic(rng, 1), dyadic(rng, 1)
 				}
@@ -82,12 +82,12 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 			if !conv() {
 				continue
 			}
-			add(&graph.Layer{Op: graph.ReLU})
+			add(&graph.Node{Op: graph.ReLU})
 		}
 		for b := rng.IntN(4); b > 0; b-- {
 			if len(m.OutputShape()) == 1 {
 				if linear(2 + rng.IntN(5)) {
-					add(&graph.Layer{Op: graph.ReLU})
+					add(&graph.Node{Op: graph.ReLU})
 					spiking++
 				}
 				continue
@@ -95,14 +95,14 @@ func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
 			switch rng.IntN(4) {
 			case 0, 1:
 				if conv() {
-					add(&graph.Layer{Op: graph.ReLU})
+					add(&graph.Node{Op: graph.ReLU})
 					spiking++
 				}
 			case 2:
 				k := 1 + rng.IntN(2)
-				add(&graph.Layer{Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
+				add(&graph.Node{Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
 			case 3:
-				if add(&graph.Layer{Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}) {
+				if add(&graph.Node{Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}) {
 					spiking++
 				}
 			}
@@ -196,7 +196,7 @@ func sameSpikes(t *testing.T, rng *rand.Rand, a, b *snn.Network) {
 // followed by a linear output layer.
 func figure1(t *testing.T) *snn.Network {
 	t.Helper()
-	m := &graph.Model{Name: "figure1", InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "figure1", InputShape: []int{2, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{2, 2}, W: []float32{1, -1, -1, 1}, B: []float32{0, 0.25}},
 		{Name: "relu", Op: graph.ReLU},
@@ -288,7 +288,7 @@ func TestImportRejects(t *testing.T) {
 // TestInputAffine pins how an analog layer's input transform is written: a
 // depthwise 1×1 Conv2d between the image and the analog conv.
 func TestInputAffine(t *testing.T) {
-	m := &graph.Model{Name: "affine", InputShape: []int{2, 3, 3}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "affine", InputShape: []int{2, 3, 3}, Nodes: []*graph.Node{
 		{Name: "pre", Op: graph.Affine, Scale: []float32{4, 2}, Shift: []float32{-2, -0.5}},
 		{Name: "conv", Op: graph.Conv, WShape: []int{1, 2, 3, 3}, W: make([]float32, 18), B: []float32{0.5},
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},

@@ -26,7 +26,7 @@ func TestAffineForward(t *testing.T) {
 			[]float32{0.125, 0.375, 0.5, 1, 1, 1, 1, 1}, []float32{0.125, 0.375, 0, 4, 1, 1, 4, 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &graph.Model{InputShape: tc.in, Layers: []*graph.Layer{{Name: "pre", Op: graph.Affine, Scale: tc.scale, Shift: tc.shift}}}
+			m := &graph.Model{InputShape: tc.in, Nodes: []*graph.Node{{Name: "pre", Op: graph.Affine, Scale: tc.scale, Shift: tc.shift}}}
 			for _, workers := range []int{1, 2} {
 				net, err := New(m, workers)
 				if err != nil {
@@ -49,7 +49,7 @@ func TestAffineForward(t *testing.T) {
 // conv, the case it exists for.
 func TestAffineGrad(t *testing.T) {
 	m := model(t, []int{3, 5, 4},
-		&graph.Layer{Name: "pre", Op: graph.Affine, Scale: []float32{4.4, 0.5, -2}, Shift: []float32{-2.1, 0.3, 1}},
+		&graph.Node{Name: "pre", Op: graph.Affine, Scale: []float32{4.4, 0.5, -2}, Shift: []float32{-2.1, 0.3, 1}},
 		convLayer(3, 2, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true))
 	x := randVec(rand.New(rand.NewPCG(1, 2)), 2*60, 1)
 	gradCheck(t, m, 2, 2, true, x, linEps, linRtol, linAtol)

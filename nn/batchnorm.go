@@ -24,7 +24,7 @@ type batchNorm struct {
 	p            *pool
 	mom          *float64 // the Net's momentum for the running statistics
 	c, hw        int
-	l            *graph.Layer
+	l            *graph.Node
 	gp, bp       *Param
 	mean, invstd []float32 // statistics the last forward normalized with
 	train        bool
@@ -33,7 +33,7 @@ type batchNorm struct {
 	fwdFn, bwdFn func(w, lo, hi int)
 }
 
-func newBatchNorm(p *pool, mom *float64, idx int, l *graph.Layer) (*batchNorm, error) {
+func newBatchNorm(p *pool, mom *float64, idx int, l *graph.Node) (*batchNorm, error) {
 	in := l.InShape
 	if len(in) != 1 && len(in) != 3 {
 		return nil, fmt.Errorf("input shape %v: want [C] or [C H W]", in)

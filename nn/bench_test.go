@@ -47,7 +47,7 @@ func benchConvs(b *testing.B, convs []struct {
 				x := randVec(rand.New(rand.NewPCG(1, 2)), c.n*c.cin*c.h*c.w, 1)
 				y := net.Forward(x, c.n, true)
 				dy := append([]float32(nil), y...)
-				l := m.Layers[0]
+				l := m.Nodes[0]
 				b.ResetTimer()
 				cpu0 := cpuTime()
 				for b.Loop() {

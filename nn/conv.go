@@ -57,7 +57,7 @@ type convScratch struct {
 	dw, db   []float32 // partial gradients of this worker
 }
 
-func newConv(p *pool, idx int, l *graph.Layer) (*conv, error) {
+func newConv(p *pool, idx int, l *graph.Node) (*conv, error) {
 	c := &conv{
 		p: p, cin: l.InShape[0], h: l.InShape[1], w: l.InShape[2],
 		cout: l.OutShape[0], oh: l.OutShape[1], ow: l.OutShape[2],

@@ -26,7 +26,7 @@ type elementwise struct {
 	bwdFn    func(w, lo, hi int)
 }
 
-func newElementwise(p *pool, op int, l *graph.Layer) *elementwise {
+func newElementwise(p *pool, op int, l *graph.Node) *elementwise {
 	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, size: graph.Size(l.InShape)}
 	e.fwdFn, e.bwdFn = e.fwdRange, e.bwdRange
 	return e
@@ -198,7 +198,7 @@ type affine struct {
 	fwdFn, bwdFn func(w, lo, hi int)
 }
 
-func newAffine(p *pool, l *graph.Layer) *affine {
+func newAffine(p *pool, l *graph.Node) *affine {
 	a := &affine{p: p, scale: l.Scale, shift: l.Shift, c: l.InShape[0], hw: graph.Size(l.InShape) / l.InShape[0]}
 	a.fwdFn, a.bwdFn = a.fwdRange, a.bwdRange
 	return a

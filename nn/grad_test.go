@@ -43,7 +43,7 @@ func (c convCase) String() string {
 		c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.pad, c.dh, c.dw, c.g, c.bias)
 }
 
-func (c convCase) layer() *graph.Layer {
+func (c convCase) layer() *graph.Node {
 	return convLayer(c.cin, c.cout, c.kh, c.kw, c.sh, c.sw, c.pad, c.dh, c.dw, c.g, c.bias)
 }
 
@@ -74,7 +74,7 @@ func TestLinearGrad(t *testing.T) {
 	for _, bias := range []bool{true, false} {
 		for _, workers := range []int{1, 3} {
 			t.Run(fmt.Sprintf("bias%v/w%d", bias, workers), func(t *testing.T) {
-				l := &graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{5, 12}}
+				l := &graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{5, 12}}
 				if bias {
 					l.B = make([]float32, 5)
 				}
@@ -87,7 +87,7 @@ func TestLinearGrad(t *testing.T) {
 }
 
 func TestActivationGrad(t *testing.T) {
-	for _, l := range []*graph.Layer{
+	for _, l := range []*graph.Node{
 		{Name: "relu", Op: graph.ReLU},
 		{Name: "relu6", Op: graph.Clip, Min: 0, Max: 6},
 		{Name: "clip", Op: graph.Clip, Min: -0.29, Max: 0.41},
@@ -128,7 +128,7 @@ func TestPoolGrad(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := &graph.Layer{Name: c.name, Op: c.op, Kernel: [2]int{c.kh, c.kw}, Stride: [2]int{c.sh, c.sw},
+			l := &graph.Node{Name: c.name, Op: c.op, Kernel: [2]int{c.kh, c.kw}, Stride: [2]int{c.sh, c.sw},
 				Pad: c.pad, CeilMode: c.ceil, CountIncludePad: c.incl}
 			m := model(t, []int{3, c.h, c.w}, l)
 			n := 3
@@ -137,7 +137,7 @@ func TestPoolGrad(t *testing.T) {
 		})
 	}
 	t.Run("gap", func(t *testing.T) {
-		m := model(t, []int{4, 3, 5}, &graph.Layer{Name: "gap", Op: graph.GlobalAvgPool})
+		m := model(t, []int{4, 3, 5}, &graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
 		x := randVec(rand.New(rand.NewPCG(1, 2)), 3*60, 1)
 		gradCheck(t, m, 3, 2, true, x, linEps, linRtol, linAtol)
 	})
@@ -152,7 +152,7 @@ func TestBatchNormGrad(t *testing.T) {
 				gradCheck(t, m, 4, workers, train, x, bnEps, bnRtol, bnAtol)
 			})
 			t.Run(fmt.Sprintf("1d/train%v/w%d", train, workers), func(t *testing.T) {
-				m := model(t, []int{6, 1, 1}, &graph.Layer{Name: "flat", Op: graph.Flatten}, bnLayer(6))
+				m := model(t, []int{6, 1, 1}, &graph.Node{Name: "flat", Op: graph.Flatten}, bnLayer(6))
 				x := randVec(rand.New(rand.NewPCG(1, 2)), 5*6, 1)
 				gradCheck(t, m, 5, workers, train, x, bnEps, bnRtol, bnAtol)
 			})
@@ -161,8 +161,8 @@ func TestBatchNormGrad(t *testing.T) {
 }
 
 func TestDropoutGrad(t *testing.T) {
-	m := model(t, []int{4, 3, 3}, &graph.Layer{Name: "drop", Op: graph.Dropout, Ratio: 0.4},
-		&graph.Layer{Name: "flat", Op: graph.Flatten})
+	m := model(t, []int{4, 3, 3}, &graph.Node{Name: "drop", Op: graph.Dropout, Ratio: 0.4},
+		&graph.Node{Name: "flat", Op: graph.Flatten})
 	x := randVec(rand.New(rand.NewPCG(1, 2)), 3*36, 1)
 	gradCheck(t, m, 3, 2, true, x, linEps, linRtol, linAtol)
 }
@@ -177,14 +177,14 @@ func TestNetGrad(t *testing.T) {
 	m := model(t, []int{2, 9, 9},
 		convLayer(2, 4, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true),
 		bnLayer(4),
-		&graph.Layer{Name: "relu", Op: graph.ReLU},
-		&graph.Layer{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, CeilMode: true},
+		&graph.Node{Name: "relu", Op: graph.ReLU},
+		&graph.Node{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, CeilMode: true},
 		convLayer(4, 4, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 4, false),
-		&graph.Layer{Name: "relu6", Op: graph.Clip, Min: 0, Max: 6},
-		&graph.Layer{Name: "avg", Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 0, 0}},
-		&graph.Layer{Name: "drop", Op: graph.Dropout, Ratio: 0.3},
-		&graph.Layer{Name: "flat", Op: graph.Flatten},
-		&graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{3, 36}, B: make([]float32, 3)},
+		&graph.Node{Name: "relu6", Op: graph.Clip, Min: 0, Max: 6},
+		&graph.Node{Name: "avg", Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 0, 0}},
+		&graph.Node{Name: "drop", Op: graph.Dropout, Ratio: 0.3},
+		&graph.Node{Name: "flat", Op: graph.Flatten},
+		&graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{3, 36}, B: make([]float32, 3)},
 	)
 	Init(m, 5)
 	x := randVec(rand.New(rand.NewPCG(1, 2)), 4*2*81, 1)

@@ -11,9 +11,9 @@ import (
 // model builds a chain over in with the given layers, initialized with Init
 // and, for BatchNorm, random gamma/beta/running statistics so that eval-mode
 // checks are not trivial.
-func model(t testing.TB, in []int, layers ...*graph.Layer) *graph.Model {
+func model(t testing.TB, in []int, layers ...*graph.Node) *graph.Model {
 	t.Helper()
-	m := &graph.Model{InputShape: in, Layers: layers}
+	m := &graph.Model{InputShape: in, Nodes: layers}
 	Init(m, 7)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, l := range layers {
@@ -32,8 +32,8 @@ func model(t testing.TB, in []int, layers ...*graph.Layer) *graph.Model {
 	return m
 }
 
-func convLayer(cin, cout, kh, kw, sh, sw int, pad [4]int, dh, dw, g int, bias bool) *graph.Layer {
-	l := &graph.Layer{Name: "conv", Op: graph.Conv, WShape: []int{cout, cin / g, kh, kw},
+func convLayer(cin, cout, kh, kw, sh, sw int, pad [4]int, dh, dw, g int, bias bool) *graph.Node {
+	l := &graph.Node{Name: "conv", Op: graph.Conv, WShape: []int{cout, cin / g, kh, kw},
 		Kernel: [2]int{kh, kw}, Stride: [2]int{sh, sw}, Pad: pad, Dilation: [2]int{dh, dw}, Group: g}
 	if bias {
 		l.B = make([]float32, cout)
@@ -41,8 +41,8 @@ func convLayer(cin, cout, kh, kw, sh, sw int, pad [4]int, dh, dw, g int, bias bo
 	return l
 }
 
-func bnLayer(c int) *graph.Layer {
-	return &graph.Layer{Name: "bn", Op: graph.BatchNorm, Eps: 1e-5,
+func bnLayer(c int) *graph.Node {
+	return &graph.Node{Name: "bn", Op: graph.BatchNorm, Eps: 1e-5,
 		Gamma: make([]float32, c), Beta: make([]float32, c), Mean: make([]float32, c), Var: make([]float32, c)}
 }
 

@@ -19,7 +19,7 @@ import (
 // (a Net built on m sees the new values); missing ones are allocated, Conv
 // and Linear biases included.
 func Init(m *graph.Model, seed uint64) {
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		switch l.Op {
 		case graph.Conv, graph.Linear:
 			fanIn := 1

@@ -21,7 +21,7 @@ type linear struct {
 	bwdFn    func(w, lo, hi int)
 }
 
-func newLinear(p *pool, idx int, l *graph.Layer) *linear {
+func newLinear(p *pool, idx int, l *graph.Node) *linear {
 	f := &linear{p: p, out: l.WShape[0], in: l.WShape[1], wt: l.W, bias: l.B}
 	f.wp = &Param{Layer: idx, Name: l.Name + ".weight", Data: l.W, Grad: make([]float32, len(l.W)), Decay: true}
 	if l.B != nil {

@@ -90,7 +90,7 @@ func New(m *graph.Model, workers int) (*Net, error) {
 	net := &Net{m: m, pool: newPool(workers), seed: 1, bnMom: BNMomentum}
 	net.inSize = graph.Size(m.InputShape)
 	net.maxSize = net.inSize
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		ly, err := net.build(i, l)
 		if err != nil {
 			net.pool.close()
@@ -109,7 +109,7 @@ func New(m *graph.Model, workers int) (*Net, error) {
 	return net, nil
 }
 
-func (net *Net) build(i int, l *graph.Layer) (layer, error) {
+func (net *Net) build(i int, l *graph.Node) (layer, error) {
 	in := l.InShape
 	switch l.Op {
 	case graph.Conv:

@@ -20,15 +20,15 @@ func TestZooLeNet5(t *testing.T) {
 		t.Errorf("lenet5: %d params, %d MACs; want 26338, 225840", p, macs)
 	}
 	names := []string{"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "conv3", "relu3", "drop3", "flatten", "fc1"}
-	if len(m.Layers) != len(names) {
-		t.Fatalf("%d layers, want %d", len(m.Layers), len(names))
+	if len(m.Nodes) != len(names) {
+		t.Fatalf("%d layers, want %d", len(m.Nodes), len(names))
 	}
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		if l.Name != names[i] {
 			t.Errorf("layer %d named %q, want %q", i, l.Name, names[i])
 		}
 	}
-	if got := m.Layers[6].OutShape; graph.Size(got) != 120 {
+	if got := m.Nodes[6].OutShape; graph.Size(got) != 120 {
 		t.Errorf("conv3 output %v, want [120 1 1]", got)
 	}
 	for _, name := range []string{"vgg11", "mobilenet-v1"} {
@@ -56,14 +56,14 @@ func TestInit(t *testing.T) {
 	Init(m, 42)
 	a := m.Clone()
 	Init(m, 42)
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		for j := range l.W {
-			if l.W[j] != a.Layers[i].W[j] {
+			if l.W[j] != a.Nodes[i].W[j] {
 				t.Fatal("Init not deterministic")
 			}
 		}
 	}
-	l := m.Layers[3] // conv2, fan-in 150
+	l := m.Nodes[3] // conv2, fan-in 150
 	bound := float32(1 / math.Sqrt(150))
 	var mx float32
 	for _, v := range append(append([]float32(nil), l.W...), l.B...) {
@@ -146,11 +146,11 @@ func TestLearns(t *testing.T) {
 	m := model(t, []int{1, 8, 8},
 		convLayer(1, 4, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true),
 		bnLayer(4),
-		&graph.Layer{Name: "relu", Op: graph.ReLU},
-		&graph.Layer{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
-		&graph.Layer{Name: "flat", Op: graph.Flatten},
-		&graph.Layer{Name: "drop", Op: graph.Dropout, Ratio: 0.1},
-		&graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{3, 64}, B: make([]float32, 3)},
+		&graph.Node{Name: "relu", Op: graph.ReLU},
+		&graph.Node{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
+		&graph.Node{Name: "flat", Op: graph.Flatten},
+		&graph.Node{Name: "drop", Op: graph.Dropout, Ratio: 0.1},
+		&graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{3, 64}, B: make([]float32, 3)},
 	)
 	Init(m, 1)
 	net, err := New(m, 2)
@@ -265,12 +265,12 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 
 // TestOptimizers checks one step of each optimizer on a hand-computed case.
 func TestOptimizers(t *testing.T) {
-	m := model(t, []int{2, 1, 1}, &graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{1, 2}, B: []float32{0}})
+	m := model(t, []int{2, 1, 1}, &graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{1, 2}, B: []float32{0}})
 	net, _ := New(m, 1)
 	defer net.Close()
 	set := func() {
-		copy(m.Layers[0].W, []float32{1, -2})
-		m.Layers[0].B[0] = 0.5
+		copy(m.Nodes[0].W, []float32{1, -2})
+		m.Nodes[0].B[0] = 0.5
 		copy(net.Params()[0].Grad, []float32{0.1, 0.2})
 		net.Params()[1].Grad[0] = -0.3
 	}
@@ -278,11 +278,11 @@ func TestOptimizers(t *testing.T) {
 	sgd := &SGD{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01, Nesterov: true}
 	sgd.Step(net)
 	// g = 0.1 + 0.01·1 = 0.11, v = 0.11, w = 1 − 0.1·(0.11 + 0.9·0.11)
-	if w := m.Layers[0].W[0]; math.Abs(float64(w)-(1-0.1*0.11*1.9)) > 1e-6 {
+	if w := m.Nodes[0].W[0]; math.Abs(float64(w)-(1-0.1*0.11*1.9)) > 1e-6 {
 		t.Errorf("SGD w0 = %v", w)
 	}
 	// bias: no decay; g = −0.3, w = 0.5 + 0.1·0.3·1.9
-	if b := m.Layers[0].B[0]; math.Abs(float64(b)-(0.5+0.1*0.3*1.9)) > 1e-6 {
+	if b := m.Nodes[0].B[0]; math.Abs(float64(b)-(0.5+0.1*0.3*1.9)) > 1e-6 {
 		t.Errorf("SGD b = %v", b)
 	}
 	net2, _ := New(m, 1)
@@ -296,10 +296,10 @@ func TestOptimizers(t *testing.T) {
 	// First Adam step moves every weight by LR·sign(g) (Eps aside); AdamW
 	// first shrinks w by LR·wd·w.
 	w0 := 1 - 0.01*0.1*1 - 0.01
-	if w := m.Layers[0].W[0]; math.Abs(float64(w)-w0) > 1e-6 {
+	if w := m.Nodes[0].W[0]; math.Abs(float64(w)-w0) > 1e-6 {
 		t.Errorf("AdamW w0 = %v, want %v", w, w0)
 	}
-	if b := m.Layers[0].B[0]; math.Abs(float64(b)-0.51) > 1e-6 {
+	if b := m.Nodes[0].B[0]; math.Abs(float64(b)-0.51) > 1e-6 {
 		t.Errorf("AdamW b = %v, want 0.51", b)
 	}
 }
@@ -353,10 +353,10 @@ func TestActivations(t *testing.T) {
 	var calls []int
 	net.Activations(x, 3, func(i int, out []float32) {
 		calls = append(calls, i)
-		if len(out) != 3*graph.Size(m.Layers[i].OutShape) {
+		if len(out) != 3*graph.Size(m.Nodes[i].OutShape) {
 			t.Errorf("layer %d: %d values", i, len(out))
 		}
-		if m.Layers[i].Op == graph.ReLU {
+		if m.Nodes[i].Op == graph.ReLU {
 			for _, v := range out {
 				if v < 0 {
 					t.Fatalf("layer %d: negative ReLU output", i)
@@ -364,8 +364,8 @@ func TestActivations(t *testing.T) {
 			}
 		}
 	})
-	if len(calls) != len(m.Layers) {
-		t.Errorf("%d calls, want %d", len(calls), len(m.Layers))
+	if len(calls) != len(m.Nodes) {
+		t.Errorf("%d calls, want %d", len(calls), len(m.Nodes))
 	}
 	// Predict (chunked) matches one Forward.
 	x, _ = randomBatch(PredictBatch+7, 784, 10, 2)
@@ -383,7 +383,7 @@ func TestActivations(t *testing.T) {
 // slope is refused.
 func TestLeakyReLU(t *testing.T) {
 	const alpha = 0.25
-	m := &graph.Model{InputShape: []int{1, 2, 3}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 2, 3}, Nodes: []*graph.Node{
 		{Name: "leaky", Op: graph.LeakyReLU, Alpha: alpha},
 	}}
 	net, err := New(m, 2)
@@ -407,7 +407,7 @@ func TestLeakyReLU(t *testing.T) {
 	// Linear → leaky → Linear computed by hand.
 	w1 := []float32{1, -1, 0.5, 2, -0.5, 1}
 	w2 := []float32{1, 1, -1, 2}
-	mc := &graph.Model{InputShape: []int{3, 1, 1}, Layers: []*graph.Layer{
+	mc := &graph.Model{InputShape: []int{3, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flat", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, W: w1, B: []float32{0.5, -3}, WShape: []int{2, 3}},
 		{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01},
@@ -439,7 +439,7 @@ func TestLeakyReLU(t *testing.T) {
 	}
 
 	for _, a := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
-		bad := &graph.Model{InputShape: []int{1, 1, 1}, Layers: []*graph.Layer{{Name: "leaky", Op: graph.LeakyReLU, Alpha: a}}}
+		bad := &graph.Model{InputShape: []int{1, 1, 1}, Nodes: []*graph.Node{{Name: "leaky", Op: graph.LeakyReLU, Alpha: a}}}
 		if _, err := New(bad, 1); err == nil || !strings.Contains(err.Error(), `layer 0 "leaky" (LeakyReLU): leaky ReLU slope`) {
 			t.Errorf("alpha %v: error %v", a, err)
 		}
@@ -456,8 +456,8 @@ func TestLeakyReLU(t *testing.T) {
 func TestRecomputeBatchNorm(t *testing.T) {
 	build := func() *graph.Model {
 		return model(t, []int{2, 6, 6},
-			convLayer(2, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true), bnLayer(3), &graph.Layer{Name: "relu", Op: graph.ReLU},
-			&graph.Layer{Name: "drop", Op: graph.Dropout, Ratio: 0.3},
+			convLayer(2, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true), bnLayer(3), &graph.Node{Name: "relu", Op: graph.ReLU},
+			&graph.Node{Name: "drop", Op: graph.Dropout, Ratio: 0.3},
 			convLayer(3, 4, 3, 3, 1, 1, [4]int{}, 1, 1, 1, false), bnLayer(4))
 	}
 	m, ref := build(), build()
@@ -482,7 +482,7 @@ func TestRecomputeBatchNorm(t *testing.T) {
 	oracle.SetSeed(9)
 	net.SetSteps(4)
 	oracle.SetSteps(4)
-	w := slices.Clone(m.Layers[0].W)
+	w := slices.Clone(m.Nodes[0].W)
 
 	bn := []int{1, 5}
 	wantMean := map[int][]float64{}
@@ -490,7 +490,7 @@ func TestRecomputeBatchNorm(t *testing.T) {
 	for b, x := range xs {
 		oracle.Forward(x, sizes[b], true)
 		for _, i := range bn {
-			c := len(m.Layers[i].Gamma)
+			c := len(m.Nodes[i].Gamma)
 			in := oracle.acts[i][:sizes[b]*oracle.sizes[i]]
 			hw := oracle.sizes[i] / c
 			if wantMean[i] == nil {
@@ -522,7 +522,7 @@ func TestRecomputeBatchNorm(t *testing.T) {
 		return math.Abs(float64(got)-want) <= 1e-5*math.Max(1, math.Abs(want))
 	}
 	for _, i := range bn {
-		l := m.Layers[i]
+		l := m.Nodes[i]
 		for ch := range l.Mean {
 			if !within(l.Mean[ch], wantMean[i][ch]) || !within(l.Var[ch], wantVar[i][ch]) {
 				t.Errorf("layer %d channel %d: running mean %v var %v, want %v %v", i, ch, l.Mean[ch], l.Var[ch], wantMean[i][ch], wantVar[i][ch])
@@ -532,20 +532,20 @@ func TestRecomputeBatchNorm(t *testing.T) {
 	if net.Steps() != 4 {
 		t.Errorf("dropout step count %d after the pass, want 4 as before", net.Steps())
 	}
-	if !slices.Equal(w, m.Layers[0].W) {
+	if !slices.Equal(w, m.Nodes[0].W) {
 		t.Error("the pass changed the weights")
 	}
 	// Later training updates with momentum BNMomentum again, and an empty
 	// pass changes nothing.
-	before := m.Layers[1].Mean[0]
+	before := m.Nodes[1].Mean[0]
 	net.Forward(xs[0], n, true)
-	batchMean := float64(m.Layers[1].Mean[0]-float32(1-BNMomentum)*before) / BNMomentum
+	batchMean := float64(m.Nodes[1].Mean[0]-float32(1-BNMomentum)*before) / BNMomentum
 	if !within(float32(batchMean), wantMeanOf(oracle, xs[0], n)) {
-		t.Errorf("training after the pass: running mean moved to %v from %v, not by momentum %v", m.Layers[1].Mean[0], before, BNMomentum)
+		t.Errorf("training after the pass: running mean moved to %v from %v, not by momentum %v", m.Nodes[1].Mean[0], before, BNMomentum)
 	}
-	saved := slices.Clone(m.Layers[5].Var)
-	if got := net.RecomputeBatchNorm(func(func([]float32, int) bool) {}); got != 0 || !slices.Equal(saved, m.Layers[5].Var) {
-		t.Errorf("empty pass: %d samples, statistics changed: %v", got, !slices.Equal(saved, m.Layers[5].Var))
+	saved := slices.Clone(m.Nodes[5].Var)
+	if got := net.RecomputeBatchNorm(func(func([]float32, int) bool) {}); got != 0 || !slices.Equal(saved, m.Nodes[5].Var) {
+		t.Errorf("empty pass: %d samples, statistics changed: %v", got, !slices.Equal(saved, m.Nodes[5].Var))
 	}
 }
 

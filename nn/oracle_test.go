@@ -100,7 +100,7 @@ func TestConvOracle(t *testing.T) {
 		for _, workers := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("%v/w%d", c, workers), func(t *testing.T) {
 				m := model(t, []int{c.cin, c.h, c.w}, c.layer())
-				l := m.Layers[0]
+				l := m.Nodes[0]
 				x := randVec(rand.New(rand.NewPCG(5, 6)), c.n*c.cin*c.h*c.w, 1)
 				want, mag := directConv(c, x, l.W, l.B)
 				net, err := New(m, workers)
@@ -128,7 +128,7 @@ func TestConvOracle(t *testing.T) {
 // transcription of PyTorch's max_pool2d / avg_pool2d CPU kernels, and a few
 // values computed by hand.
 func TestPoolOracle(t *testing.T) {
-	ref := func(l *graph.Layer, x []float32, c, h, w, oh, ow int) []float32 {
+	ref := func(l *graph.Node, x []float32, c, h, w, oh, ow int) []float32 {
 		y := make([]float32, c*oh*ow)
 		for ch := 0; ch < c; ch++ {
 			for oy := 0; oy < oh; oy++ {
@@ -165,7 +165,7 @@ func TestPoolOracle(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(8, 9))
 	for i := 0; i < 200; i++ {
-		l := &graph.Layer{Name: "p", Op: graph.MaxPool, Kernel: [2]int{1 + rng.IntN(4), 1 + rng.IntN(4)},
+		l := &graph.Node{Name: "p", Op: graph.MaxPool, Kernel: [2]int{1 + rng.IntN(4), 1 + rng.IntN(4)},
 			Stride: [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)}, CeilMode: rng.IntN(2) == 0, CountIncludePad: rng.IntN(2) == 0}
 		if rng.IntN(2) == 0 {
 			l.Op = graph.AvgPool
@@ -174,7 +174,7 @@ func TestPoolOracle(t *testing.T) {
 			l.Pad[j] = rng.IntN(l.Kernel[j%2]/2 + 1)
 		}
 		c, h, w := 1+rng.IntN(3), 1+rng.IntN(9), 1+rng.IntN(9)
-		m := &graph.Model{InputShape: []int{c, h, w}, Layers: []*graph.Layer{l}}
+		m := &graph.Model{InputShape: []int{c, h, w}, Nodes: []*graph.Node{l}}
 		if m.InferShapes() != nil {
 			continue
 		}
@@ -202,7 +202,7 @@ func TestPoolOracle(t *testing.T) {
 	}
 	sz, in := []float32{3, 3, 2}, []float32{2, 3, 1}
 	for _, incl := range []bool{true, false} {
-		m := &graph.Model{InputShape: []int{1, 4, 4}, Layers: []*graph.Layer{{Op: graph.AvgPool,
+		m := &graph.Model{InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{{Op: graph.AvgPool,
 			Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}, CeilMode: true, CountIncludePad: incl}}}
 		net, err := New(m, 1)
 		if err != nil {

@@ -32,7 +32,7 @@ type pool2d struct {
 	fwdFn, bwdFn   func(w, lo, hi int)
 }
 
-func newPool2d(p *pool, l *graph.Layer) *pool2d {
+func newPool2d(p *pool, l *graph.Node) *pool2d {
 	q := &pool2d{
 		p: p, isMax: l.Op == graph.MaxPool, inclPad: l.CountIncludePad,
 		c: l.InShape[0], h: l.InShape[1], w: l.InShape[2],

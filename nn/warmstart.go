@@ -30,8 +30,8 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 	if err := src.CheckFinite(); err != nil {
 		return 0, err
 	}
-	var from []*graph.Layer
-	for _, l := range src.Layers {
+	var from []*graph.Node
+	for _, l := range src.Nodes {
 		switch l.Op {
 		case graph.Conv, graph.Linear, graph.BatchNorm:
 			from = append(from, l)
@@ -39,7 +39,7 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 	}
 	j := 0
 	var folded []int // layer indices of the BatchNorms to calibrate
-	dst := net.m.Layers
+	dst := net.m.Nodes
 	for i, l := range dst {
 		switch l.Op {
 		case graph.Conv, graph.Linear:

@@ -20,7 +20,7 @@ func trainedVGG(t *testing.T, seed uint64, n int) (*graph.Model, []float32) {
 	}
 	Init(m, seed)
 	rng := rand.New(rand.NewPCG(seed, 9))
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		if l.Op == graph.BatchNorm {
 			for i := range l.Gamma {
 				l.Gamma[i] = float32(0.5 + rng.Float64())
@@ -137,9 +137,9 @@ func TestWarmStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	nan := folded.Clone()
-	nan.Layers[3].W[5] = float32(math.NaN())
+	nan.Nodes[3].W[5] = float32(math.NaN())
 	short := folded.Clone()
-	short.Layers = short.Layers[:len(short.Layers)-1] // no fc1
+	short.Nodes = short.Nodes[:len(short.Nodes)-1] // no fc1
 	other := folded.Clone()
 	other.InputShape = []int{1, 32, 32}
 	cases := []struct {

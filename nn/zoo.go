@@ -51,8 +51,8 @@ func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, 
 		}
 		b.convK("conv3", ch(120), [2]int{b.h, b.w}, 1, 0, 1)
 		b.act("relu3")
-		b.add(&graph.Layer{Name: "drop3", Op: graph.Dropout, Ratio: 0.25})
-		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.add(&graph.Node{Name: "drop3", Op: graph.Dropout, Ratio: 0.25})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
 		b.linear("fc1", classes)
 	case "vgg11":
 		cfg := []int{64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0}
@@ -68,7 +68,7 @@ func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, 
 			b.bn(fmt.Sprintf("bn%d", ci))
 			b.act(fmt.Sprintf("relu%d", ci))
 		}
-		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
 		b.linear("fc1", classes)
 	case "mobilenet-v1":
 		b.conv("conv1", ch(32), 3, 1, 1, 1)
@@ -87,8 +87,8 @@ func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, 
 			b.bn(fmt.Sprintf("pw%d_bn", k))
 			b.act(fmt.Sprintf("pw%d_relu", k))
 		}
-		b.add(&graph.Layer{Name: "gap", Op: graph.GlobalAvgPool})
-		b.add(&graph.Layer{Name: "flatten", Op: graph.Flatten})
+		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
 		b.linear("fc", classes)
 	default:
 		return nil, fmt.Errorf("nn: unknown model %q (have %v)", name, ZooNames)
@@ -106,8 +106,8 @@ type builder struct {
 	feat    int // features after flatten, 0 before
 }
 
-func (b *builder) add(l *graph.Layer) {
-	b.m.Layers = append(b.m.Layers, l)
+func (b *builder) add(l *graph.Node) {
+	b.m.Nodes = append(b.m.Nodes, l)
 	switch l.Op {
 	case graph.Flatten:
 		b.feat = b.c * b.h * b.w
@@ -121,7 +121,7 @@ func (b *builder) conv(name string, cout, k, stride, pad, group int) {
 }
 
 func (b *builder) convK(name string, cout int, k [2]int, stride, pad, group int) {
-	b.add(&graph.Layer{
+	b.add(&graph.Node{
 		Name: name, Op: graph.Conv,
 		WShape: []int{cout, b.c / group, k[0], k[1]},
 		Kernel: k, Stride: [2]int{stride, stride}, Pad: [4]int{pad, pad, pad, pad},
@@ -133,17 +133,17 @@ func (b *builder) convK(name string, cout int, k [2]int, stride, pad, group int)
 }
 
 func (b *builder) bn(name string) {
-	b.add(&graph.Layer{Name: name, Op: graph.BatchNorm, Eps: 1e-5,
+	b.add(&graph.Node{Name: name, Op: graph.BatchNorm, Eps: 1e-5,
 		Gamma: make([]float32, b.c), Beta: make([]float32, b.c), Mean: make([]float32, b.c), Var: make([]float32, b.c)})
 }
 
-func (b *builder) act(name string) { b.add(&graph.Layer{Name: name, Op: graph.ReLU}) }
+func (b *builder) act(name string) { b.add(&graph.Node{Name: name, Op: graph.ReLU}) }
 
 func (b *builder) maxpool(name string, k int) {
-	b.add(&graph.Layer{Name: name, Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
+	b.add(&graph.Node{Name: name, Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
 	b.h, b.w = b.h/k, b.w/k
 }
 
 func (b *builder) linear(name string, out int) {
-	b.add(&graph.Layer{Name: name, Op: graph.Linear, WShape: []int{out, b.feat}})
+	b.add(&graph.Node{Name: name, Op: graph.Linear, WShape: []int{out, b.feat}})
 }

@@ -42,7 +42,7 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)), samplers: make([]*sampler, len(param))}
 	byAct := map[int]int{} // layer index → target index
 	for t, p := range param {
-		op := m.Layers[p].Op
+		op := m.Nodes[p].Op
 		c.fixed[t] = op == graph.AvgPool || op == graph.GlobalAvgPool
 		if !c.fixed[t] {
 			c.samplers[t] = &sampler{max: maxValues}
@@ -68,7 +68,7 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 // behind it would no longer compute a_l/P_l.
 func checkStructure(m *graph.Model) error {
 	prev := ""
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		switch l.Op {
 		case graph.BatchNorm:
 			return fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
@@ -124,7 +124,7 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	nm := c.model.Clone()
 	prev := 1.0
 	for t, p := range c.param {
-		l := nm.Layers[p]
+		l := nm.Nodes[p]
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t]}
 		scale := prev
 		if !c.fixed[t] {

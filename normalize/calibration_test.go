@@ -29,9 +29,9 @@ func netSource(t *testing.T, m *graph.Model, x []float32, n int) normalize.Sourc
 
 func sameModel(t *testing.T, what string, a, b *graph.Model) {
 	t.Helper()
-	for i := range a.Layers {
-		if !slices.Equal(a.Layers[i].W, b.Layers[i].W) || !slices.Equal(a.Layers[i].B, b.Layers[i].B) {
-			t.Fatalf("%s: layer %d %s differs", what, i, a.Layers[i].Name)
+	for i := range a.Nodes {
+		if !slices.Equal(a.Nodes[i].W, b.Nodes[i].W) || !slices.Equal(a.Nodes[i].B, b.Nodes[i].B) {
+			t.Fatalf("%s: layer %d %s differs", what, i, a.Nodes[i].Name)
 		}
 	}
 }
@@ -143,19 +143,19 @@ func TestClassic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(bc.Layers[0].W, cl.Layers[0].W) || !slices.Equal(bc.Layers[0].B, cl.Layers[0].B) {
+	if !slices.Equal(bc.Nodes[0].W, cl.Nodes[0].W) || !slices.Equal(bc.Nodes[0].B, cl.Nodes[0].B) {
 		t.Fatal("first layer: classic and bias-corrected differ")
 	}
 	if brep.Layers[0].Scale != crep.Layers[0].Scale {
 		t.Fatalf("first layer scale %v vs %v", brep.Layers[0].Scale, crep.Layers[0].Scale)
 	}
-	if slices.Equal(bc.Layers[3].B, cl.Layers[3].B) {
+	if slices.Equal(bc.Nodes[3].B, cl.Nodes[3].B) {
 		t.Fatal("conv2: classic bias equals the bias-corrected one")
 	}
 
 	// Zero biases: both schemes give the same network up to rounding.
 	z := m.Clone()
-	for _, l := range z.Layers {
+	for _, l := range z.Nodes {
 		clear(l.B)
 	}
 	bc, _, err = normalize.Normalize(z, run(z), cfg)
@@ -166,10 +166,10 @@ func TestClassic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, l := range bc.Layers {
+	for i, l := range bc.Nodes {
 		for j, w := range l.W {
-			if d := w - cl.Layers[i].W[j]; d > 1e-5 || d < -1e-5 {
-				t.Fatalf("zero biases: layer %s weight %d: %v vs %v", l.Name, j, w, cl.Layers[i].W[j])
+			if d := w - cl.Nodes[i].W[j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("zero biases: layer %s weight %d: %v vs %v", l.Name, j, w, cl.Nodes[i].W[j])
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 	nm := m.Clone()
 	rep := &Report{}
 	for t, p := range param {
-		l := nm.Layers[p]
+		l := nm.Nodes[p]
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t], Scale: 1}
 		if l.Op == graph.Conv || l.Op == graph.Linear {
 			s := &sampler{max: maxv}

@@ -15,7 +15,7 @@ func ExampleNormalize() {
 	m := &graph.Model{
 		Name:       "two-layer",
 		InputShape: []int{2, 1, 1},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "flatten", Op: graph.Flatten},
 			{Name: "fc1", Op: graph.Linear, W: []float32{1, 2, 3, 4}, B: []float32{1, 0}, WShape: []int{2, 2}},
 			{Name: "relu1", Op: graph.ReLU},
@@ -41,8 +41,8 @@ func ExampleNormalize() {
 	for _, st := range rep.Layers {
 		fmt.Printf("%s: P_l = %g (p = %g, %d values)\n", st.Name, st.Scale, st.Percentile, st.Values)
 	}
-	fmt.Println("fc1:", nm.Layers[1].W, nm.Layers[1].B)
-	fmt.Println("fc2:", nm.Layers[3].W, nm.Layers[3].B)
+	fmt.Println("fc1:", nm.Nodes[1].W, nm.Nodes[1].B)
+	fmt.Println("fc2:", nm.Nodes[3].W, nm.Nodes[3].B)
 	// Output:
 	// fc1: P_l = 4 (p = 100, 8 values)
 	// fc2: P_l = 8 (p = 100, 4 values)

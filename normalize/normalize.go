@@ -57,15 +57,15 @@ type Source func(fn func(layer int, out []float32)) error
 // normalizing through it keeps the ANN's function, as through ReLU; the
 // model still does not convert to Quartz (snn.Convert rejects LeakyReLU).
 func Targets(m *graph.Model) (param, act []int) {
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		switch l.Op {
 		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool:
 		default:
 			continue
 		}
 		a := i
-		for j := i + 1; j < len(m.Layers); j++ {
-			op := m.Layers[j].Op
+		for j := i + 1; j < len(m.Nodes); j++ {
+			op := m.Nodes[j].Op
 			if op == graph.ReLU || op == graph.Clip || op == graph.LeakyReLU {
 				a = j
 				break

@@ -21,7 +21,7 @@ func randomNet(r *rand.Rand) *graph.Model {
 	}
 	c1, c2 := 2+r.IntN(4), 2+r.IntN(4)
 	k := 1 + 2*r.IntN(2)
-	return &graph.Model{InputShape: []int{2, 7, 7}, Layers: []*graph.Layer{
+	return &graph.Model{InputShape: []int{2, 7, 7}, Nodes: []*graph.Node{
 		{Name: "conv1", Op: graph.Conv, WShape: []int{c1, 2, k, k}, W: vec(c1*2*k*k, 1), B: vec(c1, 0.5),
 			Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Pad: [4]int{k / 2, k / 2, k / 2, k / 2}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu1", Op: graph.ReLU},
@@ -45,7 +45,7 @@ func TestNormalizedActivations(t *testing.T) {
 		m := randomNet(r)
 		if trial%2 == 1 {
 			// LeakyReLU is homogeneous too: normalizing through it is exact.
-			m.Layers[4] = &graph.Layer{Name: "leaky2", Op: graph.LeakyReLU, Alpha: 0.1}
+			m.Nodes[4] = &graph.Node{Name: "leaky2", Op: graph.LeakyReLU, Alpha: 0.1}
 		}
 		if err := m.InferShapes(); err != nil {
 			t.Fatal(err)
@@ -87,8 +87,8 @@ func TestNormalizedActivations(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, act := normalize.Targets(m)
-		if trial >= 10 && (nm.Layers[0].Op != graph.Affine || !slices.Equal(nm.Layers[0].Scale, m.Layers[0].Scale) || !slices.Equal(nm.Layers[0].Shift, m.Layers[0].Shift)) {
-			t.Fatalf("trial %d: normalization changed the input transform: %+v", trial, nm.Layers[0])
+		if trial >= 10 && (nm.Nodes[0].Op != graph.Affine || !slices.Equal(nm.Nodes[0].Scale, m.Nodes[0].Scale) || !slices.Equal(nm.Nodes[0].Shift, m.Nodes[0].Shift)) {
+			t.Fatalf("trial %d: normalization changed the input transform: %+v", trial, nm.Nodes[0])
 		}
 		got := map[int][]float32{}
 		net2.Activations(x, n, func(l int, out []float32) { got[l] = append([]float32(nil), out...) })
@@ -126,14 +126,14 @@ func TestNormalizeErrors(t *testing.T) {
 	src := func(fn func(int, []float32)) error { net.Activations(x, 4, fn); return nil }
 	empty := func(fn func(int, []float32)) error { return nil }
 	dead := m.Clone()
-	for i := range dead.Layers[0].W {
-		dead.Layers[0].W[i], dead.Layers[0].B[i%len(dead.Layers[0].B)] = 0, -1
+	for i := range dead.Nodes[0].W {
+		dead.Nodes[0].W[i], dead.Nodes[0].B[i%len(dead.Nodes[0].B)] = 0, -1
 	}
 	deadNet, _ := nn.New(dead, 1)
 	deadSrc := func(fn func(int, []float32)) error { deadNet.Activations(x, 4, fn); return nil }
 	late := m.Clone() // an input transform between conv1 and conv2
-	late.Layers = append(late.Layers[:3:3], append([]*graph.Layer{{Name: "late", Op: graph.Affine,
-		Scale: make([]float32, late.Layers[0].WShape[0]), Shift: make([]float32, late.Layers[0].WShape[0])}}, late.Layers[3:]...)...)
+	late.Nodes = append(late.Nodes[:3:3], append([]*graph.Node{{Name: "late", Op: graph.Affine,
+		Scale: make([]float32, late.Nodes[0].WShape[0]), Shift: make([]float32, late.Nodes[0].WShape[0])}}, late.Nodes[3:]...)...)
 	if err := late.InferShapes(); err != nil {
 		t.Fatal(err)
 	}

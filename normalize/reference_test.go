@@ -20,7 +20,7 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 	if len(param) == 0 {
 		return nil, nil, errors.New("normalize: model has no Conv or Linear layer")
 	}
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		if l.Op == graph.BatchNorm {
 			return nil, nil, fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
 		}
@@ -55,7 +55,7 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 	// For pooling layers, normalization is inherited: skip their collection.
 	fixed := make([]bool, len(param))
 	for t, p := range param {
-		op := m.Layers[p].Op
+		op := m.Nodes[p].Op
 		fixed[t] = op == graph.AvgPool || op == graph.GlobalAvgPool
 	}
 	samplers := make([]*sampler, len(param))
@@ -75,7 +75,7 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 	nm := m.Clone()
 	prev := 1.0
 	for t, p := range param {
-		l := nm.Layers[p]
+		l := nm.Nodes[p]
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t]}
 		scale := prev
 		if !fixed[t] {

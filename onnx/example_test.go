@@ -12,7 +12,7 @@ func Example() {
 	net := &graph.Model{
 		Name:       "tiny",
 		InputShape: []int{1, 4, 4},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "conv1", Op: graph.Conv, W: make([]float32, 2*1*3*3), B: []float32{0, 0}, WShape: []int{2, 1, 3, 3},
 				Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 			{Name: "relu1", Op: graph.ReLU},

@@ -27,7 +27,7 @@ func TestWriteReadFile(t *testing.T) {
 		t.Error("file round trip changed the model")
 	}
 	// A failing write leaves the old file and no temporary behind.
-	bad := &graph.Model{InputShape: []int{1, 2, 2}, Layers: []*graph.Layer{{Op: graph.Op(99)}}}
+	bad := &graph.Model{InputShape: []int{1, 2, 2}, Nodes: []*graph.Node{{Op: graph.Op(99)}}}
 	if err := WriteFile(path, bad); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("error %v does not name the file", err)
 	}

@@ -48,13 +48,13 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 	}
 	// Infer shapes on shallow copies of the layers so m stays untouched.
 	sm := *m
-	sm.Layers = make([]*graph.Layer, len(m.Layers))
-	for i, l := range m.Layers {
+	sm.Nodes = make([]*graph.Node, len(m.Nodes))
+	for i, l := range m.Nodes {
 		if l == nil {
 			return nil, fmt.Errorf("onnx: layer %d is nil", i)
 		}
 		cp := *l
-		sm.Layers[i] = &cp
+		sm.Nodes[i] = &cp
 	}
 	if err := sm.InferShapes(); err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
@@ -76,9 +76,9 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 	w.g.Output = []*ValueInfo{valueInfo(out, sm.OutputShape())}
 
 	cur := in
-	for i, l := range sm.Layers {
+	for i, l := range sm.Nodes {
 		dst := out
-		if i < len(sm.Layers)-1 {
+		if i < len(sm.Nodes)-1 {
 			dst = ""
 		}
 		var err error
@@ -86,7 +86,7 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 			return nil, fmt.Errorf("onnx: layer %d %q (%v): %w", i, l.Name, l.Op, err)
 		}
 	}
-	if len(sm.Layers) == 0 {
+	if len(sm.Nodes) == 0 {
 		w.g.Node = append(w.g.Node, &Node{Name: "identity", OpType: "Identity", Input: []string{in}, Output: []string{out}})
 	}
 	return &Model{
@@ -181,7 +181,7 @@ func b2i(b bool) int64 {
 
 // layer appends the node(s) for l reading value x and returns its output
 // value name; dst, if set, is the name the output must have.
-func (w *writer) layer(l *graph.Layer, x, dst string) (string, error) {
+func (w *writer) layer(l *graph.Node, x, dst string) (string, error) {
 	w.counts[l.Op]++
 	name := l.Name
 	if name == "" {

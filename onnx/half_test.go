@@ -224,13 +224,13 @@ func TestFromGraphFloat16(t *testing.T) {
 
 	// Weights off the float16 grid come back rounded to it.
 	m := testNet()
-	for i := range m.Layers[0].W {
-		m.Layers[0].W[i] = 0.1 * float32(i+1)
+	for i := range m.Nodes[0].W {
+		m.Nodes[0].W[i] = 0.1 * float32(i+1)
 	}
 	got, om = read(m)
-	for i, w := range m.Layers[0].W {
-		if r := halfToFloat32(float32ToHalf(w)); got.Layers[0].W[i] != r {
-			t.Fatalf("conv1 weight %d: %g read back as %g, want %g", i, w, got.Layers[0].W[i], r)
+	for i, w := range m.Nodes[0].W {
+		if r := halfToFloat32(float32ToHalf(w)); got.Nodes[0].W[i] != r {
+			t.Fatalf("conv1 weight %d: %g read back as %g, want %g", i, w, got.Nodes[0].W[i], r)
 		}
 	}
 	// Two bytes per weight.
@@ -244,7 +244,7 @@ func TestFromGraphFloat16(t *testing.T) {
 		t.Errorf("float16 initializers hold %d bytes, want %d (2 per weight)", half, 2*nw)
 	}
 
-	m.Layers[11].W[3] = 1e5
+	m.Nodes[11].W[3] = 1e5
 	_, err := FromGraphWith(m, WriteOptions{Float16: true})
 	if err == nil || !strings.Contains(err.Error(), `"fc"`) || !strings.Contains(err.Error(), "float16") {
 		t.Errorf("weight 1e5 in fc: error %v, want one naming layer fc and float16", err)
@@ -287,8 +287,8 @@ func TestCastConstant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(m.Layers) != 1 || !reflect.DeepEqual(m.Layers[0].W, []float32{1}) {
-				t.Fatalf("layers %+v: want one conv with weight 1", m.Layers)
+			if len(m.Nodes) != 1 || !reflect.DeepEqual(m.Nodes[0].W, []float32{1}) {
+				t.Fatalf("layers %+v: want one conv with weight 1", m.Nodes)
 			}
 		})
 	}

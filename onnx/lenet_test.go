@@ -45,16 +45,16 @@ func TestReferenceLeNet(t *testing.T) {
 		{graph.Conv, []int{120, 1, 1}}, {graph.ReLU, []int{120, 1, 1}}, {graph.Flatten, []int{120}},
 		{graph.Linear, []int{10}},
 	}
-	if len(g.Layers) != len(want) {
-		t.Fatalf("%d layers, want %d", len(g.Layers), len(want))
+	if len(g.Nodes) != len(want) {
+		t.Fatalf("%d layers, want %d", len(g.Nodes), len(want))
 	}
 	for i, w := range want {
-		l := g.Layers[i]
+		l := g.Nodes[i]
 		if l.Op != w.op || !reflect.DeepEqual(l.OutShape, w.out) {
 			t.Errorf("layer %d %q: %v %v, want %v %v", i, l.Name, l.Op, l.OutShape, w.op, w.out)
 		}
 	}
-	if l := g.Layers[0]; l.Name != "/0/Conv" || !reflect.DeepEqual(l.WShape, []int{6, 1, 5, 5}) || l.Stride != [2]int{1, 1} || l.Group != 1 {
+	if l := g.Nodes[0]; l.Name != "/0/Conv" || !reflect.DeepEqual(l.WShape, []int{6, 1, 5, 5}) || l.Stride != [2]int{1, 1} || l.Group != 1 {
 		t.Errorf("conv1 = %q %v stride %v group %d", l.Name, l.WShape, l.Stride, l.Group)
 	}
 

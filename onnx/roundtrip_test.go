@@ -23,7 +23,7 @@ func seq(n int, scale float32) []float32 {
 func testNet() *graph.Model {
 	return &graph.Model{
 		Name: "net", InputName: "image", OutputName: "logits", InputShape: []int{3, 12, 12},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "conv1", Op: graph.Conv, W: seq(4*3*3*3, 0.5), B: seq(4, 0.25), WShape: []int{4, 3, 3, 3},
 				Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 			{Name: "bn1", Op: graph.BatchNorm, Gamma: seq(4, 1), Beta: seq(4, 2), Mean: seq(4, 3), Var: []float32{1, 2, 3, 4}, Eps: 1e-3},
@@ -78,12 +78,12 @@ func TestRoundTripEveryOp(t *testing.T) {
 		t.Errorf("producer %q opset %d", got.Producer, got.Opset)
 	}
 	got.Producer, got.Opset = "", 0
-	if len(got.Layers) != len(want.Layers) {
-		t.Fatalf("%d layers, want %d", len(got.Layers), len(want.Layers))
+	if len(got.Nodes) != len(want.Nodes) {
+		t.Fatalf("%d layers, want %d", len(got.Nodes), len(want.Nodes))
 	}
-	for i := range want.Layers {
-		if !reflect.DeepEqual(got.Layers[i], want.Layers[i]) {
-			t.Errorf("layer %d:\n got %+v\nwant %+v", i, got.Layers[i], want.Layers[i])
+	for i := range want.Nodes {
+		if !reflect.DeepEqual(got.Nodes[i], want.Nodes[i]) {
+			t.Errorf("layer %d:\n got %+v\nwant %+v", i, got.Nodes[i], want.Nodes[i])
 		}
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -93,12 +93,12 @@ func TestRoundTripEveryOp(t *testing.T) {
 
 func TestFromGraphStructure(t *testing.T) {
 	in := testNet()
-	in.Layers[0].Name, in.Layers[2].Name = "", "" // generated names
+	in.Nodes[0].Name, in.Nodes[2].Name = "", "" // generated names
 	om, err := FromGraph(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Layers[0].InShape != nil {
+	if in.Nodes[0].InShape != nil {
 		t.Error("FromGraph modified its input")
 	}
 	b, _ := Encode(om)
@@ -154,7 +154,7 @@ func TestFromGraphStructure(t *testing.T) {
 }
 
 func TestFromGraphFlattensLinearInput(t *testing.T) {
-	m := &graph.Model{InputShape: []int{2, 2, 2}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{2, 2, 2}, Nodes: []*graph.Node{
 		{Op: graph.Linear, W: seq(3*8, 1), WShape: []int{3, 8}},
 	}}
 	om, err := FromGraph(m)
@@ -168,8 +168,8 @@ func TestFromGraphFlattensLinearInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Layers) != 2 || g.Layers[0].Op != graph.Flatten || g.Layers[1].Name != "linear1" {
-		t.Errorf("layers %v", g.Layers)
+	if len(g.Nodes) != 2 || g.Nodes[0].Op != graph.Flatten || g.Nodes[1].Name != "linear1" {
+		t.Errorf("layers %v", g.Nodes)
 	}
 }
 
@@ -182,17 +182,17 @@ func TestFromGraphEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Layers) != 0 || g.InputName != "input" || g.OutputName != "output" {
+	if len(g.Nodes) != 0 || g.InputName != "input" || g.OutputName != "output" {
 		t.Errorf("%+v", g)
 	}
 }
 
 func TestFromGraphErrors(t *testing.T) {
 	for name, m := range map[string]*graph.Model{
-		"nil layer": {InputShape: []int{1, 2, 2}, Layers: []*graph.Layer{nil}},
+		"nil layer": {InputShape: []int{1, 2, 2}, Nodes: []*graph.Node{nil}},
 		"bad shape": {InputShape: []int{1, 2}},
-		"bad op":    {InputShape: []int{1, 2, 2}, Layers: []*graph.Layer{{Op: graph.Op(99)}}},
-		"bad conv":  {InputShape: []int{1, 2, 2}, Layers: []*graph.Layer{{Op: graph.Conv, WShape: []int{1, 1, 3, 3}}}},
+		"bad op":    {InputShape: []int{1, 2, 2}, Nodes: []*graph.Node{{Op: graph.Op(99)}}},
+		"bad conv":  {InputShape: []int{1, 2, 2}, Nodes: []*graph.Node{{Op: graph.Conv, WShape: []int{1, 1, 3, 3}}}},
 	} {
 		if _, err := FromGraph(m); err == nil {
 			t.Errorf("%s: no error", name)

@@ -292,7 +292,7 @@ type pendingPad struct {
 }
 
 // takePad merges a pending Pad into the layer l just built from node n.
-func (c *converter) takePad(n *Node, l *graph.Layer) error {
+func (c *converter) takePad(n *Node, l *graph.Node) error {
 	p := c.pending
 	if p == nil {
 		return nil
@@ -349,7 +349,7 @@ func (c *converter) transpose(n *Node, name string) error {
 	if identity {
 		return nil
 	}
-	if slices.Equal(perm, []int64{0, 3, 1, 2}) && len(c.out.Layers) == 0 && !c.nhwc && c.inRank == 4 {
+	if slices.Equal(perm, []int64{0, 3, 1, 2}) && len(c.out.Nodes) == 0 && !c.nhwc && c.inRank == 4 {
 		s := c.out.InputShape
 		c.out.InputShape = []int{s[2], s[0], s[1]}
 		c.nhwc = true
@@ -399,6 +399,6 @@ func (c *converter) squeeze(n *Node, name string) error {
 	if kept != 1 {
 		return fmt.Errorf("squeezing [N %v] by axes %v leaves %d non-batch axes; only a squeeze to [N,K] is %w", in, axes, kept, ErrUnsupported)
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.Flatten})
+	c.add(&graph.Node{Name: name, Op: graph.Flatten})
 	return nil
 }

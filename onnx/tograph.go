@@ -432,7 +432,7 @@ func (c *converter) isBiasAdd(n *Node, x string) bool {
 	return false
 }
 
-func (c *converter) add(l *graph.Layer) { c.out.Layers = append(c.out.Layers, l) }
+func (c *converter) add(l *graph.Node) { c.out.Nodes = append(c.out.Nodes, l) }
 
 // curShape returns the shape of the chain's current output.
 func (c *converter) curShape() ([]int, error) {
@@ -465,7 +465,7 @@ func (c *converter) layer(n *Node) error {
 		if err := checkAttrs(n); err != nil {
 			return err
 		}
-		c.add(&graph.Layer{Name: name, Op: graph.ReLU})
+		c.add(&graph.Node{Name: name, Op: graph.ReLU})
 	case "Clip":
 		return c.clip(n, name)
 	case "LeakyRelu":
@@ -476,7 +476,7 @@ func (c *converter) layer(n *Node) error {
 		if err := checkAttrs(n); err != nil {
 			return err
 		}
-		c.add(&graph.Layer{Name: name, Op: graph.GlobalAvgPool})
+		c.add(&graph.Node{Name: name, Op: graph.GlobalAvgPool})
 	case "BatchNormalization":
 		return c.batchNorm(n, name)
 	case "Dropout":
@@ -635,7 +635,7 @@ func (c *converter) conv(n *Node, name string) error {
 	if err != nil {
 		return err
 	}
-	l := &graph.Layer{Name: name, Op: graph.Conv, W: w, B: b, WShape: wt.Shape()}
+	l := &graph.Node{Name: name, Op: graph.Conv, W: w, B: b, WShape: wt.Shape()}
 	kernel := []int{l.WShape[2], l.WShape[3]}
 	if ks, err := attrInts(n, "kernel_shape", 2, 1, maxGeom, kernel); err != nil {
 		return err
@@ -667,7 +667,7 @@ func (c *converter) conv(n *Node, name string) error {
 
 // geometry reads strides, pads and auto_pad of Conv and pooling nodes into
 // l.Kernel, l.Stride and l.Pad. Pooling nodes must set l.CeilMode first.
-func (c *converter) geometry(n *Node, l *graph.Layer, kernel, dil []int) error {
+func (c *converter) geometry(n *Node, l *graph.Node, kernel, dil []int) error {
 	l.Kernel = [2]int{kernel[0], kernel[1]}
 	s, err := attrInts(n, "strides", 2, 1, maxGeom, []int{1, 1})
 	if err != nil {
@@ -759,7 +759,7 @@ func (c *converter) gemm(n *Node, name string) error {
 	if wt == nil || len(wt.Dims) != 2 {
 		return errors.New("weight B must be a constant rank-2 tensor")
 	}
-	l := &graph.Layer{Name: name, Op: graph.Linear}
+	l := &graph.Node{Name: name, Op: graph.Linear}
 	switch transB {
 	case 1:
 		l.W, l.WShape = w, wt.Shape()
@@ -831,7 +831,7 @@ func (c *converter) matMul(n, add *Node) error {
 		return errors.New("weight must be a constant rank-2 tensor")
 	}
 	in, out := int(wt.Dims[0]), int(wt.Dims[1])
-	l := &graph.Layer{Name: nodeName(n), Op: graph.Linear, W: transpose(w, in, out), WShape: []int{out, in}}
+	l := &graph.Node{Name: nodeName(n), Op: graph.Linear, W: transpose(w, in, out), WShape: []int{out, in}}
 	if add != nil {
 		i := 1
 		if c.consts[add.Input[0]] != nil {
@@ -874,10 +874,10 @@ func (c *converter) clip(n *Node, name string) error {
 		return fmt.Errorf("bounds [%v, %v] are not an interval", lo, hi)
 	}
 	if lo == 0 && hi >= math.MaxFloat32 {
-		c.add(&graph.Layer{Name: name, Op: graph.ReLU})
+		c.add(&graph.Node{Name: name, Op: graph.ReLU})
 		return nil
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.Clip, Min: lo, Max: hi})
+	c.add(&graph.Node{Name: name, Op: graph.Clip, Min: lo, Max: hi})
 	return nil
 }
 
@@ -893,12 +893,12 @@ func (c *converter) leakyRelu(n *Node, name string) error {
 	if math.IsNaN(float64(alpha)) || math.IsInf(float64(alpha), 0) {
 		return fmt.Errorf("alpha %v is not finite", alpha)
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.LeakyReLU, Alpha: alpha})
+	c.add(&graph.Node{Name: name, Op: graph.LeakyReLU, Alpha: alpha})
 	return nil
 }
 
 func (c *converter) pool(n *Node, name string) error {
-	l := &graph.Layer{Name: name, Op: graph.MaxPool}
+	l := &graph.Node{Name: name, Op: graph.MaxPool}
 	if n.OpType == "AveragePool" {
 		l.Op = graph.AvgPool
 		if err := checkAttrs(n, "auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"); err != nil {
@@ -971,7 +971,7 @@ func (c *converter) batchNorm(n *Node, name string) error {
 	} else if sp != 1 {
 		return fmt.Errorf("spatial=%d is %w", sp, ErrUnsupported)
 	}
-	l := &graph.Layer{Name: name, Op: graph.BatchNorm, Eps: eps}
+	l := &graph.Node{Name: name, Op: graph.BatchNorm, Eps: eps}
 	for i, p := range []*[]float32{&l.Gamma, &l.Beta, &l.Mean, &l.Var} {
 		what := [...]string{"scale", "B", "input_mean", "input_var"}[i]
 		v, _, err := c.constFloats(n, i+1, what)
@@ -1024,7 +1024,7 @@ func (c *converter) dropout(n *Node, name string) error {
 	if !(ratio >= 0 && ratio < 1) {
 		return fmt.Errorf("ratio %v outside [0, 1)", ratio)
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.Dropout, Ratio: ratio})
+	c.add(&graph.Node{Name: name, Op: graph.Dropout, Ratio: ratio})
 	return nil
 }
 
@@ -1068,7 +1068,7 @@ func (c *converter) flatten(n *Node, name string) error {
 	if axis != 1 {
 		return fmt.Errorf("axis %d: only axis 1 (keep the batch dimension) is %w", axis, ErrUnsupported)
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.Flatten})
+	c.add(&graph.Node{Name: name, Op: graph.Flatten})
 	return nil
 }
 
@@ -1118,7 +1118,7 @@ func (c *converter) reshape(n *Node, name string) error {
 	if !ok {
 		return fmt.Errorf("reshape of [N %v] to %v is not a flatten to [N,-1]: %w", in, s, ErrUnsupported)
 	}
-	c.add(&graph.Layer{Name: name, Op: graph.Flatten})
+	c.add(&graph.Node{Name: name, Op: graph.Flatten})
 	return nil
 }
 

@@ -76,7 +76,7 @@ func TestToGraph(t *testing.T) {
 	}{
 		{"conv explicit pads", convNet(13, intsAttr("pads", 1, 0, 2, 1), intsAttr("strides", 2, 1), intsAttr("kernel_shape", 3, 3)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				l := g.Layers[0]
+				l := g.Nodes[0]
 				if l.Pad != [4]int{1, 0, 2, 1} || l.Stride != [2]int{2, 1} || l.Group != 1 || l.Dilation != [2]int{1, 1} ||
 					!reflect.DeepEqual(l.OutShape, []int{3, 3, 4}) {
 					t.Errorf("%+v", l)
@@ -85,27 +85,27 @@ func TestToGraph(t *testing.T) {
 		{"conv same upper", convNet(13, sAttr("auto_pad", "SAME_UPPER"), intsAttr("strides", 2, 2), intsAttr("dilations", 1, 2)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
 				// H: out 3, total (3-1)*2+3-5 = 2 → 1,1; W: k_eff 5 → total 4 → 2,2.
-				if l := g.Layers[0]; l.Pad != [4]int{1, 2, 1, 2} || !reflect.DeepEqual(l.OutShape, []int{3, 3, 3}) {
+				if l := g.Nodes[0]; l.Pad != [4]int{1, 2, 1, 2} || !reflect.DeepEqual(l.OutShape, []int{3, 3, 3}) {
 					t.Errorf("pads %v out %v", l.Pad, l.OutShape)
 				}
 			}},
 		{"conv same lower odd", newBuilder(13, 1, 4, 4).init("w", []int64{1, 1, 2, 2}, 1, 1, 1, 1).
 			node("Conv", "c", []string{"x", "w"}, sAttr("auto_pad", "SAME_LOWER")).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Pad != [4]int{1, 1, 0, 0} || l.B != nil {
+				if l := g.Nodes[0]; l.Pad != [4]int{1, 1, 0, 0} || l.B != nil {
 					t.Errorf("pads %v bias %v", l.Pad, l.B)
 				}
 			}},
 		{"conv valid", convNet(13, sAttr("auto_pad", "VALID")).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Pad != [4]int{} || !reflect.DeepEqual(l.OutShape, []int{3, 3, 3}) {
+				if l := g.Nodes[0]; l.Pad != [4]int{} || !reflect.DeepEqual(l.OutShape, []int{3, 3, 3}) {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"gemm transB=0 alpha beta", newBuilder(13, 3).init("w", []int64{3, 2}, 1, 2, 3, 4, 5, 6).init("b", []int64{1, 2}, 1, -1).
 			node("Gemm", "fc", []string{"x", "w", "b"}, fAttr("alpha", 2), fAttr("beta", 0.5)).done(),
 			func(t *testing.T, g *graph.Model, notes []string) {
-				l := g.Layers[0]
+				l := g.Nodes[0]
 				if !reflect.DeepEqual(l.W, []float32{2, 6, 10, 4, 8, 12}) || !reflect.DeepEqual(l.B, []float32{0.5, -0.5}) ||
 					!reflect.DeepEqual(l.WShape, []int{2, 3}) {
 					t.Errorf("W %v B %v shape %v", l.W, l.B, l.WShape)
@@ -120,7 +120,7 @@ func TestToGraph(t *testing.T) {
 		{"gemm broadcast bias", newBuilder(13, 2).init("w", []int64{2, 2}, 1, 0, 0, 1).init("b", []int64{1}, 3).
 			node("Gemm", "fc", []string{"x", "w", "b"}, intAttr("transB", 1)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; !reflect.DeepEqual(l.B, []float32{3, 3}) {
+				if l := g.Nodes[0]; !reflect.DeepEqual(l.B, []float32{3, 3}) {
 					t.Errorf("B %v", l.B)
 				}
 			}},
@@ -130,27 +130,27 @@ func TestToGraph(t *testing.T) {
 			node("Add", "add", []string{"bias", "mm"}).
 			node("Relu", "r", []string{"add"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				l := g.Layers[0]
-				if len(g.Layers) != 2 || l.Op != graph.Linear || l.Name != "mm" ||
+				l := g.Nodes[0]
+				if len(g.Nodes) != 2 || l.Op != graph.Linear || l.Name != "mm" ||
 					!reflect.DeepEqual(l.W, []float32{1, 3, 5, 2, 4, 6}) || !reflect.DeepEqual(l.B, []float32{7, 8}) {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"matmul alone", newBuilder(13, 2).init("w", []int64{2, 1}, 1, 2).node("MatMul", "mm", []string{"x", "w"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.B != nil || !reflect.DeepEqual(l.WShape, []int{1, 2}) {
+				if l := g.Nodes[0]; l.B != nil || !reflect.DeepEqual(l.WShape, []int{1, 2}) {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"clip opset 6 attrs", newBuilder(7, 1, 2, 2).node("Clip", "c", []string{"x"}, fAttr("min", 0), fAttr("max", 6)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Op != graph.Clip || l.Min != 0 || l.Max != 6 {
+				if l := g.Nodes[0]; l.Op != graph.Clip || l.Min != 0 || l.Max != 6 {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"clip opset 11 relu", newBuilder(11, 1, 2, 2).init("lo", nil, 0).node("Clip", "c", []string{"x", "lo"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Op != graph.ReLU {
+				if l := g.Nodes[0]; l.Op != graph.ReLU {
 					t.Errorf("%+v", l)
 				}
 			}},
@@ -159,25 +159,25 @@ func TestToGraph(t *testing.T) {
 			node("Constant", "hi", nil, fAttr("value_float", 1)).
 			node("Clip", "c", []string{"x", "lo", "hi"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Op != graph.Clip || l.Min != -1 || l.Max != 1 {
+				if l := g.Nodes[0]; l.Op != graph.Clip || l.Min != -1 || l.Max != 1 {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"leakyrelu default alpha", newBuilder(6, 1, 2, 2).node("LeakyRelu", "lr", []string{"x"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; len(g.Layers) != 1 || l.Op != graph.LeakyReLU || l.Alpha != 0.01 || l.Name != "lr" {
+				if l := g.Nodes[0]; len(g.Nodes) != 1 || l.Op != graph.LeakyReLU || l.Alpha != 0.01 || l.Name != "lr" {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"leakyrelu alpha", newBuilder(16, 1, 2, 2).node("LeakyRelu", "lr", []string{"x"}, fAttr("alpha", 0.1)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Op != graph.LeakyReLU || l.Alpha != 0.1 {
+				if l := g.Nodes[0]; l.Op != graph.LeakyReLU || l.Alpha != 0.1 {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{"clip max only", newBuilder(13, 1, 2, 2).init("hi", nil, 6).node("Clip", "c", []string{"x", "", "hi"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if l := g.Layers[0]; l.Op != graph.Clip || l.Min != -math.MaxFloat32 || l.Max != 6 {
+				if l := g.Nodes[0]; l.Op != graph.Clip || l.Min != -math.MaxFloat32 || l.Max != 6 {
 					t.Errorf("%+v", l)
 				}
 			}},
@@ -186,7 +186,7 @@ func TestToGraph(t *testing.T) {
 			node("AveragePool", "ap", []string{"mp"}, intsAttr("kernel_shape", 2, 2), sAttr("auto_pad", "SAME_UPPER"), intAttr("count_include_pad", 1)).
 			node("GlobalAveragePool", "gap", []string{"ap"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				mp, ap := g.Layers[0], g.Layers[1]
+				mp, ap := g.Nodes[0], g.Nodes[1]
 				if !mp.CeilMode || !reflect.DeepEqual(mp.OutShape, []int{1, 3, 3}) || mp.Dilation != [2]int{} {
 					t.Errorf("maxpool %+v", mp)
 				}
@@ -203,22 +203,22 @@ func TestToGraph(t *testing.T) {
 			node("Identity", "id", []string{"bn"}).
 			node("Dropout", "do", []string{"id", "ratio"}).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				bn, do := g.Layers[0], g.Layers[1]
-				if len(g.Layers) != 2 || bn.Eps != 0.01 || !reflect.DeepEqual(bn.Var, []float32{7, 8}) || do.Ratio != 0.1 {
+				bn, do := g.Nodes[0], g.Nodes[1]
+				if len(g.Nodes) != 2 || bn.Eps != 0.01 || !reflect.DeepEqual(bn.Var, []float32{7, 8}) || do.Ratio != 0.1 {
 					t.Errorf("%+v %+v", bn, do)
 				}
 			}},
 		{"dropout opset 10", newBuilder(10, 2, 1, 1).node("Dropout", "do", []string{"x"}, fAttr("ratio", 0.3)).done(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if g.Layers[0].Ratio != 0.3 {
-					t.Errorf("%+v", g.Layers[0])
+				if g.Nodes[0].Ratio != 0.3 {
+					t.Errorf("%+v", g.Nodes[0])
 				}
 			}},
 		{"reshape forms", newBuilder(13, 2, 2, 2).initInt("s0", 0, -1).initInt("s1", -1, 8).initInt("s2", 1, -1).
 			node("Reshape", "r0", []string{"x", "s0"}).node("Reshape", "r1", []string{"r0", "s1"}).
 			node("Reshape", "r2", []string{"r1", "s2"}).done(),
 			func(t *testing.T, g *graph.Model, notes []string) {
-				for _, l := range g.Layers {
+				for _, l := range g.Nodes {
 					if l.Op != graph.Flatten {
 						t.Errorf("%+v", l)
 					}
@@ -235,8 +235,8 @@ func TestToGraph(t *testing.T) {
 			}},
 		{"softmax dropped", newBuilder(13, 2, 1, 1).node("Flatten", "f", []string{"x"}).node("Softmax", "sm", []string{"f"}).done(),
 			func(t *testing.T, g *graph.Model, notes []string) {
-				if len(g.Layers) != 1 || g.OutputName != "sm" || len(notes) != 1 || !strings.Contains(notes[0], "Softmax") {
-					t.Errorf("layers %v output %q notes %q", g.Layers, g.OutputName, notes)
+				if len(g.Nodes) != 1 || g.OutputName != "sm" || len(notes) != 1 || !strings.Contains(notes[0], "Softmax") {
+					t.Errorf("layers %v output %q notes %q", g.Nodes, g.OutputName, notes)
 				}
 			}},
 		{"initializers listed as inputs and identity weights", func() *Model {
@@ -246,8 +246,8 @@ func TestToGraph(t *testing.T) {
 			return b.done()
 		}(),
 			func(t *testing.T, g *graph.Model, _ []string) {
-				if len(g.Layers) != 1 || !reflect.DeepEqual(g.Layers[0].W, []float32{1, 1}) {
-					t.Errorf("%+v", g.Layers)
+				if len(g.Nodes) != 1 || !reflect.DeepEqual(g.Nodes[0].W, []float32{1, 1}) {
+					t.Errorf("%+v", g.Nodes)
 				}
 			}},
 		{"float16 and double weights", newBuilder(13, 1, 1, 1).
@@ -261,7 +261,7 @@ func TestToGraph(t *testing.T) {
 		{Name: "b", DataType: Double, Dims: []int64{2}, DoubleData: []float64{0.5, 0.25}},
 	}
 	tests[len(tests)-1].check = func(t *testing.T, g *graph.Model, _ []string) {
-		if l := g.Layers[0]; !reflect.DeepEqual(l.W, []float32{1, -2}) || !reflect.DeepEqual(l.B, []float32{0.5, 0.25}) {
+		if l := g.Nodes[0]; !reflect.DeepEqual(l.W, []float32{1, -2}) || !reflect.DeepEqual(l.B, []float32{0.5, 0.25}) {
 			t.Errorf("W %v B %v", l.W, l.B)
 		}
 	}

@@ -196,7 +196,7 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 			lr.Scale, lr.AboveOne = c.Norm.Layers[k].Scale, c.Norm.Layers[k].AboveOne
 		}
 		if c.Simplified != nil {
-			for _, gl := range c.Simplified.Layers {
+			for _, gl := range c.Simplified.Nodes {
 				if gl.Name == l.Name {
 					lr.MACs = gl.MACs()
 				}

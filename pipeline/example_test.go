@@ -46,7 +46,7 @@ func ExampleConvert() {
 	m := &graph.Model{
 		Name:       "halves",
 		InputShape: []int{1, 4, 4},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "flatten", Op: graph.Flatten},
 			{Name: "fc1", Op: graph.Linear, W: w1, B: []float32{0, 0}, WShape: []int{2, 16}},
 			{Name: "relu1", Op: graph.ReLU},

@@ -50,7 +50,7 @@ func Normalization(in NormalizationInput) (*Figure, error) {
 	}
 	var layers []int
 	for _, p := range param {
-		if op := in.Original.Layers[p].Op; op == graph.Conv || op == graph.Linear {
+		if op := in.Original.Nodes[p].Op; op == graph.Conv || op == graph.Linear {
 			layers = append(layers, p)
 		}
 	}
@@ -74,7 +74,7 @@ func Normalization(in NormalizationInput) (*Figure, error) {
 		Header: []string{"layer", "method", "sample", "channel", "neuron", "original", "normalized"}}
 	var rows [][]*gplot.Plot
 	for _, p := range layers {
-		l := in.Original.Layers[p]
+		l := in.Original.Nodes[p]
 		size := graph.Size(l.OutShape)
 		chans, per := l.OutShape[0], 1
 		if len(l.OutShape) == 3 {

@@ -25,7 +25,7 @@ func TestAffineInput(t *testing.T) {
 		}
 		return v
 	}
-	m := &graph.Model{InputShape: []int{2, 4, 4}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{2, 4, 4}, Nodes: []*graph.Node{
 		{Name: "conv1", Op: graph.Conv, WShape: []int{3, 2, 3, 3}, W: vec(54, 0.3), B: vec(3, 0.1),
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu1", Op: graph.ReLU},
@@ -44,7 +44,7 @@ func TestAffineInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := pre.Layers[0]
+	a := pre.Nodes[0]
 	x := make([]float32, 32)
 	xt := make([]float32, 32)
 	for it := 0; it < 5; it++ {
@@ -65,8 +65,8 @@ func TestAffineInput(t *testing.T) {
 			t.Fatalf("sample %d: with the transform vs on transformed pixels:\n%s", it, d)
 		}
 	}
-	late := &graph.Model{InputShape: m.InputShape, Layers: []*graph.Layer{m.Layers[0], m.Layers[1],
-		{Name: "late", Op: graph.Affine, Scale: []float32{1, 1, 1}, Shift: []float32{0, 0, 0}}, m.Layers[2], m.Layers[3]}}
+	late := &graph.Model{InputShape: m.InputShape, Nodes: []*graph.Node{m.Nodes[0], m.Nodes[1],
+		{Name: "late", Op: graph.Affine, Scale: []float32{1, 1, 1}, Shift: []float32{0, 0, 0}}, m.Nodes[2], m.Nodes[3]}}
 	_, err = ratecode.New(late, ratecode.Config{})
 	var ce *ratecode.ConvertError
 	if !errors.As(err, &ce) || ce.Layer != 2 || !strings.Contains(err.Error(), "an input transform is supported only once, before the first Conv or Linear layer") {

@@ -21,14 +21,14 @@ func lenet(r *rand.Rand, width int) *graph.Model {
 		return v
 	}
 	c1, c2, c3 := 6*width, 12*width, 120*width
-	conv := func(name string, cout, cin, k int, s float32) *graph.Layer {
-		return &graph.Layer{Name: name, Op: graph.Conv, WShape: []int{cout, cin, k, k}, W: vec(cout*cin*k*k, s), B: vec(cout, 0.05),
+	conv := func(name string, cout, cin, k int, s float32) *graph.Node {
+		return &graph.Node{Name: name, Op: graph.Conv, WShape: []int{cout, cin, k, k}, W: vec(cout*cin*k*k, s), B: vec(cout, 0.05),
 			Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1}
 	}
-	pool := func(name string) *graph.Layer {
-		return &graph.Layer{Name: name, Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	pool := func(name string) *graph.Node {
+		return &graph.Node{Name: name, Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
 	}
-	return &graph.Model{Name: "lenet", InputShape: []int{1, 28, 28}, Layers: []*graph.Layer{
+	return &graph.Model{Name: "lenet", InputShape: []int{1, 28, 28}, Nodes: []*graph.Node{
 		conv("conv1", c1, 1, 5, 0.3), {Name: "relu1", Op: graph.ReLU}, pool("pool1"),
 		conv("conv2", c2, c1, 5, 0.12/float32(width)), {Name: "relu2", Op: graph.ReLU}, pool("pool2"),
 		conv("conv3", c3, c2, 4, 0.08/float32(width)), {Name: "relu3", Op: graph.ReLU},

@@ -78,7 +78,7 @@ type layer struct {
 	// initial winner).
 	first []int32
 	// g is the graph layer, kept for the analog layer's forward pass.
-	g *graph.Layer
+	g *graph.Node
 	// inScale and inShift are the analog layer's input transform (a
 	// graph.Affine before it): it reads x[c,·]·inScale[c] + inShift[c]
 	// instead of the pixels. plane is the number of values per channel.
@@ -104,7 +104,7 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 	if err := mc.CheckFinite(); err != nil {
 		return nil, nil, fmt.Errorf("ratecode: %w", err)
 	}
-	gl := mc.Layers
+	gl := mc.Nodes
 	cerr := func(i int, format string, a ...any) error {
 		return &ConvertError{Layer: i, Name: gl[i].Name, Op: gl[i].Op, Msg: fmt.Sprintf(format, a...)}
 	}

@@ -17,7 +17,7 @@ import (
 // twoLayer is the hand-checked network: two pixels → one hidden neuron
 // (w = 0.5, 0.25) → two output neurons (w = 1 and −1, b = 0 and 0.5).
 func twoLayer() *graph.Model {
-	return &graph.Model{InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
+	return &graph.Model{InputShape: []int{2, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, WShape: []int{1, 2}, W: []float32{0.5, 0.25}},
 		{Name: "relu", Op: graph.ReLU},
@@ -103,20 +103,20 @@ func randomNet(r *rand.Rand, variant int) *graph.Model {
 		return v
 	}
 	c1, c2 := 4, 4
-	conv1 := &graph.Layer{Name: "conv1", Op: graph.Conv, WShape: []int{c1, 2, 3, 3}, W: vec(c1*2*9, 0.3), B: vec(c1, 0.2),
+	conv1 := &graph.Node{Name: "conv1", Op: graph.Conv, WShape: []int{c1, 2, 3, 3}, W: vec(c1*2*9, 0.3), B: vec(c1, 0.2),
 		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
-	conv2 := &graph.Layer{Name: "conv2", Op: graph.Conv, WShape: []int{c2, c1, 3, 3}, W: vec(c2*c1*9, 0.25), B: vec(c2, 0.2),
+	conv2 := &graph.Node{Name: "conv2", Op: graph.Conv, WShape: []int{c2, c1, 3, 3}, W: vec(c2*c1*9, 0.25), B: vec(c2, 0.2),
 		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
-	pool := &graph.Layer{Name: "pool1", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	pool := &graph.Node{Name: "pool1", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
 	hw := 16 // conv2 output 4×4 after the 2×2 pool of 8×8
 	switch variant {
 	case 1: // strided, dilated, grouped conv; average pooling with padding
 		conv1.Stride, conv1.Dilation, conv1.Pad = [2]int{1, 2}, [2]int{2, 1}, [4]int{2, 1, 2, 1}
 		conv2.Group, conv2.WShape, conv2.W = 2, []int{c2, c1 / 2, 3, 3}, vec(c2*c1/2*9, 0.35)
-		pool = &graph.Layer{Name: "pool1", Op: graph.AvgPool, Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}}
+		pool = &graph.Node{Name: "pool1", Op: graph.AvgPool, Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Pad: [4]int{1, 1, 1, 1}}
 		hw = 4 * 2 // conv1 8×4 → pool 4×2
 	}
-	return &graph.Model{InputShape: []int{2, 8, 8}, Layers: []*graph.Layer{
+	return &graph.Model{InputShape: []int{2, 8, 8}, Nodes: []*graph.Node{
 		conv1, {Name: "relu1", Op: graph.ReLU}, pool,
 		conv2, {Name: "relu2", Op: graph.ReLU},
 		{Name: "flatten", Op: graph.Flatten},
@@ -130,7 +130,7 @@ func randomNet(r *rand.Rand, variant int) *graph.Model {
 // replaced by Clip(0, 1) (an IF neuron cannot spike more than once a step).
 func clipped(m *graph.Model) *graph.Model {
 	c := m.Clone()
-	for _, l := range c.Layers {
+	for _, l := range c.Nodes {
 		if l.Op == graph.ReLU {
 			l.Op, l.Min, l.Max = graph.Clip, 0, 1
 		}
@@ -167,9 +167,9 @@ func TestRatesConverge(t *testing.T) {
 		}
 		// Layer index in the graph of each rate layer's activation.
 		act := map[string]int{}
-		for i, l := range m.Layers {
+		for i, l := range m.Nodes {
 			act[l.Name] = i
-			if i+1 < len(m.Layers) && m.Layers[i+1].Op == graph.ReLU {
+			if i+1 < len(m.Nodes) && m.Nodes[i+1].Op == graph.ReLU {
 				act[l.Name] = i + 1
 			}
 		}
@@ -301,22 +301,22 @@ func TestErrors(t *testing.T) {
 		return m
 	}
 	for name, m := range map[string]*graph.Model{
-		"no ReLU": bad(func(m *graph.Model) { m.Layers[2].Op = graph.Dropout }),
+		"no ReLU": bad(func(m *graph.Model) { m.Nodes[2].Op = graph.Dropout }),
 		"Clip(-1,1)": bad(func(m *graph.Model) {
-			m.Layers[2].Op, m.Layers[2].Min, m.Layers[2].Max = graph.Clip, -1, 1
+			m.Nodes[2].Op, m.Nodes[2].Min, m.Nodes[2].Max = graph.Clip, -1, 1
 		}),
 		"BatchNorm": bad(func(m *graph.Model) {
-			m.Layers = append(m.Layers[:2], append([]*graph.Layer{{Name: "bn", Op: graph.BatchNorm,
-				Gamma: []float32{1}, Beta: []float32{0}, Mean: []float32{0}, Var: []float32{1}}}, m.Layers[2:]...)...)
+			m.Nodes = append(m.Nodes[:2], append([]*graph.Node{{Name: "bn", Op: graph.BatchNorm,
+				Gamma: []float32{1}, Beta: []float32{0}, Mean: []float32{0}, Var: []float32{1}}}, m.Nodes[2:]...)...)
 		}),
 		"pool first": bad(func(m *graph.Model) {
-			m.Layers = append([]*graph.Layer{{Name: "p", Op: graph.MaxPool, Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}}}, m.Layers...)
+			m.Nodes = append([]*graph.Node{{Name: "p", Op: graph.MaxPool, Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}}}, m.Nodes...)
 		}),
-		"NaN weight": bad(func(m *graph.Model) { m.Layers[1].W[0] = float32(math.NaN()) }),
-		"shape":      bad(func(m *graph.Model) { m.Layers[1].WShape = []int{1, 3} }),
+		"NaN weight": bad(func(m *graph.Model) { m.Nodes[1].W[0] = float32(math.NaN()) }),
+		"shape":      bad(func(m *graph.Model) { m.Nodes[1].WShape = []int{1, 3} }),
 		"no layers":  {InputShape: []int{1, 1, 1}},
 		"LeakyReLU": bad(func(m *graph.Model) {
-			m.Layers[2].Op, m.Layers[2].Alpha = graph.LeakyReLU, 0.01
+			m.Nodes[2].Op, m.Nodes[2].Alpha = graph.LeakyReLU, 0.01
 		}),
 	} {
 		if _, err := ratecode.New(m, ratecode.Config{}); err == nil {

@@ -32,7 +32,7 @@ func paddedModel(t *testing.T, seed uint64, c, h, w int, p graph.Preprocess) (or
 	}
 	const k = 5
 	feat := k * (h / 2) * (w / 2)
-	orig = &graph.Model{Name: "padded", InputShape: []int{c, h, w}, Layers: []*graph.Layer{
+	orig = &graph.Model{Name: "padded", InputShape: []int{c, h, w}, Nodes: []*graph.Node{
 		{Name: "conv1", Op: graph.Conv, WShape: []int{k, c, 3, 3}, W: vec(k*c*9, 0.3), B: vec(k, 0.1),
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu1", Op: graph.ReLU},
@@ -75,8 +75,8 @@ func TestAnalogInputTransform(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := n.Layers[0]
-			if !a.Analog || !reflect.DeepEqual(a.InScale, pre.Layers[0].Scale) || !reflect.DeepEqual(a.InShift, pre.Layers[0].Shift) {
-				t.Fatalf("analog layer %+v: want the Affine layer's scale %v and shift %v", a, pre.Layers[0].Scale, pre.Layers[0].Shift)
+			if !a.Analog || !reflect.DeepEqual(a.InScale, pre.Nodes[0].Scale) || !reflect.DeepEqual(a.InShift, pre.Nodes[0].Shift) {
+				t.Fatalf("analog layer %+v: want the Affine layer's scale %v and shift %v", a, pre.Nodes[0].Scale, pre.Nodes[0].Shift)
 			}
 			net, err := nn.New(pre, 1)
 			if err != nil {
@@ -112,7 +112,7 @@ func TestAnalogInputTransform(t *testing.T) {
 // (through a Flatten) maps flattened index j to channel j/(H·W); checked
 // against a float64 computation.
 func TestAnalogInputTransformLinear(t *testing.T) {
-	m := &graph.Model{InputShape: []int{2, 1, 2}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{2, 1, 2}, Nodes: []*graph.Node{
 		{Name: "pre", Op: graph.Affine, Scale: []float32{2, -1}, Shift: []float32{-1, 0.5}},
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, WShape: []int{2, 4}, W: []float32{1, 0.5, 0.25, -1, -1, 1, 2, 0}, B: []float32{0.125, 0}},
@@ -142,10 +142,10 @@ func TestAnalogInputTransformLinear(t *testing.T) {
 func TestAffineConvertErrors(t *testing.T) {
 	_, pre := paddedModel(t, 1, 3, 4, 4, cifarPre)
 	late := pre.Clone()
-	late.Layers = []*graph.Layer{late.Layers[1], late.Layers[2],
-		{Name: "mid", Op: graph.Affine, Scale: []float32{1, 1, 1, 1, 1}, Shift: []float32{0, 0, 0, 0, 0}}, late.Layers[3], late.Layers[4], late.Layers[5]}
+	late.Nodes = []*graph.Node{late.Nodes[1], late.Nodes[2],
+		{Name: "mid", Op: graph.Affine, Scale: []float32{1, 1, 1, 1, 1}, Shift: []float32{0, 0, 0, 0, 0}}, late.Nodes[3], late.Nodes[4], late.Nodes[5]}
 	twice := pre.Clone()
-	twice.Layers = append([]*graph.Layer{{Name: "pre0", Op: graph.Affine, Scale: []float32{1, 1, 1}, Shift: []float32{0, 0, 0}}}, twice.Layers...)
+	twice.Nodes = append([]*graph.Node{{Name: "pre0", Op: graph.Affine, Scale: []float32{1, 1, 1}, Shift: []float32{0, 0, 0}}}, twice.Nodes...)
 	for _, tc := range []struct {
 		name  string
 		m     *graph.Model

@@ -18,8 +18,8 @@ import (
 // the 99th percentile of every layer's activations is 1, as SPEC §4 would.
 func lenetModel(seed uint64) *graph.Model {
 	rng := rand.New(rand.NewPCG(seed, 99))
-	conv := func(name string, cin, cout, k int) *graph.Layer {
-		l := &graph.Layer{Name: name, Op: graph.Conv, Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1,
+	conv := func(name string, cin, cout, k int) *graph.Node {
+		l := &graph.Node{Name: name, Op: graph.Conv, Kernel: [2]int{k, k}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1,
 			WShape: []int{cout, cin, k, k}, W: make([]float32, cout*cin*k*k), B: make([]float32, cout)}
 		for i := range l.W {
 			l.W[i] = float32(rng.NormFloat64() / math.Sqrt(float64(cin*k*k)))
@@ -29,14 +29,14 @@ func lenetModel(seed uint64) *graph.Model {
 		}
 		return l
 	}
-	pool := func(name string) *graph.Layer {
-		return &graph.Layer{Name: name, Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	pool := func(name string) *graph.Node {
+		return &graph.Node{Name: name, Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
 	}
-	fc := &graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{10, 120}, W: make([]float32, 1200), B: make([]float32, 10)}
+	fc := &graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{10, 120}, W: make([]float32, 1200), B: make([]float32, 10)}
 	for i := range fc.W {
 		fc.W[i] = float32(rng.NormFloat64() / math.Sqrt(120))
 	}
-	m := &graph.Model{Name: "lenet5", InputShape: []int{1, 28, 28}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "lenet5", InputShape: []int{1, 28, 28}, Nodes: []*graph.Node{
 		conv("conv1", 1, 6, 5), {Name: "relu1", Op: graph.ReLU}, pool("pool1"),
 		conv("conv2", 6, 12, 5), {Name: "relu2", Op: graph.ReLU}, pool("pool2"),
 		conv("conv3", 12, 120, 4), {Name: "relu3", Op: graph.ReLU},
@@ -54,13 +54,13 @@ func lenetModel(seed uint64) *graph.Model {
 		}
 	}
 	prevP := 1.0
-	for li, l := range m.Layers {
+	for li, l := range m.Nodes {
 		var acts []float64
 		for i, x := range xs {
 			switch l.Op {
 			case graph.Conv, graph.Linear:
 				x = refLinear(l, x, 1)
-				if li+1 < len(m.Layers) && m.Layers[li+1].Op == graph.ReLU {
+				if li+1 < len(m.Nodes) && m.Nodes[li+1].Op == graph.ReLU {
 					for j := range x {
 						x[j] = math.Max(x[j], 0)
 					}

@@ -47,11 +47,11 @@ func TestCheckOracleFinds(t *testing.T) {
 	found := 0
 	for it := 0; it < 3000 && found < 3; it++ {
 		const in, out, T = 6, 4, 16
-		l := &graph.Layer{Name: "fc", Op: graph.Linear, WShape: []int{out, in}, W: make([]float32, in*out), B: make([]float32, out)}
+		l := &graph.Node{Name: "fc", Op: graph.Linear, WShape: []int{out, in}, W: make([]float32, in*out), B: make([]float32, out)}
 		for i := range l.W {
 			l.W[i] = float32(rng.IntN(21)-10) / 30
 		}
-		m := &graph.Model{Name: "fc", InputShape: []int{in, 1, 1}, Layers: []*graph.Layer{{Name: "flatten", Op: graph.Flatten}, l}}
+		m := &graph.Model{Name: "fc", InputShape: []int{in, 1, 1}, Nodes: []*graph.Node{{Name: "flatten", Op: graph.Flatten}, l}}
 		if err := m.InferShapes(); err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	if err := mc.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("snn: convert: %w", err)
 	}
-	layers := mc.Layers
+	layers := mc.Nodes
 	cerr := func(i int, format string, a ...any) error {
 		return &ConvertError{Layer: i, Name: layers[i].Name, Op: layers[i].Op, Msg: fmt.Sprintf(format, a...)}
 	}

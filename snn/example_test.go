@@ -9,7 +9,7 @@ import (
 
 // The paper's Figure 1: y1 = max(0, x1 − x2), y2 = max(0, x2 − x1).
 func figure1() *graph.Model {
-	return &graph.Model{InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
+	return &graph.Model{InputShape: []int{2, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{2, 2}, W: []float32{1, -1, -1, 1}},
 		{Name: "relu", Op: graph.ReLU},

@@ -49,18 +49,18 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 	}
 	cfg.AnalogFirst = rng.IntN(7) == 0
 	name := 0
-	add := func(l *graph.Layer) bool {
+	add := func(l *graph.Node) bool {
 		l.Name = fmt.Sprintf("L%d", name)
 		name++
-		m.Layers = append(m.Layers, l)
+		m.Nodes = append(m.Nodes, l)
 		if err := m.InferShapes(); err != nil {
-			m.Layers = m.Layers[:len(m.Layers)-1]
+			m.Nodes = m.Nodes[:len(m.Nodes)-1]
 			return false
 		}
 		return true
 	}
 	shape := func() []int { return m.OutputShape() }
-	params := func(l *graph.Layer, fanin int, withBias bool) {
+	params := func(l *graph.Node, fanin int, withBias bool) {
 		sigma := gain / math.Sqrt(float64(fanin))
 		l.W = make([]float32, graph.Size(l.WShape))
 		for i := range l.W {
@@ -75,9 +75,9 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 	}
 	relu := func() {
 		if rng.IntN(4) == 0 {
-			add(&graph.Layer{Op: graph.Clip, Min: 0, Max: 6})
+			add(&graph.Node{Op: graph.Clip, Min: 0, Max: 6})
 		} else {
-			add(&graph.Layer{Op: graph.ReLU})
+			add(&graph.Node{Op: graph.ReLU})
 		}
 	}
 	conv := func(maxCout int) bool {
@@ -93,7 +93,7 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 			g = cin
 		}
 		cout := g * (1 + rng.IntN(max(1, maxCout/g)))
-		l := &graph.Layer{Op: graph.Conv, Group: g,
+		l := &graph.Node{Op: graph.Conv, Group: g,
 			Kernel:   [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)},
 			Stride:   [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)},
 			Dilation: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}}
@@ -106,10 +106,10 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 	}
 	linear := func(out int) bool {
 		if len(shape()) != 1 {
-			add(&graph.Layer{Op: graph.Flatten})
+			add(&graph.Node{Op: graph.Flatten})
 		}
 		in := shape()[0]
-		l := &graph.Layer{Op: graph.Linear, WShape: []int{out, in}}
+		l := &graph.Node{Op: graph.Linear, WShape: []int{out, in}}
 		params(l, in, rng.IntN(5) != 0)
 		return add(l)
 	}
@@ -138,24 +138,24 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 			spiking++
 			if rng.IntN(4) == 0 {
 				k := 1 + rng.IntN(2)
-				if add(&graph.Layer{Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}, CeilMode: rng.IntN(2) == 0}) {
-					add(&graph.Layer{Op: graph.ReLU}) // after the pool: commutes
+				if add(&graph.Node{Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}, CeilMode: rng.IntN(2) == 0}) {
+					add(&graph.Node{Op: graph.ReLU}) // after the pool: commutes
 					continue
 				}
 			}
 			relu()
 			if rng.IntN(3) == 0 {
-				add(&graph.Layer{Op: graph.Dropout, Ratio: 0.5})
+				add(&graph.Node{Op: graph.Dropout, Ratio: 0.5})
 			}
 		case 3:
 			k := [2]int{1 + rng.IntN(3), 1 + rng.IntN(3)}
-			l := &graph.Layer{Op: graph.MaxPool, Kernel: k, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}, CeilMode: rng.IntN(2) == 0}
+			l := &graph.Node{Op: graph.MaxPool, Kernel: k, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}, CeilMode: rng.IntN(2) == 0}
 			l.Pad = [4]int{rng.IntN(k[0]/2 + 1), rng.IntN(k[1]/2 + 1), rng.IntN(k[0]/2 + 1), rng.IntN(k[1]/2 + 1)}
 			add(l)
 		case 4, 5:
 			ks := [][2]int{{2, 2}, {1, 2}, {2, 1}, {2, 4}, {4, 1}, {1, 1}}
 			k := ks[rng.IntN(len(ks))]
-			l := &graph.Layer{Op: graph.AvgPool, Kernel: k, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}}
+			l := &graph.Node{Op: graph.AvgPool, Kernel: k, Stride: [2]int{1 + rng.IntN(2), 1 + rng.IntN(2)}}
 			if rng.IntN(2) == 0 {
 				l.CountIncludePad = true
 				l.Pad = [4]int{rng.IntN(k[0]/2 + 1), rng.IntN(k[1]/2 + 1), rng.IntN(k[0]/2 + 1), rng.IntN(k[1]/2 + 1)}
@@ -165,7 +165,7 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 			}
 		case 6:
 			if a := sh[1] * sh[2]; a&(a-1) == 0 {
-				add(&graph.Layer{Op: graph.GlobalAvgPool})
+				add(&graph.Node{Op: graph.GlobalAvgPool})
 				spiking++
 			}
 		}
@@ -180,7 +180,7 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 	}
 	spiking++
 	if rng.IntN(5) == 0 {
-		add(&graph.Layer{Op: graph.ReLU})
+		add(&graph.Node{Op: graph.ReLU})
 	}
 	if rng.IntN(4) == 0 {
 		cfg.TmaxLayers = make([]int, spiking)
@@ -193,7 +193,7 @@ func tryRandomModel(rng *rand.Rand) (randomNet, bool) {
 	for _, t := range cfg.TmaxLayers {
 		maxT = max(maxT, t)
 	}
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		if l.W == nil {
 			continue
 		}
@@ -405,7 +405,7 @@ func quantizedANN(t *testing.T, m *graph.Model, n *Network, r *SampleResult) map
 	out := map[string][]float64{}
 	start := 0
 	if n.Layers[0].Analog {
-		for start < len(m.Layers) && m.Layers[start].Name != n.Layers[0].Name {
+		for start < len(m.Nodes) && m.Nodes[start].Name != n.Layers[0].Name {
 			start++
 		}
 		start++
@@ -425,7 +425,7 @@ func quantizedANN(t *testing.T, m *graph.Model, n *Network, r *SampleResult) map
 		}
 		tcur = nl.TOut
 	}
-	for _, gl := range m.Layers[start:] {
+	for _, gl := range m.Nodes[start:] {
 		nl := byName[gl.Name]
 		switch gl.Op {
 		case graph.Conv, graph.Linear:
@@ -458,7 +458,7 @@ func quantizedANN(t *testing.T, m *graph.Model, n *Network, r *SampleResult) map
 }
 
 // refLinear computes Σ w·x + b·bscale for a graph Conv or Linear layer.
-func refLinear(l *graph.Layer, x []float64, bscale float64) []float64 {
+func refLinear(l *graph.Node, x []float64, bscale float64) []float64 {
 	b := func(o int) float64 {
 		if l.B == nil {
 			return 0
@@ -504,7 +504,7 @@ func refLinear(l *graph.Layer, x []float64, bscale float64) []float64 {
 }
 
 // refAvgPool is PyTorch's avg_pool2d (count_include_pad divisor rule).
-func refAvgPool(l *graph.Layer, x []float64) []float64 {
+func refAvgPool(l *graph.Node, x []float64) []float64 {
 	C, H, W := l.InShape[0], l.InShape[1], l.InShape[2]
 	Ho, Wo := l.OutShape[1], l.OutShape[2]
 	k, s, pad, cip := l.Kernel, l.Stride, l.Pad, l.CountIncludePad
@@ -535,7 +535,7 @@ func refAvgPool(l *graph.Layer, x []float64) []float64 {
 	return y
 }
 
-func refMaxPool(l *graph.Layer, x []float64) []float64 {
+func refMaxPool(l *graph.Node, x []float64) []float64 {
 	C, H, W := l.InShape[0], l.InShape[1], l.InShape[2]
 	Ho, Wo := l.OutShape[1], l.OutShape[2]
 	y := make([]float64, C*Ho*Wo)

@@ -38,7 +38,7 @@ func simulateAll(t *testing.T, n *Network, x []float32) *SampleResult {
 // figure1 is the paper's Figure 1: two inputs, two neurons computing
 // max(0, x1 − x2) and max(0, x2 − x1).
 func figure1() *graph.Model {
-	return &graph.Model{Name: "figure1", InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
+	return &graph.Model{Name: "figure1", InputShape: []int{2, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{2, 2}, W: []float32{1, -1, -1, 1}},
 		{Name: "relu", Op: graph.ReLU},
@@ -93,7 +93,7 @@ func TestFigure1(t *testing.T) {
 // TestRoundHalf fixes the tie direction: a potential exactly at .5 rounds
 // up with θ = T − ½ and down with θ = T.
 func TestRoundHalf(t *testing.T) {
-	m := &graph.Model{InputShape: []int{1, 1, 1}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{1, 1}, W: []float32{0.625}},
 		{Name: "relu", Op: graph.ReLU},
@@ -115,12 +115,12 @@ func TestRoundHalf(t *testing.T) {
 // hand: conv 3×3 with padding 1 (edge neurons have fewer synapses), relu,
 // maxpool 2 stride 1, linear 4→2 (output, no rectifier).
 func TestMetricsByHand(t *testing.T) {
-	conv := &graph.Layer{Name: "conv", Op: graph.Conv, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1},
+	conv := &graph.Node{Name: "conv", Op: graph.Conv, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1},
 		Dilation: [2]int{1, 1}, Group: 1, WShape: []int{1, 1, 3, 3}, W: make([]float32, 9), B: []float32{0.25}}
 	for i := range conv.W {
 		conv.W[i] = 0.125
 	}
-	m := &graph.Model{InputShape: []int{1, 3, 3}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 3, 3}, Nodes: []*graph.Node{
 		conv, {Name: "relu", Op: graph.ReLU},
 		{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{1, 1}},
 		{Name: "flatten", Op: graph.Flatten},
@@ -178,7 +178,7 @@ func TestMetricsByHand(t *testing.T) {
 }
 
 func TestTie(t *testing.T) {
-	m := &graph.Model{InputShape: []int{1, 1, 1}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{3, 1}, W: []float32{0.25, 0.5, 0.5}},
 	}}
@@ -193,7 +193,7 @@ func TestTie(t *testing.T) {
 // has another window: the spike k steps after the readout encodes
 // round(v·TOut).
 func TestPerLayerT(t *testing.T) {
-	m := &graph.Model{InputShape: []int{1, 1, 1}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, WShape: []int{1, 1}, W: []float32{0.75}},
 		{Name: "relu", Op: graph.ReLU},
@@ -219,18 +219,18 @@ func TestPerLayerT(t *testing.T) {
 func TestConvertErrors(t *testing.T) {
 	base := func() *graph.Model { return figure1() }
 	nan := base()
-	nan.Layers[1].W[0] = float32(math.NaN())
+	nan.Nodes[1].W[0] = float32(math.NaN())
 	bn := base()
-	bn.Layers = append(bn.Layers[:2], append([]*graph.Layer{{Name: "bn", Op: graph.BatchNorm, Gamma: []float32{1, 1}, Beta: []float32{0, 0}, Mean: []float32{0, 0}, Var: []float32{1, 1}}}, bn.Layers[2:]...)...)
+	bn.Nodes = append(bn.Nodes[:2], append([]*graph.Node{{Name: "bn", Op: graph.BatchNorm, Gamma: []float32{1, 1}, Beta: []float32{0, 0}, Mean: []float32{0, 0}, Var: []float32{1, 1}}}, bn.Nodes[2:]...)...)
 	unknown := base()
-	unknown.Layers = append(unknown.Layers, &graph.Layer{Name: "mystery", Op: graph.Op(99)})
+	unknown.Nodes = append(unknown.Nodes, &graph.Node{Name: "mystery", Op: graph.Op(99)})
 	clip := base()
-	clip.Layers[2] = &graph.Layer{Name: "clip", Op: graph.Clip, Min: -1, Max: 1}
+	clip.Nodes[2] = &graph.Node{Name: "clip", Op: graph.Clip, Min: -1, Max: 1}
 	leaky := base()
-	leaky.Layers[2] = &graph.Layer{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01}
+	leaky.Nodes[2] = &graph.Node{Name: "leaky", Op: graph.LeakyReLU, Alpha: 0.01}
 	shape := base()
 	shape.InputShape = []int{3, 1, 1}
-	noRelu := &graph.Model{InputShape: []int{2, 1, 1}, Layers: []*graph.Layer{
+	noRelu := &graph.Model{InputShape: []int{2, 1, 1}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, WShape: []int{2, 2}, W: []float32{1, 0, 0, 1}},
 		{Name: "fc2", Op: graph.Linear, WShape: []int{2, 2}, W: []float32{1, 0, 0, 1}},
@@ -291,7 +291,7 @@ func TestClamped(t *testing.T) {
 }
 
 func TestAnalogFirst(t *testing.T) {
-	m := &graph.Model{InputShape: []int{1, 1, 2}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 1, 2}, Nodes: []*graph.Node{
 		{Name: "flatten", Op: graph.Flatten},
 		{Name: "fc1", Op: graph.Linear, WShape: []int{3, 2}, W: []float32{1, 0, 0, 1, 2, 2}, B: []float32{0, 0, 0.5}},
 		{Name: "relu", Op: graph.ReLU},
@@ -322,14 +322,14 @@ func TestAnalogForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for it := 0; it < 50; it++ {
 		rn := randomModel(rng)
-		var gl *graph.Layer
-		for _, l := range rn.m.Layers {
+		var gl *graph.Node
+		for _, l := range rn.m.Nodes {
 			if l.Op == graph.Conv {
 				gl = l
 				break
 			}
 		}
-		if gl == nil || gl != rn.m.Layers[0] {
+		if gl == nil || gl != rn.m.Nodes[0] {
 			continue
 		}
 		l := &Layer{Kind: Conv, InShape: gl.InShape, OutShape: gl.OutShape, Kernel: gl.Kernel, Stride: gl.Stride, Pad: gl.Pad,

@@ -32,7 +32,7 @@ func tinyModel(seed uint64) *graph.Model {
 		}
 		return v
 	}
-	return &graph.Model{Name: "tiny", InputShape: []int{1, 6, 6}, Layers: []*graph.Layer{
+	return &graph.Model{Name: "tiny", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
 		{Name: "conv1", Op: graph.Conv, WShape: []int{3, 1, 3, 3}, W: vec(27, 1), B: vec(3, 0.2),
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu1", Op: graph.ReLU},

@@ -37,7 +37,7 @@ func ExampleRun() {
 	m := &graph.Model{
 		Name:       "tiny",
 		InputShape: []int{1, 4, 4},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "flatten", Op: graph.Flatten},
 			{Name: "fc1", Op: graph.Linear, WShape: []int{8, 16}},
 			{Name: "relu1", Op: graph.ReLU},

@@ -17,9 +17,9 @@ import (
 func toyBNModel(t *testing.T, seed uint64) *graph.Model {
 	t.Helper()
 	m := toyModel(t, seed)
-	bn := &graph.Layer{Name: "bn1", Op: graph.BatchNorm, Eps: 1e-5, Gamma: []float32{1, 1, 1, 1},
+	bn := &graph.Node{Name: "bn1", Op: graph.BatchNorm, Eps: 1e-5, Gamma: []float32{1, 1, 1, 1},
 		Beta: make([]float32, 4), Mean: make([]float32, 4), Var: []float32{1, 1, 1, 1}}
-	m.Layers = slices.Insert(m.Layers, 1, bn)
+	m.Nodes = slices.Insert(m.Nodes, 1, bn)
 	return m
 }
 
@@ -27,7 +27,7 @@ func toyBNModel(t *testing.T, seed uint64) *graph.Model {
 // statistics, in a fixed order.
 func params(m *graph.Model) [][]float32 {
 	var ps [][]float32
-	for _, l := range m.Layers {
+	for _, l := range m.Nodes {
 		for _, p := range [][]float32{l.W, l.B, l.Gamma, l.Beta, l.Mean, l.Var} {
 			if p != nil {
 				ps = append(ps, slices.Clone(p))

@@ -314,7 +314,7 @@ func Run(ctx context.Context, net *nn.Net, trainSet, testSet *dataset.Set, cfg C
 func finishAverage(ctx context.Context, net *nn.Net, swa *average, loader *dataset.Loader, cfg Config) error {
 	swa.apply(net.Params())
 	hasBN := false
-	for _, l := range net.Model().Layers {
+	for _, l := range net.Model().Nodes {
 		hasBN = hasBN || l.Op == graph.BatchNorm
 	}
 	if !hasBN {

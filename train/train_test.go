@@ -42,7 +42,7 @@ func toySet(n int, seed uint64) *dataset.Set {
 
 func toyModel(t *testing.T, seed uint64) *graph.Model {
 	t.Helper()
-	m := &graph.Model{Name: "toy", InputShape: []int{1, 8, 8}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "toy", InputShape: []int{1, 8, 8}, Nodes: []*graph.Node{
 		{Name: "conv1", Op: graph.Conv, WShape: []int{4, 1, 3, 3}, W: make([]float32, 36), B: make([]float32, 4),
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu1", Op: graph.ReLU},
@@ -109,8 +109,8 @@ func TestTrainLearnsAndResumesExactly(t *testing.T) {
 		t.Fatalf("resumed history has epochs %v, want 1..4 with the first run's two", epochNumbers(h3))
 	}
 
-	for i, l := range m1.Layers {
-		if !slices.Equal(l.W, ck.Model.Layers[i].W) || !slices.Equal(l.B, ck.Model.Layers[i].B) {
+	for i, l := range m1.Nodes {
+		if !slices.Equal(l.W, ck.Model.Nodes[i].W) || !slices.Equal(l.B, ck.Model.Nodes[i].B) {
 			t.Fatalf("layer %s: resumed weights differ from an uninterrupted run", l.Name)
 		}
 	}

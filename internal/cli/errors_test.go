@@ -52,7 +52,7 @@ func badModels(t *testing.T, dir string) map[string]struct{ path, want string } 
 		x    float32
 	}{{"nan", float32(math.NaN())}, {"inf", float32(math.Inf(-1))}} {
 		m := tinyModel(1, 28, 28)
-		m.Layers[4].W[7] = v.x
+		m.Nodes[4].W[7] = v.x
 		om, err := onnx.FromGraph(m)
 		if err != nil {
 			t.Fatal(err)
@@ -344,7 +344,7 @@ func TestTrainResumeOldCheckpoint(t *testing.T) {
 func TestLeakyReLUModel(t *testing.T) {
 	dir := t.TempDir()
 	m := tinyModel(1, 28, 28)
-	m.Layers[1] = &graph.Layer{Name: "leaky1", Op: graph.LeakyReLU, Alpha: 0.01}
+	m.Nodes[1] = &graph.Node{Name: "leaky1", Op: graph.LeakyReLU, Alpha: 0.01}
 	om, err := onnx.FromGraph(m)
 	if err != nil {
 		t.Fatal(err)

@@ -130,6 +130,6 @@ func exportONNX(e *env, fs *flag.FlagSet, in, out string, half bool) error {
 		prec = "float16"
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: ONNX opset %d, %d layers, %d parameters (%s weights), %d bytes\n",
-		out, onnx.WriteOpset, len(m.Layers), m.Params(), prec, st.Size())
+		out, onnx.WriteOpset, len(m.Nodes), m.Params(), prec, st.Size())
 	return nil
 }

@@ -48,11 +48,11 @@ func TestExportONNX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Layers) != len(want.Layers) {
-		t.Fatalf("%d layers, want %d", len(got.Layers), len(want.Layers))
+	if len(got.Nodes) != len(want.Nodes) {
+		t.Fatalf("%d layers, want %d", len(got.Nodes), len(want.Nodes))
 	}
-	for i, l := range want.Layers {
-		g := got.Layers[i]
+	for i, l := range want.Nodes {
+		g := got.Nodes[i]
 		if g.Op != l.Op || g.Name != l.Name || len(g.W) != len(l.W) {
 			t.Fatalf("layer %d: %v %q (%d weights), want %v %q (%d)", i, g.Op, g.Name, len(g.W), l.Op, l.Name, len(l.W))
 		}

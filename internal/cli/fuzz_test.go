@@ -12,7 +12,7 @@ import (
 // files. Whatever it accepts must be safe to simulate: Validate is the only
 // gate between a file and the simulator's unchecked index arithmetic.
 func FuzzParseSNNFile(f *testing.F) {
-	m := &graph.Model{InputShape: []int{1, 4, 4}, Layers: []*graph.Layer{
+	m := &graph.Model{InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
 		{Name: "c", Op: graph.Conv, WShape: []int{2, 1, 3, 3}, W: make([]float32, 18), B: []float32{0.25, -0.5},
 			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "r", Op: graph.ReLU},
@@ -20,8 +20,8 @@ func FuzzParseSNNFile(f *testing.F) {
 		{Name: "f", Op: graph.Flatten},
 		{Name: "fc", Op: graph.Linear, WShape: []int{3, 8}, W: make([]float32, 24), B: make([]float32, 3)},
 	}}
-	for i := range m.Layers[0].W {
-		m.Layers[0].W[i] = float32(i%5-2) / 8
+	for i := range m.Nodes[0].W {
+		m.Nodes[0].W[i] = float32(i%5-2) / 8
 	}
 	n, err := snn.Convert(m, snn.Config{Tmax: 4})
 	if err != nil {

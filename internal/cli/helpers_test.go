@@ -174,7 +174,7 @@ func tinyModel(c, h, w int) *graph.Model {
 	return &graph.Model{
 		Name:       "tiny",
 		InputShape: []int{c, h, w},
-		Layers: []*graph.Layer{
+		Nodes: []*graph.Node{
 			{Name: "conv1", Op: graph.Conv, W: vec(k*c*9, 0.5), B: vec(k, 0.1), WShape: []int{k, c, 3, 3},
 				Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
 			{Name: "relu1", Op: graph.ReLU},

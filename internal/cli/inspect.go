@@ -102,7 +102,7 @@ func printModel(e *env, path string, m *graph.Model) bool {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "#\tname\top\toutput\tparams\tMACs\tquartz\t")
 	all := true
-	for i, l := range m.Layers {
+	for i, l := range m.Nodes {
 		verdict := quartzVerdict(m, i)
 		if verdict != "converts" && !strings.HasPrefix(verdict, "folded") && verdict != "structure" {
 			all = false
@@ -119,13 +119,13 @@ func printModel(e *env, path string, m *graph.Model) bool {
 
 // quartzVerdict says how layer i takes part in a Quartz conversion.
 func quartzVerdict(m *graph.Model, i int) string {
-	l := m.Layers[i]
+	l := m.Nodes[i]
 	switch l.Op {
 	case graph.Conv, graph.Linear, graph.ReLU, graph.MaxPool, graph.AvgPool, graph.GlobalAvgPool:
 		return "converts"
 	case graph.BatchNorm:
-		if i > 0 && (m.Layers[i-1].Op == graph.Conv || m.Layers[i-1].Op == graph.Linear) {
-			return "folded into " + m.Layers[i-1].Name
+		if i > 0 && (m.Nodes[i-1].Op == graph.Conv || m.Nodes[i-1].Op == graph.Linear) {
+			return "folded into " + m.Nodes[i-1].Name
 		}
 		return "unsupported: BatchNorm not after Conv/Linear"
 	case graph.Dropout, graph.Flatten:

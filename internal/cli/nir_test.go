@@ -15,7 +15,7 @@ import (
 
 // TestExportImportNIR: convert → export --snn → import gives the same network.
 func TestExportImportNIR(t *testing.T) {
-	m := &graph.Model{Name: "tiny", InputShape: []int{1, 4, 4}, Layers: []*graph.Layer{
+	m := &graph.Model{Name: "tiny", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
 		{Name: "conv", Op: graph.Conv, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1,
 			WShape: []int{2, 1, 3, 3}, W: []float32{.25, 0, -.25, .5, 0, 0, .125, .25, 0, 0, .5, 0, -.5, .25, 0, 0, 0, .125}, B: []float32{0, .0625}},
 		{Name: "relu", Op: graph.ReLU},

@@ -18,10 +18,10 @@ import (
 func paddedModel() *graph.Model {
 	m := tinyModel(1, 28, 28)
 	m.Name = "padded"
-	m.Layers[0].Pad = [4]int{1, 1, 1, 1}
+	m.Nodes[0].Pad = [4]int{1, 1, 1, 1}
 	const feat = 4 * 14 * 14
 	r := rand.New(rand.NewPCG(3, 4))
-	fc := m.Layers[4]
+	fc := m.Nodes[4]
 	fc.WShape = []int{10, feat}
 	fc.W = make([]float32, 10*feat)
 	for i := range fc.W {
