@@ -136,7 +136,8 @@ type Node struct {
 	Ratio float32
 
 	// Affine: y[c,·] = x[c,·]·Scale[c] + Shift[c], one value per channel
-	// (axis 0 of the per-sample shape); the shape is unchanged. It is a
+	// (axis 0 of the per-sample shape), or y[i] = x[i]·Scale[i] + Shift[i],
+	// one value per element (PerElement); the shape is unchanged. It is a
 	// constant per-channel Mul/Add/Sub/Div, or a BatchNorm that could not
 	// be folded, or the input transform of a model trained on standardized
 	// inputs (see PrependPreprocess). It has no MACs and no parameters in
@@ -390,8 +391,8 @@ func (l *Node) outShape(ins [][]int) ([]int, error) {
 	case Flatten:
 		return []int{Size(in)}, nil
 	case Affine:
-		if len(l.Scale) != in[0] || len(l.Shift) != in[0] {
-			return nil, fmt.Errorf("%d channels, scale has %d values and shift %d", in[0], len(l.Scale), len(l.Shift))
+		if len(l.Scale) != len(l.Shift) || (len(l.Scale) != in[0] && len(l.Scale) != Size(in)) {
+			return nil, fmt.Errorf("%d channels, scale has %d values and shift %d (want one per channel or one per element)", in[0], len(l.Scale), len(l.Shift))
 		}
 		return append([]int(nil), in...), nil
 	case ReLU, Clip, LeakyReLU, Dropout:
@@ -408,6 +409,13 @@ func (l *Node) checkParams() error {
 		return fmt.Errorf("bias has %d values, want %d", len(l.B), l.WShape[0])
 	}
 	return nil
+}
+
+// PerElement reports whether an Affine node has one scale and shift per
+// element rather than per channel (InferShapes first). A [C] or [C 1 1]
+// shape has both at once; it counts as per channel.
+func (l *Node) PerElement() bool {
+	return l.Op == Affine && len(l.InShape) > 0 && len(l.Scale) != l.InShape[0]
 }
 
 // Params returns the number of parameters of the layer (weights, biases,

@@ -141,7 +141,7 @@ func foldAffines(m *Model) {
 			if l.Op != Affine {
 				continue
 			}
-			if p := soleProducer(m, cons, l); p >= 0 && len(l.Scale) == m.Nodes[p].WShape[0] {
+			if p := soleProducer(m, cons, l); p >= 0 && !l.PerElement() {
 				scale, shift := make([]float64, len(l.Scale)), make([]float64, len(l.Scale))
 				for o := range scale {
 					scale[o], shift[o] = float64(l.Scale[o]), float64(l.Shift[o])
@@ -188,7 +188,7 @@ func foldAffineForward(m *Model, cons [][]int, i int) bool {
 	var channelOf func(o, j int) int
 	switch l.Op {
 	case Conv:
-		if l.Pad != [4]int{} && shift {
+		if (l.Pad != [4]int{} && shift) || a.PerElement() {
 			return false
 		}
 		k := l.WShape[2] * l.WShape[3]
@@ -198,6 +198,9 @@ func foldAffineForward(m *Model, cons [][]int, i int) bool {
 	case Linear:
 		rowLen = l.WShape[1]
 		hw := Size(a.OutShape) / a.OutShape[0]
+		if a.PerElement() {
+			hw = 1
+		}
 		channelOf = func(_, j int) int { return j / hw }
 	default:
 		return false
