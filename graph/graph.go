@@ -163,6 +163,40 @@ type Model struct {
 	// Producer and Opset describe the file the model came from, if any.
 	Producer string
 	Opset    int64
+	// OutputActivation is "Softmax" or "LogSoftmax" when the file applied
+	// it to the last node's output: it was dropped on import (it does not
+	// change any sample's ranking of its scores), and this records it.
+	OutputActivation string
+}
+
+// InferNode makes node i's Inputs explicit and sets its InShape and
+// OutShape from the shapes of the nodes it reads, which must be set. It is
+// InferShapes for one node, for code that builds a model node by node.
+func (m *Model) InferNode(i int) error {
+	l := m.Nodes[i]
+	if l.Inputs == nil {
+		l.Inputs = []int{i - 1}
+	}
+	var ins [][]int
+	for _, j := range l.Inputs {
+		if j < ModelInput || j >= i {
+			return fmt.Errorf("node %d %q (%v): input %d is not an earlier node (nodes must be in topological order)", i, l.Name, l.Op, j)
+		}
+		if j == ModelInput {
+			ins = append(ins, m.InputShape)
+		} else {
+			ins = append(ins, m.Nodes[j].OutShape)
+		}
+	}
+	if err := l.checkArity(); err != nil {
+		return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
+	}
+	out, err := l.outShape(ins)
+	if err != nil {
+		return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
+	}
+	l.InShape, l.OutShape = append([]int(nil), ins[0]...), out
+	return nil
 }
 
 // Size returns the number of elements of a shape.
@@ -192,31 +226,15 @@ func (m *Model) InferShapes() error {
 		return errors.New("model has no nodes")
 	}
 	used := make([]bool, len(m.Nodes))
-	var ins [][]int
-	for i, l := range m.Nodes {
-		if l.Inputs == nil {
-			l.Inputs = []int{i - 1}
+	for i := range m.Nodes {
+		if err := m.InferNode(i); err != nil {
+			return err
 		}
-		ins = ins[:0]
-		for _, j := range l.Inputs {
-			if j < ModelInput || j >= i {
-				return fmt.Errorf("node %d %q (%v): input %d is not an earlier node (nodes must be in topological order)", i, l.Name, l.Op, j)
+		for _, j := range m.Nodes[i].Inputs {
+			if j >= 0 {
+				used[j] = true
 			}
-			if j == ModelInput {
-				ins = append(ins, m.InputShape)
-				continue
-			}
-			used[j] = true
-			ins = append(ins, m.Nodes[j].OutShape)
 		}
-		if err := l.checkArity(); err != nil {
-			return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
-		}
-		out, err := l.outShape(ins)
-		if err != nil {
-			return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
-		}
-		l.InShape, l.OutShape = append([]int(nil), ins[0]...), out
 	}
 	for i, u := range used[:len(used)-1] {
 		if !u {

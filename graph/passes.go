@@ -34,6 +34,22 @@ func Simplify(m *Model) (*Model, error) {
 	return c, nil
 }
 
+// FoldAffine returns a copy of m with every Affine node folded into the
+// Conv or Linear next to it where that is exact (see Simplify), and nothing
+// else changed: how an importer turns a file's constant per-channel
+// Mul/Add/Sub/Div nodes into weights and biases.
+func FoldAffine(m *Model) (*Model, error) {
+	c := m.Clone()
+	if err := c.InferShapes(); err != nil {
+		return nil, err
+	}
+	foldAffines(c)
+	if err := c.InferShapes(); err != nil {
+		return nil, fmt.Errorf("after folding affine nodes: %w", err)
+	}
+	return c, nil
+}
+
 // InferenceForm returns a copy of m as it is exported after training:
 // BatchNorm folded into the preceding Conv or Linear (elsewhere it becomes
 // a per-channel Affine) and Dropout removed. Unlike Simplify it keeps
