@@ -11,14 +11,22 @@ const (
 	opReLU = iota
 	opClip
 	opLeakyReLU
+	opTanh
+	opSigmoid
+	opHardSigmoid
+	opHardSwish
+	opSiLU
 )
 
-// elementwise is ReLU, Clip or LeakyReLU, split over the batch.
+// elementwise is ReLU, Clip, LeakyReLU, Tanh, Sigmoid, HardSigmoid,
+// HardSwish or SiLU, split over the batch. The smooth functions are
+// evaluated in float64 and rounded to float32.
 type elementwise struct {
 	p        *pool
 	op       int
 	min, max float32
-	alpha    float32 // LeakyReLU slope for x ≤ 0
+	alpha    float32 // LeakyReLU slope for x ≤ 0; HardSigmoid slope
+	bias     float32 // HardSigmoid offset
 	size     int
 	x, y     []float32
 	dy, dx   []float32
@@ -27,7 +35,7 @@ type elementwise struct {
 }
 
 func newElementwise(p *pool, op int, l *graph.Node) *elementwise {
-	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, size: graph.Size(l.InShape)}
+	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, bias: l.Bias, size: graph.Size(l.InShape)}
 	e.fwdFn, e.bwdFn = e.fwdRange, e.bwdRange
 	return e
 }
@@ -45,9 +53,9 @@ func (e *elementwise) backward(x, y, dy, dx []float32, n int) {
 	if dx == nil {
 		return
 	}
-	e.x, e.dy, e.dx = x, dy, dx
+	e.x, e.y, e.dy, e.dx = x, y, dy, dx
 	e.p.run(n, e.bwdFn)
-	e.x, e.dy, e.dx = nil, nil, nil
+	e.x, e.y, e.dy, e.dx = nil, nil, nil, nil
 }
 
 func (e *elementwise) fwdRange(w, lo, hi int) {
@@ -73,7 +81,36 @@ func (e *elementwise) fwdRange(w, lo, hi int) {
 			}
 			y[i] = math.Float32frombits(math.Float32bits(v)&m | math.Float32bits(a*v)&^m)
 		}
+	case opTanh:
+		for i, v := range x {
+			y[i] = float32(math.Tanh(float64(v)))
+		}
+	case opSigmoid:
+		for i, v := range x {
+			y[i] = float32(sigmoid(float64(v)))
+		}
+	case opHardSigmoid:
+		for i, v := range x {
+			y[i] = min(max(e.alpha*v+e.bias, 0), 1)
+		}
+	case opHardSwish:
+		for i, v := range x {
+			y[i] = float32(float64(v) * min(max(float64(v)/6+0.5, 0), 1))
+		}
+	case opSiLU:
+		for i, v := range x {
+			y[i] = float32(float64(v) * sigmoid(float64(v)))
+		}
 	}
+}
+
+// sigmoid is 1/(1+e^−x), without overflow for large |x|.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	z := math.Exp(x)
+	return z / (1 + z)
 }
 
 // bwdRange passes the gradient where the input is strictly inside the linear
@@ -116,10 +153,44 @@ func (e *elementwise) bwdRange(w, lo, hi int) {
 				dx[i] = 0
 			}
 		}
+	case opTanh: // 1 − y²
+		y := e.y[lo*e.size : hi*e.size]
+		for i, v := range y {
+			dx[i] = float32(float64(dy[i]) * (1 - float64(v)*float64(v)))
+		}
+	case opSigmoid: // y(1 − y)
+		y := e.y[lo*e.size : hi*e.size]
+		for i, v := range y {
+			dx[i] = float32(float64(dy[i]) * float64(v) * (1 - float64(v)))
+		}
+	case opHardSigmoid: // Alpha strictly inside the linear region, as PyTorch
+		for i, v := range x {
+			if t := e.alpha*v + e.bias; t > 0 && t < 1 {
+				dx[i] = dy[i] * e.alpha
+			} else {
+				dx[i] = 0
+			}
+		}
+	case opHardSwish: // 0 below −3, x/3 + ½ up to 3, 1 above (PyTorch)
+		for i, v := range x {
+			switch {
+			case v < -3:
+				dx[i] = 0
+			case v <= 3:
+				dx[i] = float32(float64(dy[i]) * (float64(v)/3 + 0.5))
+			default:
+				dx[i] = dy[i]
+			}
+		}
+	case opSiLU: // s(1 + x(1 − s)), s = sigmoid(x)
+		for i, v := range x {
+			s := sigmoid(float64(v))
+			dx[i] = float32(float64(dy[i]) * s * (1 + float64(v)*(1-s)))
+		}
 	}
 }
 
-// flatten only reshapes: its output is its input.
+// flatten only reshapes (Flatten, Reshape): its output is its input.
 type flatten struct{}
 
 func (flatten) alias(bool) bool                        { return true }
@@ -185,7 +256,8 @@ func splitmix(z uint64) uint64 {
 }
 
 // affine is graph.Affine: y[c,·] = x[c,·]·scale[c] + shift[c] per channel of
-// a [C, H, W] sample, split over the batch. The product is rounded to
+// a [C, H, W] sample, or y[i] = x[i]·scale[i] + shift[i] per element (then
+// c is the sample size and hw 1), split over the batch. The product is rounded to
 // float32 before the addition (no fused multiply-add), as snn's analog
 // layer computes it, so both see the same transformed input. scale and
 // shift are fixed (no parameters); backward passes dx = dy·scale[c].
@@ -200,6 +272,9 @@ type affine struct {
 
 func newAffine(p *pool, l *graph.Node) *affine {
 	a := &affine{p: p, scale: l.Scale, shift: l.Shift, c: l.InShape[0], hw: graph.Size(l.InShape) / l.InShape[0]}
+	if l.PerElement() { // one "channel" per element
+		a.c, a.hw = graph.Size(l.InShape), 1
+	}
 	a.fwdFn, a.bwdFn = a.fwdRange, a.bwdRange
 	return a
 }
@@ -223,6 +298,16 @@ func (a *affine) backward(x, y, dy, dx []float32, n int) {
 }
 
 func (a *affine) fwdRange(w, lo, hi int) {
+	if a.hw == 1 { // per element
+		for s := lo; s < hi; s++ {
+			x, y := a.x[s*a.c:(s+1)*a.c], a.y[s*a.c:(s+1)*a.c]
+			sc, sh := a.scale[:len(x)], a.shift[:len(x)]
+			for i, v := range x {
+				y[i] = float32(v*sc[i]) + sh[i]
+			}
+		}
+		return
+	}
 	for s := lo; s < hi; s++ {
 		for c := 0; c < a.c; c++ {
 			off := (s*a.c + c) * a.hw
@@ -236,6 +321,16 @@ func (a *affine) fwdRange(w, lo, hi int) {
 }
 
 func (a *affine) bwdRange(w, lo, hi int) {
+	if a.hw == 1 { // per element
+		for s := lo; s < hi; s++ {
+			dy, dx := a.dy[s*a.c:(s+1)*a.c], a.dx[s*a.c:(s+1)*a.c]
+			sc := a.scale[:len(dy)]
+			for i, v := range dy {
+				dx[i] = v * sc[i]
+			}
+		}
+		return
+	}
 	for s := lo; s < hi; s++ {
 		for c := 0; c < a.c; c++ {
 			off := (s*a.c + c) * a.hw

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math"
 	"runtime"
+	"slices"
 
 	"github.com/quartz-snn/quartz/graph"
 )
@@ -12,7 +13,7 @@ import (
 // Param is one trainable tensor of the network: a view of a parameter slice
 // of the model (Data) and its gradient accumulator (Grad), same length.
 type Param struct {
-	Layer int    // index into Model().Layers
+	Layer int    // index of the node in Model().Nodes
 	Name  string // "<layer name>.weight", ".bias", ".gamma" or ".beta"
 	Data  []float32
 	Grad  []float32
@@ -22,28 +23,50 @@ type Param struct {
 	Decay bool
 }
 
-// layer is one op of the chain. x is the [n, in] input, y the [n, out]
-// output; both stay valid between forward and backward.
+// layer is the op of a node with one input. x is the [n, in] input, y the
+// [n, out] output; both stay valid between forward and backward.
 type layer interface {
 	// forward computes y from x for n samples, caching what backward needs.
 	forward(x, y []float32, n int, train bool)
 	// backward writes dx (when dx is non-nil) from dy and accumulates the
-	// parameter gradients, using the caches of the last forward.
+	// parameter gradients, using the caches of the last forward. It
+	// overwrites dx; the Net sums the gradients of a value read twice.
 	backward(x, y, dy, dx []float32, n int)
-	// alias reports that the output is the input itself (Flatten, Dropout
-	// outside training); such a layer has no forward or backward work.
+	// alias reports that the output is the input itself (Flatten, Reshape,
+	// Dropout outside training); such a layer has no forward or backward
+	// work.
 	alias(train bool) bool
 	params() []*Param
+}
+
+// join is the op of a node with several inputs (Add, Concat, Mul).
+type join interface {
+	forward(xs [][]float32, y []float32, n int)
+	// backward writes (acc[k] false) or adds (acc[k] true) the gradient of
+	// input k into dxs[k], skipping nil ones.
+	backward(xs [][]float32, y, dy []float32, dxs [][]float32, acc []bool, n int)
+}
+
+// node is one node of the DAG as the Net runs it: exactly one of l and j
+// is set.
+type node struct {
+	l   layer
+	j   join
+	in  []int       // inputs: node indices or graph.ModelInput
+	xs  [][]float32 // the inputs' outputs during a pass
+	dxs [][]float32 // join: the inputs' gradient buffers during Backward
+	acc []bool      // join: whether dxs[k] already holds a gradient
 }
 
 // Net trains and runs a graph.Model. It is not safe for concurrent use.
 type Net struct {
 	m       *graph.Model
-	layers  []layer
+	nodes   []node
+	layers  []layer // layers[i] is node i's single-input layer, nil for a join
 	pool    *pool
 	inSize  int
 	outSize int
-	sizes   []int // per-sample output size of every layer
+	sizes   []int // per-sample output size of every node
 	maxSize int   // largest per-sample activation, input included
 	ps      []*Param
 
@@ -52,12 +75,27 @@ type Net struct {
 
 	bnMom float64 // BatchNorm running-statistics momentum: BNMomentum
 
-	cap   int         // batch capacity of the buffers
-	bufs  [][]float32 // per-layer output buffers, [cap*sizes[i]]
-	acts  [][]float32 // acts[0] = input, acts[i+1] = output of layer i
-	gbuf  [2][]float32
-	lastN int
-	valid bool // acts hold a Forward's caches
+	cap       int         // batch capacity of the buffers
+	bufs      [][]float32 // per-node output buffers, [cap*sizes[i]]
+	in        []float32   // the last Forward's input
+	acts      [][]float32 // acts[i] = output of node i (an alias node's: its input's)
+	lastN     int
+	valid     bool // acts hold a Forward's caches
+	lastTrain bool // the mode of the last Forward
+
+	// Backward's gradient buffers. A value (a node's output, the model
+	// input at index len(nodes)) and the alias nodes that pass it on share
+	// one gradient, slot[v]; slot buffers come from gpool, [cap*maxSize]
+	// each, taken when the first reader of the value is back-propagated
+	// and given back after its producer is, so a chain needs two.
+	slot    []int
+	gslot   [][]float32 // by slot: the gradient buffer during Backward
+	written []bool      // by slot: whether gslot holds a gradient yet
+	owned   []bool      // by slot: gslot came from gpool
+	gpool   [][]float32
+	gfree   []int // free gpool indices, a stack
+	gidx    []int // by slot: its gpool index
+	scratch []float32
 
 	inputGrad bool      // tests: also compute the gradient of the input
 	dInput    []float32 // its value after Backward
@@ -69,7 +107,7 @@ type Net struct {
 // PredictBatch is the batch size Predict runs the network at.
 const PredictBatch = 256
 
-// New builds a network over m's layers for the given number of worker
+// New builds a network over m's nodes for the given number of worker
 // goroutines (workers < 1 means runtime.NumCPU()). It runs m.InferShapes.
 //
 // The Net shares m's parameter slices (W, B, Gamma, Beta, Mean, Var): it
@@ -91,20 +129,39 @@ func New(m *graph.Model, workers int) (*Net, error) {
 	net.inSize = graph.Size(m.InputShape)
 	net.maxSize = net.inSize
 	for i, l := range m.Nodes {
-		ly, err := net.build(i, l)
+		nd := node{in: slices.Clone(m.InputsOf(i))}
+		var ly layer
+		var err error
+		if isJoin(l.Op) {
+			nd.j, err = net.buildJoin(l)
+			nd.dxs, nd.acc = make([][]float32, len(nd.in)), make([]bool, len(nd.in))
+		} else {
+			ly, err = net.build(i, l)
+			nd.l = ly
+		}
 		if err != nil {
 			net.pool.close()
 			return nil, fmt.Errorf("nn: layer %d %q (%v): %w", i, l.Name, l.Op, err)
 		}
+		nd.xs = make([][]float32, len(nd.in))
+		net.nodes = append(net.nodes, nd)
 		net.layers = append(net.layers, ly)
-		net.ps = append(net.ps, ly.params()...)
+		if ly != nil {
+			net.ps = append(net.ps, ly.params()...)
+		}
 		s := graph.Size(l.OutShape)
 		net.sizes = append(net.sizes, s)
 		net.maxSize = max(net.maxSize, s)
 	}
+	nv := len(m.Nodes) + 1
 	net.outSize = graph.Size(m.OutputShape())
-	net.acts = make([][]float32, len(net.layers)+1)
-	net.bufs = make([][]float32, len(net.layers))
+	net.acts = make([][]float32, len(m.Nodes))
+	net.bufs = make([][]float32, len(m.Nodes))
+	net.slot = make([]int, nv)
+	net.gslot = make([][]float32, nv)
+	net.written = make([]bool, nv)
+	net.owned = make([]bool, nv)
+	net.gidx = make([]int, nv)
 	runtime.AddCleanup(net, func(p *pool) { p.close() }, net.pool)
 	return net, nil
 }
@@ -139,13 +196,52 @@ func (net *Net) build(i int, l *graph.Node) (layer, error) {
 			return nil, fmt.Errorf("dropout ratio %v outside [0, 1]", l.Ratio)
 		}
 		return &dropout{net: net, idx: i, ratio: l.Ratio}, nil
-	case graph.Flatten:
+	case graph.Flatten, graph.Reshape:
 		return flatten{}, nil
 	case graph.Affine:
 		return newAffine(net.pool, l), nil
+	case graph.Tanh:
+		return newElementwise(net.pool, opTanh, l), nil
+	case graph.Sigmoid:
+		return newElementwise(net.pool, opSigmoid, l), nil
+	case graph.HardSigmoid:
+		if !finite(l.Alpha) || !finite(l.Bias) {
+			return nil, fmt.Errorf("hard sigmoid alpha %v, bias %v", l.Alpha, l.Bias)
+		}
+		return newElementwise(net.pool, opHardSigmoid, l), nil
+	case graph.HardSwish:
+		return newElementwise(net.pool, opHardSwish, l), nil
+	case graph.SiLU:
+		return newElementwise(net.pool, opSiLU, l), nil
+	case graph.Softmax:
+		return newSoftmax(net.pool, l), nil
+	case graph.LayerNorm:
+		if !(l.Eps >= 0) || !finite(l.Eps) {
+			return nil, fmt.Errorf("layer norm epsilon %v", l.Eps)
+		}
+		return newLayerNorm(net.pool, l), nil
+	case graph.LRN:
+		if !finite(l.Alpha) || !finite(l.Power) || !finite(l.Bias) {
+			return nil, fmt.Errorf("LRN alpha %v, beta %v, bias %v", l.Alpha, l.Power, l.Bias)
+		}
+		return newLRN(net.pool, l), nil
 	}
 	return nil, fmt.Errorf("unsupported op")
 }
+
+func isJoin(op graph.Op) bool { return op == graph.Add || op == graph.Concat || op == graph.Mul }
+
+func (net *Net) buildJoin(l *graph.Node) (join, error) {
+	switch l.Op {
+	case graph.Add:
+		return newAdd(net.pool, len(l.Inputs), graph.Size(l.OutShape)), nil
+	case graph.Mul:
+		return newMul(net.pool, graph.Size(l.OutShape)), nil
+	}
+	return newConcat(net.pool, l, net.m), nil
+}
+
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
 // Close stops the worker goroutines. The Net must not be used afterwards.
 // It is optional: an unreachable Net stops them itself.
@@ -191,10 +287,12 @@ func (net *Net) ensure(n int) {
 	}
 	net.cap = n
 	for i, s := range net.sizes {
+		if _, ok := net.layers[i].(flatten); ok {
+			continue // always an alias
+		}
 		net.bufs[i] = make([]float32, n*s)
 	}
-	net.gbuf[0] = make([]float32, n*net.maxSize)
-	net.gbuf[1] = make([]float32, n*net.maxSize)
+	net.gpool, net.gfree, net.scratch = nil, nil, nil // Backward reallocates
 }
 
 // Forward runs n samples x (NCHW, n·C·H·W values) through the network and
@@ -210,24 +308,45 @@ func (net *Net) Forward(x []float32, n int, train bool) []float32 {
 		net.step++
 	}
 	net.ensure(n)
-	net.acts[0] = x[:n*net.inSize]
-	for i, l := range net.layers {
-		in := net.acts[i]
-		if l.alias(train) {
-			net.acts[i+1] = in
+	net.in = x[:n*net.inSize]
+	for i := range net.nodes {
+		nd := &net.nodes[i]
+		for k, j := range nd.in {
+			nd.xs[k] = net.value(j)
+		}
+		if nd.l != nil && nd.l.alias(train) {
+			net.acts[i] = nd.xs[0]
 			continue
 		}
 		out := net.bufs[i][:n*net.sizes[i]]
-		l.forward(in, out, n, train)
-		net.acts[i+1] = out
+		if nd.l != nil {
+			nd.l.forward(nd.xs[0], out, n, train)
+		} else {
+			nd.j.forward(nd.xs, out, n)
+		}
+		net.acts[i] = out
 	}
-	net.lastN, net.valid = n, true
-	return net.acts[len(net.layers)]
+	net.lastN, net.valid, net.lastTrain = n, true, train
+	return net.acts[len(net.nodes)-1]
+}
+
+// value returns the output of node j of the last Forward, or its input for
+// graph.ModelInput.
+func (net *Net) value(j int) []float32 {
+	if j == graph.ModelInput {
+		return net.in
+	}
+	return net.acts[j]
 }
 
 // Backward back-propagates dout, the gradient of the loss with respect to
 // the last Forward's output ([n, OutSize()]), and adds the parameter
 // gradients to Params()[i].Grad. It reads dout and does not keep it.
+//
+// The nodes run in reverse order. A value read by several nodes receives
+// the sum of their gradients: the first reader back-propagated writes its
+// gradient buffer, later ones add to it (through a scratch buffer for
+// single-input layers, directly for joins).
 func (net *Net) Backward(dout []float32) {
 	if !net.valid {
 		panic("nn: Backward without Forward")
@@ -236,33 +355,101 @@ func (net *Net) Backward(dout []float32) {
 	if len(dout) < n*net.outSize {
 		panic(fmt.Sprintf("nn: Backward: %d values for %d samples of %d", len(dout), n, net.outSize))
 	}
-	dy := dout[:n*net.outSize]
-	cur := -1 // which gbuf dy lives in; -1 for the caller's slice
-	for i := len(net.layers) - 1; i >= 0; i-- {
-		l := net.layers[i]
-		x, y := net.acts[i], net.acts[i+1]
-		if sameSlice(x, y) { // alias layer: dx = dy
+	nn := len(net.nodes)
+	in := nn // the model input's value index
+	vi := func(j int) int {
+		if j == graph.ModelInput {
+			return in
+		}
+		return j
+	}
+	// Slots: an alias node passes its input's gradient slot on.
+	net.slot[in] = in
+	for i := range net.nodes {
+		nd := &net.nodes[i]
+		if nd.l != nil && nd.l.alias(net.lastTrain) {
+			net.slot[i] = net.slot[vi(nd.in[0])]
+		} else {
+			net.slot[i] = i
+		}
+	}
+	clear(net.gslot)
+	clear(net.written)
+	clear(net.owned)
+	net.gfree = net.gfree[:0]
+	for k := len(net.gpool) - 1; k >= 0; k-- {
+		net.gfree = append(net.gfree, k)
+	}
+	so := net.slot[nn-1]
+	net.gslot[so], net.written[so] = dout[:n*net.outSize], true
+	// target returns the gradient buffer of value j, taking one from the
+	// pool on first use, or nil when no gradient is wanted (the input).
+	target := func(j int) (buf []float32, acc bool) {
+		v := vi(j)
+		s := net.slot[v]
+		if s == in && !net.inputGrad {
+			return nil, false
+		}
+		if net.gslot[s] == nil {
+			var k int
+			if len(net.gfree) > 0 {
+				k = net.gfree[len(net.gfree)-1]
+				net.gfree = net.gfree[:len(net.gfree)-1]
+			} else {
+				k = len(net.gpool)
+				net.gpool = append(net.gpool, make([]float32, net.cap*net.maxSize))
+			}
+			net.gidx[s], net.owned[s] = k, true
+			size := net.inSize
+			if v < nn {
+				size = net.sizes[v]
+			}
+			net.gslot[s] = net.gpool[k][:n*size]
+		}
+		acc = net.written[s]
+		net.written[s] = true
+		return net.gslot[s], acc
+	}
+	for i := nn - 1; i >= 0; i-- {
+		nd := &net.nodes[i]
+		if net.slot[i] != i { // alias node: dx = dy, the same buffer
 			continue
 		}
-		var dx []float32
-		if i > 0 || net.inputGrad {
-			next := 0
-			if cur == 0 {
-				next = 1
-			}
-			dx = net.gbuf[next][:len(x)]
-			cur = next
+		dy := net.gslot[i]
+		y := net.acts[i]
+		for k, j := range nd.in {
+			nd.xs[k] = net.value(j)
 		}
-		l.backward(x, y, dy, dx, n)
-		dy = dx
+		if nd.l != nil {
+			dx, acc := target(nd.in[0])
+			if acc {
+				if net.scratch == nil {
+					net.scratch = make([]float32, net.cap*net.maxSize)
+				}
+				sc := net.scratch[:len(dx)]
+				nd.l.backward(nd.xs[0], y, dy, sc, n)
+				addTo(dx, sc)
+			} else {
+				nd.l.backward(nd.xs[0], y, dy, dx, n)
+			}
+		} else {
+			for k, j := range nd.in {
+				nd.dxs[k], nd.acc[k] = target(j)
+			}
+			nd.j.backward(nd.xs, y, dy, nd.dxs, nd.acc, n)
+			clear(nd.dxs)
+		}
+		if net.owned[i] {
+			net.gfree = append(net.gfree, net.gidx[i])
+		}
+		net.gslot[i] = nil
+	}
+	for i := range net.nodes {
+		clear(net.nodes[i].xs)
 	}
 	if net.inputGrad {
-		net.dInput = dy
+		net.dInput = net.gslot[in]
 	}
-}
-
-func sameSlice(a, b []float32) bool {
-	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // Predict returns the network's outputs [n, OutSize()] for n samples in eval
@@ -310,13 +497,13 @@ func (net *Net) RecomputeBatchNorm(batches iter.Seq2[[]float32, int]) int {
 }
 
 // Activations runs n samples in eval mode and calls fn(i, out) for every
-// layer i in order, where out is layer i's output [n, size of OutShape] (for
-// Flatten and Dropout, the same values as their input). out is owned by the
+// node i in order, where out is node i's output [n, size of OutShape] (for
+// Flatten, Reshape and Dropout, the same values as their input). out is owned by the
 // Net and only valid during the call. All n samples run as one batch, so
 // memory grows with n; callers take large sets in chunks.
-func (net *Net) Activations(x []float32, n int, fn func(layer int, out []float32)) {
+func (net *Net) Activations(x []float32, n int, fn func(node int, out []float32)) {
 	net.Forward(x, n, false)
-	for i := range net.layers {
-		fn(i, net.acts[i+1])
+	for i := range net.nodes {
+		fn(i, net.acts[i])
 	}
 }

@@ -491,7 +491,7 @@ func TestRecomputeBatchNorm(t *testing.T) {
 		oracle.Forward(x, sizes[b], true)
 		for _, i := range bn {
 			c := len(m.Nodes[i].Gamma)
-			in := oracle.acts[i][:sizes[b]*oracle.sizes[i]]
+			in := oracle.acts[i-1][:sizes[b]*oracle.sizes[i]]
 			hw := oracle.sizes[i] / c
 			if wantMean[i] == nil {
 				wantMean[i], wantVar[i] = make([]float64, c), make([]float64, c)
@@ -557,7 +557,7 @@ func wantMeanOf(net *Net, x []float32, n int) float64 {
 	hw := net.sizes[0] / c
 	var s float64
 	for smp := 0; smp < n; smp++ {
-		for _, v := range net.acts[1][smp*c*hw : smp*c*hw+hw] {
+		for _, v := range net.acts[0][smp*c*hw : smp*c*hw+hw] {
 			s += float64(v)
 		}
 	}
