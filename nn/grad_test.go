@@ -190,3 +190,196 @@ func TestNetGrad(t *testing.T) {
 	x := randVec(rand.New(rand.NewPCG(1, 2)), 4*2*81, 1)
 	gradCheck(t, m, 4, 2, true, x, 1e-3, 2e-2, 2e-2)
 }
+
+// in sets a node's inputs (graph.ModelInput is −1).
+func in(l *graph.Node, inputs ...int) *graph.Node {
+	l.Inputs = inputs
+	return l
+}
+
+// Smooth nonlinear ops (Tanh, Sigmoid, SiLU, Softmax, LayerNorm, LRN, Mul
+// of two values that depend on one parameter) use BatchNorm's step and
+// tolerances: ε = 1e-2 keeps the truncation error ε²/6·|L”'| ≈ 2e-5·|L”'|
+// and the rounding error ~1e-5/(2ε) = 5e-4 below atol = 2e-3, rtol = 1e-2.
+// HardSigmoid is piecewise linear and HardSwish piecewise quadratic (exact
+// under central differences) on kink-free inputs at least 0.05 away from
+// their kinks at ±3 (and ±3/Alpha·…), so the linear tolerances hold for
+// them with pwEps.
+//
+// The DAG checks with ReLUs inside follow TestNetGrad: ε = 1e-3, rtol =
+// atol = 2e-2.
+const dagEps, dagTol = 1e-3, 2e-2
+
+func TestDAGGrad(t *testing.T) {
+	conv := func(cin, cout, k int) *graph.Node {
+		p := (k - 1) / 2
+		return convLayer(cin, cout, k, k, 1, 1, [4]int{p, p, p, p}, 1, 1, 1, true)
+	}
+	cases := []struct {
+		name  string
+		in    []int
+		nodes func() []*graph.Node
+	}{
+		// The residual block: x → conv → relu → conv, + x. The input
+		// gradient is the sum of the skip's and the branch's.
+		{"residual/input", []int{4, 5, 5}, func() []*graph.Node {
+			return []*graph.Node{
+				in(conv(4, 4, 3), -1),
+				{Name: "relu", Op: graph.ReLU},
+				conv(4, 4, 3),
+				in(&graph.Node{Name: "add", Op: graph.Add}, 2, -1),
+			}
+		}},
+		// A residual block inside a network: conv0's output is read by the
+		// branch and by the skip, and the sum feeds a head.
+		{"residual/inner", []int{3, 6, 6}, func() []*graph.Node {
+			return []*graph.Node{
+				conv(3, 4, 3),
+				{Name: "relu0", Op: graph.ReLU},
+				conv(4, 4, 3),
+				{Name: "relu1", Op: graph.ReLU},
+				conv(4, 4, 1),
+				in(&graph.Node{Name: "add", Op: graph.Add}, 4, 1),
+				{Name: "gap", Op: graph.GlobalAvgPool},
+				{Name: "flat", Op: graph.Flatten},
+				{Name: "fc", Op: graph.Linear, WShape: []int{3, 4}},
+			}
+		}},
+		// Add of three values, one of them read twice.
+		{"add3", []int{2, 4, 4}, func() []*graph.Node {
+			return []*graph.Node{
+				conv(2, 3, 3),
+				in(conv(2, 3, 1), -1),
+				in(&graph.Node{Name: "add", Op: graph.Add}, 0, 1, 0),
+			}
+		}},
+		// Concat of two branches of different depth (conv → relu → conv,
+		// and a 1×1 conv), then a conv over both.
+		{"concat", []int{3, 5, 5}, func() []*graph.Node {
+			return []*graph.Node{
+				in(conv(3, 2, 3), -1),
+				{Name: "relu", Op: graph.ReLU},
+				conv(2, 3, 3),
+				in(conv(3, 2, 1), -1),
+				in(&graph.Node{Name: "cat", Op: graph.Concat}, 2, 3),
+				conv(5, 2, 3),
+			}
+		}},
+		// Concat with the model input itself, and the same value twice.
+		{"concat/input", []int{2, 3, 4}, func() []*graph.Node {
+			return []*graph.Node{
+				in(conv(2, 3, 3), -1),
+				in(&graph.Node{Name: "cat", Op: graph.Concat}, -1, 0, -1),
+				conv(7, 2, 1),
+			}
+		}},
+		// Two alias nodes (Flatten, Reshape) of one conv output, summed:
+		// both gradients reach the conv through its one buffer.
+		{"alias", []int{2, 3, 3}, func() []*graph.Node {
+			return []*graph.Node{
+				conv(2, 2, 3),
+				{Name: "flat", Op: graph.Flatten},
+				in(&graph.Node{Name: "reshape", Op: graph.Reshape, Shape: []int{18}}, 0),
+				in(&graph.Node{Name: "add", Op: graph.Add}, 1, 2),
+				{Name: "fc", Op: graph.Linear, WShape: []int{3, 18}},
+			}
+		}},
+		// Reshape to a new [C H W] between convs.
+		{"reshape", []int{2, 4, 6}, func() []*graph.Node {
+			return []*graph.Node{
+				conv(2, 3, 3),
+				{Name: "reshape", Op: graph.Reshape, Shape: []int{6, 4, 3}},
+				conv(6, 2, 3),
+			}
+		}},
+	}
+	for _, c := range cases {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/w%d", c.name, workers), func(t *testing.T) {
+				m := model(t, c.in, c.nodes()...)
+				x := randVec(rand.New(rand.NewPCG(1, 2)), 3*graph.Size(c.in), 1)
+				gradCheck(t, m, 3, workers, true, x, dagEps, dagTol, dagTol)
+			})
+		}
+	}
+}
+
+// TestMulGrad: Mul of two convs of the input (a bilinear function of each
+// weight pair, so the loss is quadratic in the input, exact under central
+// differences), and a gated unit x·sigmoid(conv x).
+func TestMulGrad(t *testing.T) {
+	conv := func() *graph.Node {
+		return in(convLayer(3, 3, 3, 3, 1, 1, [4]int{1, 1, 1, 1}, 1, 1, 1, true), -1)
+	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("bilinear/w%d", workers), func(t *testing.T) {
+			m := model(t, []int{3, 4, 4}, conv(), conv(), in(&graph.Node{Name: "mul", Op: graph.Mul}, 0, 1))
+			x := randVec(rand.New(rand.NewPCG(1, 2)), 2*48, 1)
+			gradCheck(t, m, 2, workers, true, x, linEps, linRtol, linAtol)
+		})
+		t.Run(fmt.Sprintf("square/w%d", workers), func(t *testing.T) {
+			m := model(t, []int{3, 4, 4}, conv(), in(&graph.Node{Name: "mul", Op: graph.Mul}, 0, 0))
+			x := randVec(rand.New(rand.NewPCG(1, 2)), 2*48, 1)
+			gradCheck(t, m, 2, workers, true, x, linEps, linRtol, linAtol)
+		})
+		t.Run(fmt.Sprintf("gate/w%d", workers), func(t *testing.T) {
+			m := model(t, []int{3, 4, 4}, conv(), &graph.Node{Name: "sig", Op: graph.Sigmoid},
+				in(&graph.Node{Name: "mul", Op: graph.Mul}, -1, 1))
+			x := randVec(rand.New(rand.NewPCG(1, 2)), 2*48, 1)
+			gradCheck(t, m, 2, workers, true, x, bnEps, bnRtol, bnAtol)
+		})
+	}
+}
+
+// TestUnaryGrad checks the input gradient of every ANN-only unary op, and
+// of a per-element Affine, on a [3 4 5] input.
+func TestUnaryGrad(t *testing.T) {
+	shape := []int{3, 4, 5}
+	size := graph.Size(shape)
+	scale, shift := randVec(rand.New(rand.NewPCG(5, 6)), size, 1), randVec(rand.New(rand.NewPCG(7, 8)), size, 1)
+	cases := []struct {
+		l               *graph.Node
+		eps, rtol, atol float64
+		kinkFree        bool // piecewise: kink-free inputs
+		scale           float64
+	}{
+		{&graph.Node{Name: "tanh", Op: graph.Tanh}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "sigmoid", Op: graph.Sigmoid}, bnEps, bnRtol, bnAtol, false, 2},
+		{&graph.Node{Name: "silu", Op: graph.SiLU}, bnEps, bnRtol, bnAtol, false, 2},
+		// Kinks at Alpha·x + Bias ∈ {0, 1}: x = −2.5 and 2.5 for the ONNX
+		// defaults Alpha 0.2, Bias 0.5; the inputs 0.05 + 0.1k stay 0.05
+		// away. Scaled ×30 below, x reaches ±9: all three pieces.
+		{&graph.Node{Name: "hardsigmoid", Op: graph.HardSigmoid, Alpha: 0.2, Bias: 0.5}, pwEps, linRtol, linAtol, true, 1},
+		{&graph.Node{Name: "hardswish", Op: graph.HardSwish}, pwEps, linRtol, linAtol, true, 1},
+		{&graph.Node{Name: "softmax0", Op: graph.Softmax, Axis: 0}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "softmax1", Op: graph.Softmax, Axis: 1}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "softmax2", Op: graph.Softmax, Axis: 2}, bnEps, bnRtol, bnAtol, false, 2},
+		{&graph.Node{Name: "layernorm012", Op: graph.LayerNorm, Axes: []int{0, 1, 2}, Eps: 1e-9}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "layernorm12", Op: graph.LayerNorm, Axes: []int{1, 2}, Eps: 1e-5}, bnEps, bnRtol, bnAtol, false, 1},
+		// Groups of 3 values (one per channel) can have a small spread σ,
+		// and L”' grows as 1/σ³: inputs ×4 shrink the truncation error
+		// relative to the gradient by 16.
+		{&graph.Node{Name: "layernorm0", Op: graph.LayerNorm, Axes: []int{0}, Eps: 1e-5}, bnEps, bnRtol, bnAtol, false, 4},
+		{&graph.Node{Name: "layernorm02", Op: graph.LayerNorm, Axes: []int{0, 2}, Eps: 1e-9}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "lrn3", Op: graph.LRN, Size: 3, Alpha: 0.5, Power: 0.75, Bias: 1}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "lrn2", Op: graph.LRN, Size: 2, Alpha: 1, Power: 0.5, Bias: 2}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "lrn5", Op: graph.LRN, Size: 5, Alpha: 1e-1, Power: 0.75, Bias: 1}, bnEps, bnRtol, bnAtol, false, 1},
+		{&graph.Node{Name: "affine/element", Op: graph.Affine, Scale: scale, Shift: shift}, linEps, linRtol, linAtol, false, 1},
+	}
+	for _, c := range cases {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/w%d", c.l.Name, workers), func(t *testing.T) {
+				l := *c.l
+				m := model(t, shape, &l)
+				n := 3
+				var x []float32
+				if c.kinkFree {
+					x = kinkFree(rand.New(rand.NewPCG(1, 2)), n*size, 0.1) // ±0.05 … ±9
+				} else {
+					x = randVec(rand.New(rand.NewPCG(1, 2)), n*size, c.scale)
+				}
+				gradCheck(t, m, n, workers, true, x, c.eps, c.rtol, c.atol)
+			})
+		}
+	}
+}
