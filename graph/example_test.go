@@ -9,7 +9,7 @@ import (
 )
 
 // Simplify folds BatchNorm into the convolution before it and drops
-// Dropout, leaving the layers a Quartz conversion sees.
+// Dropout, leaving the nodes a Quartz conversion sees.
 func ExampleSimplify() {
 	m := &graph.Model{
 		Name:       "small",
@@ -78,4 +78,46 @@ func ExamplePrependPreprocess() {
 	// fold: true
 	// preprocess:Affine[1 3 3] scale [4] shift [-2]
 	// conv:Conv[1 3 3] scale [] shift []
+}
+
+// A residual block: the Add reads the second convolution (node 4) and the
+// block's input (node 1). Inputs name earlier nodes by index; nil Inputs
+// mean the node before, and InferShapes makes them explicit. Consumers
+// gives the other direction.
+func ExampleModel_Consumers() {
+	conv := func(name string) *graph.Node {
+		return &graph.Node{Name: name, Op: graph.Conv, W: make([]float32, 4*4*3*3), WShape: []int{4, 4, 3, 3},
+			Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
+	}
+	m := &graph.Model{
+		InputShape: []int{4, 8, 8},
+		Nodes: []*graph.Node{
+			conv("stem"), {Name: "relu0", Op: graph.ReLU},
+			conv("conv1"), {Name: "relu1", Op: graph.ReLU}, conv("conv2"),
+			{Name: "add", Op: graph.Add, Inputs: []int{4, 1}},
+			{Name: "relu2", Op: graph.ReLU},
+			{Name: "pool", Op: graph.GlobalAvgPool},
+		},
+	}
+	if err := m.InferShapes(); err != nil {
+		log.Fatal(err)
+	}
+	cons := m.Consumers()
+	for i, l := range m.Nodes {
+		fmt.Printf("%d %-5s %-13v reads %-6s read by %-5s out %v\n", i, l.Name, l.Op, fmt.Sprint(l.Inputs), fmt.Sprint(cons[i]), l.OutShape)
+	}
+	fmt.Println("output:", m.OutputShape())
+	err := m.CheckChain()
+	fmt.Println(errors.Is(err, graph.ErrBranching), err)
+	// Output:
+	// 0 stem  Conv          reads [-1]   read by [1]   out [4 8 8]
+	// 1 relu0 ReLU          reads [0]    read by [2 5] out [4 8 8]
+	// 2 conv1 Conv          reads [1]    read by [3]   out [4 8 8]
+	// 3 relu1 ReLU          reads [2]    read by [4]   out [4 8 8]
+	// 4 conv2 Conv          reads [3]    read by [5]   out [4 8 8]
+	// 5 add   Add           reads [4 1]  read by [6]   out [4 8 8]
+	// 6 relu2 ReLU          reads [5]    read by [7]   out [4 8 8]
+	// 7 pool  GlobalAvgPool reads [6]    read by []    out [4 1 1]
+	// output: [4 1 1]
+	// true node 5 "add" (Add) reads "conv2" and "relu0": branching networks are not supported yet
 }

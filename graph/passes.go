@@ -204,7 +204,9 @@ func foldAffineForward(m *Model, cons [][]int, i int) bool {
 	var channelOf func(o, j int) int
 	switch l.Op {
 	case Conv:
-		if (l.Pad != [4]int{} && shift) || a.PerElement() {
+		// A Reshape between may regroup the values into other channels;
+		// the Affine's channels are the conv's only if their counts agree.
+		if (l.Pad != [4]int{} && shift) || a.PerElement() || l.InShape[0] != a.OutShape[0] {
 			return false
 		}
 		k := l.WShape[2] * l.WShape[3]

@@ -3,21 +3,32 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
 // refForward is a plain evaluator of one sample, the oracle for the passes:
-// direct loops, float64 accumulation.
+// direct loops, float64 accumulation, every node evaluated from the values
+// of the nodes its Inputs name (so it evaluates DAGs, and chains with nil
+// Inputs after InferShapes). It returns the last node's output.
 func refForward(t *testing.T, m *Model, x []float32) []float64 {
 	t.Helper()
 	if err := m.InferShapes(); err != nil {
 		t.Fatal(err)
 	}
-	a := make([]float64, len(x))
+	in := make([]float64, len(x))
 	for i, v := range x {
-		a[i] = float64(v)
+		in[i] = float64(v)
 	}
-	for _, l := range m.Nodes {
+	vals := make([][]float64, len(m.Nodes))
+	value := func(j int) []float64 {
+		if j == ModelInput {
+			return in
+		}
+		return vals[j]
+	}
+	for n, l := range m.Nodes {
+		a := value(l.Inputs[0])
 		out := make([]float64, Size(l.OutShape))
 		switch l.Op {
 		case Conv, MaxPool, AvgPool:
@@ -104,14 +115,42 @@ func refForward(t *testing.T, m *Model, x []float32) []float64 {
 				}
 				out[i] /= float64(per)
 			}
-		case Flatten, Dropout:
+		case Flatten, Dropout, Reshape:
 			copy(out, a)
+		case Affine:
+			// One value per channel or per element: the flat index i
+			// belongs to channel i/per, with per = 1 per element.
+			per := len(a) / len(l.Scale)
+			for i, v := range a {
+				out[i] = v*float64(l.Scale[i/per]) + float64(l.Shift[i/per])
+			}
+		case Add, Mul:
+			copy(out, a)
+			for _, j := range l.Inputs[1:] {
+				for i, v := range value(j) {
+					if l.Op == Add {
+						out[i] += v
+					} else {
+						out[i] *= v
+					}
+				}
+			}
+		case Concat:
+			// Axis 0 of the per-sample shape is the slowest: stacking
+			// channels appends the inputs' flat values.
+			out = out[:0]
+			for _, j := range l.Inputs {
+				out = append(out, value(j)...)
+			}
 		default:
 			t.Fatalf("refForward: op %v", l.Op)
 		}
-		a = out
+		if len(out) != Size(l.OutShape) {
+			t.Fatalf("refForward: node %d %q: %d values for shape %v", n, l.Name, len(out), l.OutShape)
+		}
+		vals[n] = out
 	}
-	return a
+	return vals[len(vals)-1]
 }
 
 func randVec(r *rand.Rand, n int, lo, hi float32) []float32 {
@@ -188,11 +227,62 @@ func TestSimplifyPreservesFunction(t *testing.T) {
 	}
 }
 
-func TestSimplifyErrors(t *testing.T) {
+// TestSimplifyBatchNormAfterReLU: a BatchNorm that does not directly follow
+// a Conv or Linear becomes the per-channel Affine γ/√(var+ε),
+// β − mean·γ/√(var+ε) (computed in float64, rounded once), and stays
+// where nothing can absorb it. Tolerance as in TestSimplifyPreservesFunction.
+func TestSimplifyBatchNormAfterReLU(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	m := &Model{InputShape: []int{2, 4, 4}, Nodes: []*Node{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 2)}}
-	if _, err := Simplify(m); err == nil {
-		t.Fatal("BatchNorm after ReLU folded without error")
+	for name, pass := range map[string]func(*Model) (*Model, error){"Simplify": Simplify, "InferenceForm": InferenceForm} {
+		s, err := pass(m)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(s.Nodes) != 2 || s.Nodes[1].Op != Affine || s.Nodes[1].Name != "bn" || s.Nodes[1].PerElement() {
+			t.Fatalf("%s: nodes %v %v, want ReLU then a per-channel Affine \"bn\"", name, s.Nodes[0].Op, s.Nodes[len(s.Nodes)-1].Op)
+		}
+		bn, a := m.Nodes[1], s.Nodes[1]
+		for c := range 2 {
+			scale := float64(bn.Gamma[c]) / math.Sqrt(float64(bn.Var[c])+float64(bn.Eps))
+			shift := float64(bn.Beta[c]) - float64(bn.Mean[c])*scale
+			if a.Scale[c] != float32(scale) || a.Shift[c] != float32(shift) {
+				t.Errorf("%s: channel %d: scale %v shift %v, want %v %v", name, c, a.Scale[c], a.Shift[c], float32(scale), float32(shift))
+			}
+		}
+		if a.Gamma != nil || a.Mean != nil || s.Params() != 0 {
+			t.Errorf("%s: the Affine keeps BatchNorm parameters: %+v", name, a)
+		}
+		x := randVec(r, 2*4*4, -1, 1)
+		want, got := refForward(t, m, x), refForward(t, s, x)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-5*(1+math.Abs(want[i])) {
+				t.Fatalf("%s: output %d: %v, want %v", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestSimplifyErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name  string
+		nodes []*Node
+		want  string
+	}{
+		{"variance after a conv", []*Node{convLayer(r, "c", 2, 2, 3, 1), bnLayer(r, "bn", 2)}, `node 1 "bn" (BatchNorm): variance -1 + eps 0 of channel 1 is not positive`},
+		{"variance after a ReLU", []*Node{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 2)}, `node 1 "bn" (BatchNorm): variance -1 + eps 0 of channel 1`},
+		{"shape", []*Node{{Name: "r", Op: ReLU}, bnLayer(r, "bn", 3)}, `node 1 "bn" (BatchNorm): 2 channels, parameters have 3`},
+	} {
+		m := &Model{InputShape: []int{2, 4, 4}, Nodes: tc.nodes}
+		if bn := tc.nodes[1]; len(bn.Var) == 2 {
+			bn.Var[1], bn.Eps = -1, 0
+		}
+		for name, pass := range map[string]func(*Model) (*Model, error){"Simplify": Simplify, "InferenceForm": InferenceForm} {
+			if _, err := pass(m); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %s: %v, want an error containing %q", tc.name, name, err, tc.want)
+			}
+		}
 	}
 }
 

@@ -287,16 +287,19 @@ func inputAffine(m *Model) int {
 }
 
 // composeInput applies p before the model's own input transform, Affine
-// node k: x·a+b then ·s+t is x·(a·s) + (b·s+t), computed in float64.
+// node k: x·a+b then ·s+t is x·(a·s) + (b·s+t), computed in float64. The
+// Affine node may have one value per channel or per element; p has one per
+// channel (c.InputShape[0]).
 func composeInput(c *Model, k int, p Preprocess) (*Model, error) {
 	l := c.Nodes[k]
-	a, b, err := p.affine(len(l.Scale))
+	a, b, err := p.affine(c.InputShape[0])
 	if err != nil {
 		return nil, fmt.Errorf("input preprocessing: %w", err)
 	}
-	for i := range a {
+	per := len(l.Scale) / c.InputShape[0] // 1 per channel, H·W per element
+	for i := range l.Scale {
 		s, t := float64(l.Scale[i]), float64(l.Shift[i])
-		l.Scale[i], l.Shift[i] = float32(a[i]*s), float32(b[i]*s+t)
+		l.Scale[i], l.Shift[i] = float32(a[i/per]*s), float32(b[i/per]*s+t)
 	}
 	if err := c.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("input preprocessing: %w", err)
