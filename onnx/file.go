@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
@@ -15,8 +16,14 @@ func ReadFile(path string) (*graph.Model, error) {
 }
 
 // Load reads an ONNX model file and converts it with Convert, returning
-// the conversion notes too.
+// the conversion notes too. External tensor data is read from the file's
+// folder.
 func Load(path string) (*graph.Model, []string, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with options; opt.Dir defaults to the file's folder.
+func LoadWith(path string, opt Options) (*graph.Model, []string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err // *PathError names the file
@@ -25,7 +32,10 @@ func Load(path string) (*graph.Model, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	g, notes, err := Convert(m)
+	if opt.Dir == "" {
+		opt.Dir = filepath.Dir(path)
+	}
+	g, notes, err := ConvertWith(m, opt)
 	if err != nil {
 		return nil, notes, fmt.Errorf("%s: %w", path, err)
 	}

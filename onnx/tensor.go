@@ -2,14 +2,9 @@ package onnx
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 )
-
-// ErrExternalData reports a tensor whose values are stored outside the model
-// file.
-var ErrExternalData = errors.New("external data not supported: re-export with onnx.save_model(model, path, save_as_external_data=False) or torch.onnx.export without external data")
 
 // maxElements bounds the element count of one tensor so that size
 // arithmetic cannot overflow; the real bound is the bytes present.
@@ -58,7 +53,7 @@ func elemSize(dt DataType) int {
 // element count and whether the values are in RawData.
 func (t *Tensor) check() (n int, raw bool, err error) {
 	if t.DataLocation == 1 || len(t.ExternalData) > 0 {
-		return 0, false, ErrExternalData
+		return 0, false, fmt.Errorf("%w not loaded (read the model with Load, which reads it from the model's folder)", ErrExternalData)
 	}
 	n, err = t.NumElements()
 	if err != nil {
