@@ -22,10 +22,32 @@
 //	logits := net.Predict(testX, nTest)  // eval mode
 //	// m now holds the trained weights and BatchNorm running statistics.
 //
+// # The graph
+//
+// A Net runs the DAG of a graph.Model: its nodes in topological order, each
+// reading the outputs of earlier nodes (or the model input) by index, the
+// last node's output being the model's. Every node owns an output buffer
+// [n, size of its OutShape], kept from Forward to Backward, except the
+// alias nodes (Flatten, Reshape, and Dropout outside training), whose
+// output is their input's buffer itself: no copy. Activations reports the
+// outputs by node index, and Param.Layer is a node index.
+//
+// Backward runs the nodes in reverse order. Each value (a node's output,
+// shared with the alias nodes that pass it on, or the model input) has one
+// gradient buffer; the first reader back-propagated writes it, later
+// readers add to it, so a value read by several nodes receives the sum of
+// their gradients. Add passes dy to every input, Concat splits dy by
+// channel, Mul gives dx0 = dy·x1 and dx1 = dy·x0. A gradient buffer is
+// taken from a pool when the value's first reader is back-propagated and
+// returned after its producer is, so a chain runs with two, as before the
+// graph became a DAG; for chains, values and gradients are bit for bit
+// those of the chain engine (tested). Gradient buffers are allocated on the
+// first Backward.
+//
 // # Layouts and units
 //
 // Batches are row-major [n, C, H, W] float32 (NCHW), one sample after the
-// other; a layer's output for n samples is [n, size of its OutShape]. Conv
+// other; a node's output for n samples is [n, size of its OutShape]. Conv
 // weights are [Cout, Cin/Group, KH, KW], Linear weights [Out, In], as in
 // package graph. Forward returns logits (no softmax); SoftmaxCrossEntropy
 // takes the mean over the batch, so gradients are of the mean loss.
@@ -44,8 +66,9 @@
 // # Parallelism
 //
 // A Net owns workers−1 long-lived goroutines; the caller's goroutine is
-// worker 0. Conv, Linear, pooling, Affine and ReLU/Clip/LeakyReLU split the
-// batch into `workers` contiguous sample ranges (sizes n·w/workers boundaries);
+// worker 0. Conv, Linear, pooling, Affine, the elementwise activations,
+// Softmax, LayerNorm, LRN and the joins (Add, Concat, Mul) split the batch
+// into `workers` contiguous sample ranges (sizes n·w/workers boundaries);
 // BatchNorm splits channels. Each worker has its own im2col/GEMM scratch
 // and its own partial weight gradients, which are summed in worker order
 // after the layer's backward. Buffers are allocated on first use and grow
@@ -75,8 +98,22 @@
 // either way, divisors as avg_pool2d; GlobalAvgPool; BatchNorm over [C,H,W]
 // (2-d) or [C] (1-d) with batch statistics in training, running statistics
 // updated with momentum BNMomentum = 0.1 and the unbiased batch variance,
-// running statistics in eval; inverted Dropout; Flatten (a no-op on the
-// flat layout).
+// running statistics in eval; inverted Dropout; Flatten and Reshape (no-ops
+// on the flat layout); Affine per channel or per element (fixed, not
+// trained).
+//
+// The ANN-only ops: Tanh, Sigmoid, SiLU (x·sigmoid(x)), HardSigmoid
+// (max(0, min(1, Alpha·x + Bias)), gradient Alpha strictly inside),
+// HardSwish (x·max(0, min(1, x/6 + ½)), gradient as PyTorch's:
+// 0 below −3, x/3 + ½ up to 3, 1 above), evaluated in float64 and rounded;
+// Softmax along Axis of the per-sample shape (max-subtracted, float64
+// sums); LayerNorm, (x − mean)/√(var + Eps) over the per-sample Axes with
+// the population variance and no scale or bias (ONNX
+// MeanVarianceNormalization, whose Eps is 1e-9; the Eps comes from the
+// node); LRN across channels as ONNX defines it, y = x/(Bias +
+// Alpha/Size·Σ x²)^Power over channels c−⌊(Size−1)/2⌋ … c+⌈(Size−1)/2⌉;
+// and the joins: Add (two or more inputs, summed left to right in
+// float32), Concat (along the channel axis) and Mul (two inputs).
 //
 // # Optimizers and initialization
 //

@@ -258,7 +258,7 @@ func (net *Net) Workers() int { return net.pool.workers }
 func (net *Net) InSize() int  { return net.inSize }
 func (net *Net) OutSize() int { return net.outSize }
 
-// Params returns the trainable parameters in layer order (weight, bias,
+// Params returns the trainable parameters in node order (weight, bias,
 // gamma, beta). The slice and its Params are owned by the Net.
 func (net *Net) Params() []*Param { return net.ps }
 

@@ -31,7 +31,7 @@ var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1"}
 //
 // Drop3's ratio 0.25 is a choice: the 120-wide layer before the classifier
 // is narrow, and p = 0.5 there slows convergence without a clear gain.
-// Change Layers[i].Ratio to taste.
+// Change Nodes[i].Ratio to taste.
 func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, error) {
 	if len(inShape) != 3 || classes < 1 || !(width > 0) {
 		return nil, fmt.Errorf("nn: Zoo(%q, %v, %d, %v): bad arguments", name, inShape, classes, width)
