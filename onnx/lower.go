@@ -22,7 +22,13 @@ func (c *converter) lower(n *Node) error {
 	}
 	out := n.Output[0]
 	for _, s := range n.Output[1:] {
-		if s != "" && !(n.OpType == "Dropout" || n.OpType == "BatchNormalization") {
+		if s == "" {
+			continue
+		}
+		if n.OpType == "LayerNormalization" {
+			// Mean and InvStdDev: only an error if something reads them.
+			c.uncomputed[s] = "the Mean/InvStdDev output of a LayerNormalization"
+		} else if !(n.OpType == "Dropout" || n.OpType == "BatchNormalization") {
 			return fmt.Errorf("output %q: only one output is %w", s, ErrUnsupported)
 		}
 	}
@@ -729,7 +735,28 @@ func (c *converter) reshape(n *Node, name string, x *value) (*value, error) {
 		if err := checkAttrs(n, "axes"); err != nil {
 			return nil, err
 		}
-		if dims, err = squeezeDims(full, axes, n.OpType == "Unsqueeze"); err != nil {
+		insert := n.OpType == "Unsqueeze"
+		if !insert && len(axes) == 0 {
+			// Squeeze every 1 but the batch, whose size is not known.
+			for k, d := range full[1:] {
+				if d == 1 {
+					axes = append(axes, int64(k+1))
+				}
+			}
+			if len(axes) == 0 {
+				return x, nil
+			}
+		}
+		r := len(full)
+		if insert {
+			r += len(axes)
+		}
+		for _, a := range axes {
+			if k, err := normAxis(a, r); err == nil && k == 0 {
+				return nil, fmt.Errorf("axes %v: a %s of axis 0 moves the batch dimension: %w", axes, n.OpType, ErrUnsupported)
+			}
+		}
+		if dims, err = squeezeDims(full, axes, insert); err != nil {
 			return nil, err
 		}
 	}
@@ -1245,13 +1272,6 @@ func (c *converter) normOver(name string, x *value, axes []int64, eps float32) (
 func (c *converter) layerNorm(n *Node, name string, x *value) (*value, error) {
 	if err := checkAttrs(n, "axis", "epsilon", "stash_type"); err != nil {
 		return nil, err
-	}
-	if len(n.Output) > 1 {
-		for _, s := range n.Output[1:] {
-			if s != "" {
-				return nil, fmt.Errorf("mean and inverse-std outputs are %w", ErrUnsupported)
-			}
-		}
 	}
 	axis, err := attrInt(n, "axis", -1)
 	if err != nil {

@@ -53,7 +53,7 @@ func ConvertWith(m *Model, opt Options) (*graph.Model, []string, error) {
 	if m == nil || m.Graph == nil {
 		return nil, nil, errors.New("onnx: model has no graph")
 	}
-	c := &converter{m: m, g: m.Graph, opt: opt, consts: map[string]*ctensor{}, vals: map[string]*value{}}
+	c := &converter{m: m, g: m.Graph, opt: opt, consts: map[string]*ctensor{}, vals: map[string]*value{}, uncomputed: map[string]string{}}
 	if err := c.run(); err != nil {
 		return nil, c.notes, fmt.Errorf("onnx: %w", err)
 	}
@@ -74,6 +74,10 @@ type converter struct {
 	out    *graph.Model
 	notes  []string
 	names  map[string]bool // graph node names in use
+	// uncomputed holds the outputs that the importer does not compute
+	// (LayerNormalization's Mean and InvStdDev), with what they are: an
+	// error only when read.
+	uncomputed map[string]string
 
 	halfCasts int // float16 constants cast to float32
 	folded    int // nodes evaluated on constants
@@ -374,6 +378,9 @@ func (c *converter) node(n *Node) error {
 	}
 	acts := 0
 	for _, s := range n.Input {
+		if what, ok := c.uncomputed[s]; ok {
+			return fmt.Errorf("reads %q, %s: %w", s, what, ErrUnsupported)
+		}
 		if s != "" && c.vals[s] != nil {
 			acts++
 			if f := c.vals[s].final; f != "" {
@@ -451,6 +458,9 @@ func (c *converter) finish() error {
 		c.note("graph has %d outputs (%s); using %q, the class scores (choose another with --output)", len(outs), c.describeOutputs(outs), pick.Name)
 	}
 	v := c.vals[pick.Name]
+	if what, ok := c.uncomputed[pick.Name]; ok {
+		return fmt.Errorf("graph output %q is %s: %w", pick.Name, what, ErrUnsupported)
+	}
 	if v == nil {
 		if c.consts[pick.Name] != nil {
 			return fmt.Errorf("graph output %q is a constant: the model does not depend on its input", pick.Name)
@@ -460,11 +470,27 @@ func (c *converter) finish() error {
 	if v.pad != nil {
 		return fmt.Errorf("Pad %q ends the graph: %w", v.pad.name, ErrUnsupported)
 	}
-	if v.node == graph.ModelInput {
-		return fmt.Errorf("graph output %q is the input itself", pick.Name)
-	}
 	if v.perm != nil {
 		return fmt.Errorf("graph output %q is transposed (perm %v of the stored layout): %w", pick.Name, v.perm, ErrUnsupported)
+	}
+	if v.order != nil {
+		return fmt.Errorf("graph output %q is a reordered flattening of the stored layout: %w", pick.Name, ErrUnsupported)
+	}
+	if v.node == graph.ModelInput {
+		// The output is the input itself (Identity, Dropout or a final
+		// Softmax only): a graph has at least one node, so reshape it to
+		// the file's shape or pass it through an identity Dropout.
+		i, err := c.shaped(v, pick.Name)
+		if err != nil {
+			return err
+		}
+		if i == graph.ModelInput {
+			if i, err = c.add(&graph.Node{Name: pick.Name, Op: graph.Dropout}, i); err != nil {
+				return err
+			}
+		}
+		v = &value{node: i, shape: v.shape, final: v.final}
+		c.note("graph output %q is the input itself: the graph is one identity node", pick.Name)
 	}
 	c.out.OutputName = pick.Name
 	c.out.OutputActivation = v.final
