@@ -119,7 +119,10 @@ func (c *converter) constFloats(n *Node, k int, what string) ([]float32, []int, 
 	}
 	t := c.consts[n.Input[k]]
 	if t == nil {
-		return nil, nil, fmt.Errorf("%s input %q is not a constant", what, n.Input[k])
+		return nil, nil, fmt.Errorf("%s input %q is not a constant: a computed %s is %w", what, n.Input[k], what, ErrUnsupported)
+	}
+	if t.isInt {
+		return nil, nil, fmt.Errorf("%s input %q is an integer tensor: want a floating-point one", what, n.Input[k])
 	}
 	if t.half {
 		c.halfCasts++

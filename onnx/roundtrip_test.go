@@ -308,7 +308,7 @@ func TestTensorValues(t *testing.T) {
 		}
 	}
 	x := Tensor{Name: "w", DataType: Float, ExternalData: []KeyValue{{"location", "w.bin"}}}
-	if _, err := x.Float32s(); err == nil || !strings.Contains(err.Error(), "save_as_external_data=False") || !strings.Contains(err.Error(), `"w"`) {
+	if _, err := x.Float32s(); err == nil || !strings.Contains(err.Error(), "external data not loaded") || !strings.Contains(err.Error(), `"w"`) {
 		t.Errorf("external data error %v", err)
 	}
 }

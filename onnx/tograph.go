@@ -298,7 +298,7 @@ func (c *converter) input(in *ValueInfo, nodes []*Node) error {
 		return fmt.Errorf("graph input %q: no tensor shape in the file", in.Name)
 	}
 	if tt.ElemType != Float {
-		return fmt.Errorf("graph input %q: element type %v: only float32 inputs are supported", in.Name, tt.ElemType)
+		return fmt.Errorf("graph input %q: element type %v: only float32 inputs are %w", in.Name, tt.ElemType, ErrUnsupported)
 	}
 	r := len(tt.Shape)
 	if r < 2 || r > 4 {
@@ -476,22 +476,21 @@ func (c *converter) finish() error {
 	if v.order != nil {
 		return fmt.Errorf("graph output %q is a reordered flattening of the stored layout: %w", pick.Name, ErrUnsupported)
 	}
-	if v.node == graph.ModelInput {
-		// The output is the input itself (Identity, Dropout or a final
-		// Softmax only): a graph has at least one node, so reshape it to
-		// the file's shape or pass it through an identity Dropout.
-		i, err := c.shaped(v, pick.Name)
-		if err != nil {
+	// A view whose stored shape differs from the file's gets a Reshape
+	// (or Flatten), so that the output has the file's shape. An output
+	// that is the input itself (Identity, Dropout or a final Softmax only)
+	// passes through an identity Dropout: a graph has at least one node.
+	i, err := c.shaped(v, pick.Name)
+	if err != nil {
+		return err
+	}
+	if i == graph.ModelInput {
+		if i, err = c.add(&graph.Node{Name: pick.Name, Op: graph.Dropout}, i); err != nil {
 			return err
 		}
-		if i == graph.ModelInput {
-			if i, err = c.add(&graph.Node{Name: pick.Name, Op: graph.Dropout}, i); err != nil {
-				return err
-			}
-		}
-		v = &value{node: i, shape: v.shape, final: v.final}
 		c.note("graph output %q is the input itself: the graph is one identity node", pick.Name)
 	}
+	v = &value{node: i, shape: v.shape, final: v.final}
 	c.out.OutputName = pick.Name
 	c.out.OutputActivation = v.final
 	if err := c.prune(v.node); err != nil {

@@ -218,13 +218,10 @@ func TestToGraph(t *testing.T) {
 			node("Reshape", "r0", []string{"x", "s0"}).node("Reshape", "r1", []string{"r0", "s1"}).
 			node("Reshape", "r2", []string{"r1", "s2"}).done(),
 			func(t *testing.T, g *graph.Model, notes []string) {
-				for _, l := range g.Nodes {
-					if l.Op != graph.Flatten {
-						t.Errorf("%+v", l)
-					}
-				}
-				if len(notes) != 1 || !strings.Contains(notes[0], "batch size") {
-					t.Errorf("notes %q", notes)
+				// r0 flattens; r1 and r2 are views of the same values.
+				if len(g.Nodes) != 1 || g.Nodes[0].Op != graph.Flatten || g.Nodes[0].Name != "r0" ||
+					!reflect.DeepEqual(g.OutputShape(), []int{8}) {
+					t.Errorf("%v out %v", g.Nodes, g.OutputShape())
 				}
 			}},
 		{"flatten negative axis", newBuilder(13, 2, 2, 2).node("Flatten", "f", []string{"x"}, intAttr("axis", -3)).done(),
@@ -235,8 +232,60 @@ func TestToGraph(t *testing.T) {
 			}},
 		{"softmax dropped", newBuilder(13, 2, 1, 1).node("Flatten", "f", []string{"x"}).node("Softmax", "sm", []string{"f"}).done(),
 			func(t *testing.T, g *graph.Model, notes []string) {
-				if len(g.Nodes) != 1 || g.OutputName != "sm" || len(notes) != 1 || !strings.Contains(notes[0], "Softmax") {
-					t.Errorf("layers %v output %q notes %q", g.Nodes, g.OutputName, notes)
+				if len(g.Nodes) != 1 || g.OutputName != "sm" || g.OutputActivation != "Softmax" {
+					t.Errorf("layers %v output %q activation %q", g.Nodes, g.OutputName, g.OutputActivation)
+				}
+			}},
+		{"reshape keeps axes", newBuilder(13, 2, 2, 2).initInt("s", 0, 2, 4).node("Reshape", "r", []string{"x", "s"}).
+			node("Relu", "a", []string{"r"}).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				// A view: the Relu reads the input; the output is [N,2,4]
+				// stored as the input's [2,2,2], reshaped at the end.
+				if len(g.Nodes) != 2 || g.Nodes[0].Op != graph.ReLU || g.Nodes[1].Op != graph.Reshape ||
+					!reflect.DeepEqual(g.OutputShape(), []int{2, 4}) {
+					t.Errorf("%v out %v", g.Nodes, g.OutputShape())
+				}
+			}},
+		{"residual add", newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Add", "Add_12", []string{"r", "x"}).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				if len(g.Nodes) != 2 || g.Nodes[0].Op != graph.ReLU || g.Nodes[1].Op != graph.Add || g.Nodes[1].Name != "Add_12" ||
+					!reflect.DeepEqual(g.Nodes[0].Inputs, []int{graph.ModelInput}) ||
+					!reflect.DeepEqual(g.Nodes[1].Inputs, []int{0, graph.ModelInput}) || g.IsChain() {
+					t.Errorf("%v", g.Nodes)
+				}
+			}},
+		{"concat branches", newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Sigmoid", "s", []string{"x"}).
+			node("Concat", "cat", []string{"s", "r"}, intAttr("axis", 1)).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				if len(g.Nodes) != 3 || g.Nodes[0].Op != graph.ReLU || g.Nodes[1].Op != graph.Sigmoid || g.Nodes[2].Op != graph.Concat ||
+					!reflect.DeepEqual(g.Nodes[2].Inputs, []int{1, 0}) || !reflect.DeepEqual(g.OutputShape(), []int{2, 2, 2}) {
+					t.Errorf("%v out %v", g.Nodes, g.OutputShape())
+				}
+			}},
+		{"sigmoid", newBuilder(13, 1, 2, 2).node("Sigmoid", "sig", []string{"x"}).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				if len(g.Nodes) != 1 || g.Nodes[0].Op != graph.Sigmoid || g.Nodes[0].Name != "sig" {
+					t.Errorf("%v", g.Nodes)
+				}
+			}},
+		{"output is the input", func() *Model {
+			m := newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).done()
+			m.Graph.Output[0].Name = "x"
+			return m
+		}(),
+			func(t *testing.T, g *graph.Model, notes []string) {
+				// The Relu is not on the way to the output: dropped; the
+				// output is one identity node.
+				if len(g.Nodes) != 1 || g.Nodes[0].Op != graph.Dropout || g.Nodes[0].Ratio != 0 ||
+					!reflect.DeepEqual(g.OutputShape(), []int{1, 2, 2}) || !strings.Contains(strings.Join(notes, "\n"), "is the input itself") {
+					t.Errorf("%v notes %q", g.Nodes, notes)
+				}
+			}},
+		{"identity of a flat input", newBuilder(13, 3).node("Identity", "id", []string{"x"}).done(),
+			func(t *testing.T, g *graph.Model, _ []string) {
+				// Stored [3,1,1], the file's [N,3]: a Flatten.
+				if len(g.Nodes) != 1 || g.Nodes[0].Op != graph.Flatten || !reflect.DeepEqual(g.OutputShape(), []int{3}) {
+					t.Errorf("%v", g.Nodes)
 				}
 			}},
 		{"initializers listed as inputs and identity weights", func() *Model {
@@ -286,12 +335,12 @@ func TestToGraphErrors(t *testing.T) {
 		{"nil", nil, "no graph", false},
 		{"no opset", &Model{Graph: &Graph{}}, "no default-domain opset", false},
 		{"old opset", newBuilder(5, 1, 2, 2).done(), "opset 5", true},
-		{"branch add", newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Add", "Add_12", []string{"r", "x"}).done(),
-			`node "Add_12" (Add): branching graphs are not supported yet`, true},
-		{"branch concat", newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Relu", "r2", []string{"x"}).done(),
-			`node "r2" (Relu): branching`, true},
-		{"unsupported op", newBuilder(13, 1, 2, 2).node("Sigmoid", "sig", []string{"x"}).done(),
-			`node "sig" (Sigmoid): op not supported`, true},
+		{"unsupported op", newBuilder(13, 1, 2, 2).node("Erf", "e", []string{"x"}).done(),
+			`node "e" (Erf): op Erf (opset 13) is not supported`, true},
+		{"concat of a constant", newBuilder(13, 1, 2, 2).init("k", []int64{1, 1, 2, 2}, 1, 2, 3, 4).
+			node("Concat", "cat", []string{"x", "k"}, intAttr("axis", 1)).done(), "a Concat of activations and constants", true},
+		{"add across samples", newBuilder(13, 1, 2, 2).init("k", []int64{2, 1, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8).
+			node("Add", "a", []string{"x", "k"}).done(), "would broadcast", true},
 		{"other domain", func() *Model {
 			b := newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"})
 			b.m.Graph.Node[0].Domain = "com.microsoft"
@@ -300,14 +349,14 @@ func TestToGraphErrors(t *testing.T) {
 		{"missing initializer", newBuilder(13, 1, 2, 2).node("Conv", "c", []string{"x", "nope"}).done(),
 			`node "c" (Conv): input "nope" is not produced`, false},
 		{"cycle", newBuilder(13, 1, 2, 2).node("Relu", "a", []string{"b"}).node("Relu", "b", []string{"a"}).done(),
-			`node "a" (Relu): input "b" is not produced`, false},
+			`node "a" (Relu): the graph has a cycle through this node`, false},
 		{"self loop", newBuilder(13, 1, 2, 2).node("Relu", "x", []string{"x"}).done(), `output "x" is already defined`, false},
 		{"conv weight not const", newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Conv", "c", []string{"r", "r"}).done(),
-			"branching", true},
+			`node "c" (Conv): weight input "r" is not a constant`, true},
 		{"conv 1d", newBuilder(13, 1, 2, 2).init("w", []int64{1, 1, 1}, 1).node("Conv", "c", []string{"x", "w"}).done(),
 			"only 2-D convolution", true},
 		{"conv int weight", newBuilder(13, 1, 2, 2).initInt("w", 1).node("Conv", "c", []string{"x", "w"}).done(),
-			`tensor "w": data type int64`, false},
+			`weight input "w" is an integer tensor`, false},
 		{"conv bad kernel_shape", convNet(13, intsAttr("kernel_shape", 2, 2)).done(), "does not match", false},
 		{"conv auto_pad and pads", convNet(13, sAttr("auto_pad", "SAME_UPPER"), intsAttr("pads", 1, 1, 1, 1)).done(), "explicit pads", false},
 		{"conv huge pads", convNet(13, intsAttr("pads", 1<<40, 0, 0, 0)).done(), "values must be in", false},
@@ -322,31 +371,36 @@ func TestToGraphErrors(t *testing.T) {
 			b := convNet(13)
 			b.m.Graph.Initializer[0].DataLocation = 1
 			return b.done()
-		}(), "save_as_external_data=False", false},
+		}(), "external data: no location", false},
 		{"maxpool dilations", newBuilder(13, 1, 4, 4).node("MaxPool", "mp", []string{"x"}, intsAttr("kernel_shape", 2, 2), intsAttr("dilations", 2, 2)).done(),
 			"dilations [2 2] are not supported", true},
 		{"maxpool storage order", newBuilder(13, 1, 4, 4).node("MaxPool", "mp", []string{"x"}, intsAttr("kernel_shape", 2, 2), intAttr("storage_order", 1)).done(),
 			"storage_order=1", true},
 		{"maxpool no kernel", newBuilder(13, 1, 4, 4).node("MaxPool", "mp", []string{"x"}).done(), "missing kernel_shape", false},
-		{"pool too big", newBuilder(13, 1, 4, 4).node("MaxPool", "mp", []string{"x"}, intsAttr("kernel_shape", 5, 5)).done(), "shape inference", false},
+		{"pool too big", newBuilder(13, 1, 4, 4).node("MaxPool", "mp", []string{"x"}, intsAttr("kernel_shape", 5, 5)).done(), "kernel 5 (dilation 1) larger than padded input 4", false},
 		{"gemm transA", newBuilder(13, 2).init("w", []int64{2, 2}, 1, 2, 3, 4).node("Gemm", "g", []string{"x", "w"}, intAttr("transA", 1)).done(),
 			"transA=1", true},
 		{"gemm bad bias", newBuilder(13, 2).init("w", []int64{2, 2}, 1, 2, 3, 4).init("b", []int64{3}, 1, 2, 3).node("Gemm", "g", []string{"x", "w", "b"}).done(),
 			"bias \"b\" has 3 values, want 2", false},
 		{"gemm wrong features", newBuilder(13, 3).init("w", []int64{2, 2}, 1, 2, 3, 4).node("Gemm", "g", []string{"x", "w"}).done(),
-			"shape inference", false},
-		{"reshape not flatten", newBuilder(13, 2, 2, 2).initInt("s", 0, 2, 4).node("Reshape", "r", []string{"x", "s"}).done(),
-			"is not a flatten", true},
-		{"reshape dynamic", newBuilder(13, 2, 2, 2).node("Shape", "sh", []string{"x"}).node("Mul", "m", []string{"sh", "sh"}).done(), "torch.flatten", true},
+			"input has 3 features, weight wants 2", false},
+		{"unsqueeze moves batch", newBuilder(13, 2, 2, 2).initInt("a", 0).node("Unsqueeze", "u", []string{"x", "a"}).done(),
+			"moves the batch dimension", true},
+		{"transpose moves batch", newBuilder(13, 2, 2, 2).node("Transpose", "t", []string{"x"}, intsAttr("perm", 1, 0, 2, 3)).done(),
+			"moves the batch dimension", true},
+		{"output from shape only", newBuilder(13, 2, 2, 2).node("Shape", "sh", []string{"x"}).node("Mul", "m", []string{"sh", "sh"}).done(),
+			`graph output "m" is a constant`, false},
 		{"flatten axis 2", newBuilder(13, 2, 2, 2).node("Flatten", "f", []string{"x"}, intAttr("axis", 2)).done(), "axis 2", true},
 		{"softmax not last", newBuilder(13, 2, 1, 1).node("Softmax", "sm", []string{"x"}, intAttr("axis", 1)).node("Relu", "r", []string{"sm"}).done(),
-			`node "r" (Relu): follows the final`, false},
+			`node "r" (Relu): reads the output of a Softmax`, true},
 		{"bn training", newBuilder(14, 1, 1, 1).init("s", []int64{1}, 1).node("BatchNormalization", "bn", []string{"x", "s", "s", "s", "s"}, intAttr("training_mode", 1)).done(),
 			"training_mode=1", true},
 		{"bn missing input", newBuilder(14, 1, 1, 1).init("s", []int64{1}, 1).node("BatchNormalization", "bn", []string{"x", "s", "s"}).done(),
 			"missing input_mean", false},
 		{"bn nan", newBuilder(14, 1, 1, 1).init("s", []int64{1}, float32(math.NaN())).node("BatchNormalization", "bn", []string{"x", "s", "s", "s", "s"}).done(),
-			"non-finite", false},
+			"the variance must be positive", false},
+		{"bn nan scale", newBuilder(14, 1, 1, 1).init("s", []int64{1}, float32(math.NaN())).init("one", []int64{1}, 1).
+			node("BatchNormalization", "bn", []string{"x", "s", "one", "one", "one"}).done(), "non-finite", false},
 		{"dropout training", func() *Model {
 			b := newBuilder(13, 1, 1, 1)
 			b.m.Graph.Initializer = append(b.m.Graph.Initializer, &Tensor{Name: "tm", DataType: Bool, RawData: []byte{1}})
@@ -360,7 +414,7 @@ func TestToGraphErrors(t *testing.T) {
 			`attribute "consumed_inputs"`, true},
 		{"leakyrelu nan alpha", newBuilder(13, 1, 1, 1).node("LeakyRelu", "lr", []string{"x"}, fAttr("alpha", float32(math.NaN()))).done(),
 			"not finite", false},
-		{"input rank 3", newBuilder(13, 2, 2).done(), "rank 3", false},
+		{"input rank 5", newBuilder(13, 1, 2, 2, 2).node("Relu", "r", []string{"x"}).done(), "rank 5", false},
 		{"input symbolic", func() *Model {
 			b := newBuilder(13, 1, 2, 2)
 			b.m.Graph.Input[0].Type.Shape[2] = Dim{Param: "H"}
@@ -384,12 +438,17 @@ func TestToGraphErrors(t *testing.T) {
 		}(), "more than one data input", true},
 		{"wrong output", func() *Model {
 			m := newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).done()
-			m.Graph.Output[0].Name = "x"
+			m.Graph.Output[0].Name = "nope"
 			return m
-		}(), `graph output "x" is not the end`, true},
+		}(), `graph output "nope" is not produced by any node`, false},
+		{"layernorm mean read", func() *Model {
+			b := newBuilder(17, 4).init("g", []int64{4}, 1, 1, 1, 1).node("LayerNormalization", "ln", []string{"x", "g"})
+			b.m.Graph.Node[0].Output = []string{"ln", "mean"}
+			return b.node("Relu", "r", []string{"mean"}).done()
+		}(), `reads "mean", the Mean/InvStdDev output of a LayerNormalization`, true},
 		{"duplicate initializer", newBuilder(13, 1, 2, 2).init("w", nil, 1).init("w", nil, 1).done(), "duplicate", false},
 		{"bad constant", newBuilder(13, 1, 2, 2).node("Constant", "k", nil, sAttr("value_string", "a")).done(), `"value_string"`, true},
-		{"const only op", newBuilder(13, 1, 2, 2).init("w", nil, 1).node("Relu", "r", []string{"w"}).done(), "constants only", true},
+		{"const only op", newBuilder(13, 1, 2, 2).init("w", nil, 1).node("Relu", "r", []string{"w"}).done(), `graph output "r" is a constant`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
