@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -562,4 +563,61 @@ func wantMeanOf(net *Net, x []float32, n int) float64 {
 		}
 	}
 	return s / float64(n*hw)
+}
+
+// TestZooDAG builds the residual zoo models on CIFAR-shaped inputs and
+// checks their size, their branches, and one training step's shapes.
+func TestZooDAG(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		width  float64
+		params int // conv weights and biases, BatchNorm's four vectors, fc
+		adds   int
+	}{
+		// stem 512 + stage 1 14,304 + stage 2 52,320 (with a 16→32
+		// projection of 672) + stage 3 207,040 (64-wide, projection
+		// 2,368) + fc 650, counted by hand.
+		{"resnet20", 1, 274826, 9},
+		{"mobilenet-v2", 1, 2287850, 10},
+		{"mobilenet-v2", 0.5, 0, 10},
+	} {
+		t.Run(fmt.Sprintf("%s-w%g", tc.name, tc.width), func(t *testing.T) {
+			m, err := Zoo(tc.name, []int{3, 32, 32}, 10, tc.width)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.IsChain() {
+				t.Fatal("zoo model is a chain")
+			}
+			adds := 0
+			for _, l := range m.Nodes {
+				if l.Op == graph.Add {
+					adds++
+				}
+			}
+			if adds != tc.adds {
+				t.Errorf("%d Add nodes, want %d", adds, tc.adds)
+			}
+			if tc.params > 0 && m.Params() != tc.params {
+				t.Errorf("%d parameters, want %d", m.Params(), tc.params)
+			}
+			if got := m.OutputShape(); len(got) != 1 || got[0] != 10 {
+				t.Errorf("output shape %v", got)
+			}
+			net, err := New(m, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			x := make([]float32, 2*3*32*32)
+			for i := range x {
+				x[i] = float32(i%7) / 7
+			}
+			y := net.Forward(x, 2, true)
+			if len(y) != 20 {
+				t.Fatalf("%d outputs", len(y))
+			}
+			net.Backward(make([]float32, 20))
+		})
+	}
 }

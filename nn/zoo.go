@@ -8,7 +8,7 @@ import (
 )
 
 // ZooNames lists the architectures Zoo builds.
-var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1"}
+var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1", "resnet20", "mobilenet-v2"}
 
 // Zoo builds a named architecture for inputs of shape inShape [C, H, W] and
 // the given number of classes, with channel counts scaled by width (1 is the
@@ -28,6 +28,25 @@ var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1"}
 //	             depthwise-separable blocks (dw 3×3 + BN + ReLU, pw 1×1 + BN
 //	             + ReLU) with strides 1,2,1,2,1,2,1,1,1,1,1,2,1, global
 //	             average pooling, flatten, fc.
+//	resnet20     He et al. 2016's CIFAR ResNet-20: conv 3×3 16 + BN + ReLU,
+//	             three stages of three basic blocks (16, 32, 64 channels;
+//	             the first block of stages 2 and 3 has stride 2), global
+//	             average pooling, flatten, fc. A basic block is conv 3×3 +
+//	             BN + ReLU + conv 3×3 + BN, added to the shortcut, then ReLU.
+//	             Shortcuts are the identity, or a 1×1 conv with stride 2 +
+//	             BN where the shape changes (option B: a linear map that
+//	             converts as one more input group; option A's zero-padded
+//	             subsampling has no op here). 0.27 M parameters at width 1.
+//	mobilenet-v2 Sandler et al. 2018 for 32×32 inputs: conv 3×3 32 stride 1,
+//	             17 inverted-residual blocks (expand 1×1 ×t + BN + ReLU,
+//	             dw 3×3 + BN + ReLU, project 1×1 + BN with no activation:
+//	             the linear bottleneck) with (t, c, n, s) = (1,16,1,1),
+//	             (6,24,2,1), (6,32,3,2), (6,64,4,2), (6,96,3,1), (6,160,3,2),
+//	             (6,320,1,1), the input added where stride is 1 and the
+//	             channels match; conv 1×1 1280 + BN + ReLU, global average
+//	             pooling, flatten, fc. ReLU replaces ReLU6 (a Quartz neuron
+//	             saturates anyway; see docs/quartz.md), and the second stage
+//	             keeps stride 1 for 32×32 inputs, as CIFAR versions do.
 //
 // Drop3's ratio 0.25 is a choice: the 120-wide layer before the classifier
 // is narrow, and p = 0.5 there slows convergence without a clear gain.
@@ -90,6 +109,45 @@ func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, 
 		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
 		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
 		b.linear("fc", classes)
+	case "resnet20":
+		b.conv("conv1", ch(16), 3, 1, 1, 1)
+		b.bn("bn1")
+		b.act("relu1")
+		for st, c := range []int{16, 32, 64} {
+			for k := range 3 {
+				stride := 1
+				if st > 0 && k == 0 {
+					stride = 2
+				}
+				b.basicBlock(fmt.Sprintf("s%db%d", st+1, k+1), ch(c), stride)
+			}
+		}
+		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc", classes)
+	case "mobilenet-v2":
+		b.conv("conv1", ch(32), 3, 1, 1, 1)
+		b.bn("bn1")
+		b.act("relu1")
+		k := 0
+		for _, st := range []struct{ t, c, n, s int }{
+			{1, 16, 1, 1}, {6, 24, 2, 1}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
+		} {
+			for i := range st.n {
+				k++
+				stride := st.s
+				if i > 0 {
+					stride = 1
+				}
+				b.invertedResidual(fmt.Sprintf("b%d", k), st.t, ch(st.c), stride)
+			}
+		}
+		b.conv("conv2", ch(1280), 1, 1, 0, 1)
+		b.bn("bn2")
+		b.act("relu2")
+		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc", classes)
 	default:
 		return nil, fmt.Errorf("nn: unknown model %q (have %v)", name, ZooNames)
 	}
@@ -146,4 +204,53 @@ func (b *builder) maxpool(name string, k int) {
 
 func (b *builder) linear(name string, out int) {
 	b.add(&graph.Node{Name: name, Op: graph.Linear, WShape: []int{out, b.feat}})
+}
+
+// last returns the index of the last node added (graph.ModelInput before
+// any).
+func (b *builder) last() int { return len(b.m.Nodes) - 1 }
+
+// basicBlock adds a ResNet basic block reading the last node: two 3×3
+// convs with BatchNorm, the shortcut (identity, or a 1×1 conv + BN where
+// the stride or channel count changes) added, then ReLU.
+func (b *builder) basicBlock(name string, cout, stride int) {
+	x, c, h, w := b.last(), b.c, b.h, b.w
+	b.conv(name+"_conv1", cout, 3, stride, 1, 1)
+	b.bn(name + "_bn1")
+	b.act(name + "_relu1")
+	b.conv(name+"_conv2", cout, 3, 1, 1, 1)
+	b.bn(name + "_bn2")
+	main := b.last()
+	short := x
+	if stride != 1 || c != cout {
+		oc, oh, ow := b.c, b.h, b.w
+		b.c, b.h, b.w = c, h, w
+		b.conv(name+"_short", cout, 1, stride, 0, 1)
+		b.m.Nodes[b.last()].Inputs = []int{x}
+		b.bn(name + "_short_bn")
+		short = b.last()
+		b.c, b.h, b.w = oc, oh, ow
+	}
+	b.add(&graph.Node{Name: name + "_add", Op: graph.Add, Inputs: []int{main, short}})
+	b.act(name + "_relu")
+}
+
+// invertedResidual adds a MobileNet-V2 block reading the last node:
+// expand (t > 1), depthwise, linear projection, and the input added where
+// the shapes match.
+func (b *builder) invertedResidual(name string, t, cout, stride int) {
+	x, c := b.last(), b.c
+	if t != 1 {
+		b.conv(name+"_expand", c*t, 1, 1, 0, 1)
+		b.bn(name + "_expand_bn")
+		b.act(name + "_expand_relu")
+	}
+	b.conv(name+"_dw", b.c, 3, stride, 1, b.c)
+	b.bn(name + "_dw_bn")
+	b.act(name + "_dw_relu")
+	b.conv(name+"_project", cout, 1, 1, 0, 1)
+	b.bn(name + "_project_bn")
+	if stride == 1 && c == cout {
+		b.add(&graph.Node{Name: name + "_add", Op: graph.Add, Inputs: []int{b.last(), x}})
+	}
 }
