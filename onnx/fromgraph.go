@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -29,14 +30,22 @@ type WriteOptions struct {
 	Float16 bool
 }
 
-// FromGraph converts a layer chain into an ONNX model (IR version 7, opset
-// 13). Parameters become float32 initializers in raw_data named
-// <layer>.weight, <layer>.bias and so on; the graph input is [N,C,H,W] and
-// the output [N,...] with a symbolic batch dimension "N". Layers without a
-// name get one like conv1 or relu2. A Linear layer whose input is not flat
-// gets a Flatten node before its Gemm, as Gemm needs a rank-2 input. An
-// Affine input transform (graph.PrependPreprocess) is refused with an error
-// wrapping ErrUnsupported. m is not modified.
+// FromGraph converts a graph model, a chain or a DAG, into an ONNX model
+// (IR version 7, opset 13, or 17 when it holds a LayerNorm that needs
+// LayerNormalization). Every node reads its inputs by name: the graph
+// input, or the output value of the node it reads. Parameters become
+// float32 initializers in raw_data named <layer>.weight, <layer>.bias and
+// so on; the graph input is [N,C,H,W] and the output [N,...] with a
+// symbolic batch dimension "N". Nodes without a name get one like conv1 or
+// relu2. A Linear node whose input is not flat gets a Flatten node before
+// its Gemm, as Gemm needs a rank-2 input. An Affine node becomes a Mul and
+// an Add of constants shaped [C,1,1] (per channel) or like the value (per
+// element); SiLU becomes Sigmoid and Mul; a LayerNorm becomes
+// MeanVarianceNormalization when its Eps is ONNX's fixed 1e-9, else
+// LayerNormalization, which needs the normalized axes to be the trailing
+// ones. A final OutputActivation is written as a Softmax or LogSoftmax
+// node. Ops that cannot be written give an error wrapping ErrUnsupported.
+// m is not modified.
 func FromGraph(m *graph.Model) (*Model, error) {
 	return FromGraphWith(m, WriteOptions{})
 }
@@ -46,14 +55,18 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 	if m == nil {
 		return nil, errors.New("onnx: nil graph model")
 	}
-	// Infer shapes on shallow copies of the layers so m stays untouched.
+	if len(m.Nodes) == 0 {
+		return nil, errors.New("onnx: the model has no nodes")
+	}
+	// Infer shapes on shallow copies of the nodes so m stays untouched.
 	sm := *m
 	sm.Nodes = make([]*graph.Node, len(m.Nodes))
 	for i, l := range m.Nodes {
 		if l == nil {
-			return nil, fmt.Errorf("onnx: layer %d is nil", i)
+			return nil, fmt.Errorf("onnx: node %d is nil", i)
 		}
 		cp := *l
+		cp.Inputs = slices.Clone(l.Inputs)
 		sm.Nodes[i] = &cp
 	}
 	if err := sm.InferShapes(); err != nil {
@@ -61,6 +74,7 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 	}
 	w := &writer{
 		opt:    opt,
+		opset:  WriteOpset,
 		g:      &Graph{Name: m.Name},
 		names:  map[string]bool{},
 		nodes:  map[string]bool{},
@@ -71,27 +85,45 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 	}
 	in := w.unique(w.names, orDefault(m.InputName, "input"))
 	out := orDefault(m.OutputName, "output")
-	w.names[out] = true // reserved for the last node's output
+	w.names[out] = true // reserved for the model's output
 	w.g.Input = []*ValueInfo{valueInfo(in, sm.InputShape)}
 	w.g.Output = []*ValueInfo{valueInfo(out, sm.OutputShape())}
 
-	cur := in
+	vals := make([]string, len(sm.Nodes)) // output value name of each node
+	last := len(sm.Nodes) - 1
 	for i, l := range sm.Nodes {
-		dst := out
-		if i < len(sm.Nodes)-1 {
-			dst = ""
+		xs := make([]string, len(l.Inputs))
+		for k, j := range l.Inputs {
+			if j == graph.ModelInput {
+				xs[k] = in
+			} else {
+				xs[k] = vals[j]
+			}
+		}
+		dst := ""
+		if i == last && m.OutputActivation == "" {
+			dst = out
 		}
 		var err error
-		if cur, err = w.layer(l, cur, dst); err != nil {
-			return nil, fmt.Errorf("onnx: layer %d %q (%v): %w", i, l.Name, l.Op, err)
+		if vals[i], err = w.layer(l, xs, dst); err != nil {
+			return nil, fmt.Errorf("onnx: node %d %q (%v): %w", i, l.Name, l.Op, err)
 		}
 	}
-	if len(sm.Nodes) == 0 {
-		w.g.Node = append(w.g.Node, &Node{Name: "identity", OpType: "Identity", Input: []string{in}, Output: []string{out}})
+	if a := m.OutputActivation; a != "" {
+		if a != "Softmax" && a != "LogSoftmax" {
+			return nil, fmt.Errorf("onnx: output activation %q: %w", a, ErrUnsupported)
+		}
+		// A softmax over each sample's values as a whole: axis 1 sees
+		// them all only when the other axes have size 1.
+		if s := sm.OutputShape(); graph.Size(s) != s[0] {
+			return nil, fmt.Errorf("onnx: output activation %s over an output of shape %v: only a flat output is %w", a, s, ErrUnsupported)
+		}
+		w.g.Node = append(w.g.Node, &Node{Name: w.unique(w.nodes, strings.ToLower(a)), OpType: a,
+			Input: []string{vals[last]}, Output: []string{out}, Attribute: []*Attribute{intAttr("axis", 1)}})
 	}
 	return &Model{
 		IRVersion:    WriteIRVersion,
-		OpsetImport:  []OpsetID{{Domain: "", Version: WriteOpset}},
+		OpsetImport:  []OpsetID{{Domain: "", Version: w.opset}},
 		ProducerName: WriteProducer,
 		Graph:        w.g,
 	}, nil
@@ -114,6 +146,7 @@ func valueInfo(name string, shape []int) *ValueInfo {
 
 type writer struct {
 	opt    WriteOptions
+	opset  int64
 	g      *Graph
 	names  map[string]bool // value names: inputs, outputs, initializers
 	nodes  map[string]bool // node names
@@ -135,6 +168,24 @@ func (w *writer) init(name string, dims []int64, v []float32) string {
 	name = w.unique(w.names, name)
 	w.g.Initializer = append(w.g.Initializer, FloatTensor(name, dims, v))
 	return name
+}
+
+func (w *writer) initInt(name string, v []int64) string {
+	name = w.unique(w.names, name)
+	w.g.Initializer = append(w.g.Initializer, &Tensor{Name: name, DataType: Int64, Dims: []int64{int64(len(v))}, Int64Data: v})
+	return name
+}
+
+// extra appends a helper node reading xs and returns its output name.
+func (w *writer) extra(name, op string, xs []string, attrs ...*Attribute) string {
+	name = w.unique(w.nodes, name)
+	out := w.unique(w.names, name)
+	w.g.Node = append(w.g.Node, &Node{Name: name, OpType: op, Input: xs, Output: []string{out}, Attribute: attrs})
+	return out
+}
+
+func floatAttr(name string, v float32) *Attribute {
+	return &Attribute{Name: name, Type: AttrFloat, F: v}
 }
 
 // weight adds a Conv or Gemm weight: a float32 initializer, or with
@@ -179,9 +230,9 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// layer appends the node(s) for l reading value x and returns its output
-// value name; dst, if set, is the name the output must have.
-func (w *writer) layer(l *graph.Node, x, dst string) (string, error) {
+// layer appends the node(s) for l reading the values xs and returns its
+// output value name; dst, if set, is the name the output must have.
+func (w *writer) layer(l *graph.Node, xs []string, dst string) (string, error) {
 	w.counts[l.Op]++
 	name := l.Name
 	if name == "" {
@@ -192,6 +243,7 @@ func (w *writer) layer(l *graph.Node, x, dst string) (string, error) {
 	if out == "" {
 		out = w.unique(w.names, name)
 	}
+	x := xs[0]
 	n := &Node{Name: name, Input: []string{x}, Output: []string{out}}
 	switch l.Op {
 	case graph.Conv:
@@ -268,12 +320,92 @@ func (w *writer) layer(l *graph.Node, x, dst string) (string, error) {
 		n.OpType = "Flatten"
 		n.Attribute = []*Attribute{intAttr("axis", 1)}
 	case graph.Affine:
-		// Mul and Add by per-channel constants would say it, but the
-		// reader does not take them back: a file quartz writes must read.
-		return "", fmt.Errorf("the input transform (from --input-mean/--input-std/--input-scale) is not written to ONNX: write the model without it and give the same flags again when you use the file: %w", ErrUnsupported)
+		// x·Scale + Shift as a Mul and an Add of constants shaped
+		// [C,1,…] (per channel, broadcast over the other axes) or like
+		// the value (per element).
+		dims := ints(l.InShape...)
+		if !l.PerElement() {
+			dims = make([]int64, len(l.InShape))
+			for k := range dims {
+				dims[k] = 1
+			}
+			dims[0] = int64(len(l.Scale))
+		}
+		mul := w.extra(name+"_scale", "Mul", []string{x, w.init(name+".scale", dims, l.Scale)})
+		n.OpType = "Add"
+		n.Input = []string{mul, w.init(name+".shift", dims, l.Shift)}
+	case graph.Add:
+		n.OpType = "Add"
+		if len(xs) > 2 {
+			n.OpType = "Sum"
+		}
+		n.Input = xs
+	case graph.Mul:
+		n.OpType = "Mul"
+		n.Input = xs
+	case graph.Concat:
+		n.OpType = "Concat"
+		n.Input = xs
+		n.Attribute = []*Attribute{intAttr("axis", 1)}
+	case graph.Reshape:
+		// 0 keeps the batch dimension.
+		n.OpType = "Reshape"
+		n.Input = append(n.Input, w.initInt(name+".shape", append([]int64{0}, ints(l.Shape...)...)))
+	case graph.Tanh:
+		n.OpType = "Tanh"
+	case graph.Sigmoid:
+		n.OpType = "Sigmoid"
+	case graph.HardSigmoid:
+		n.OpType = "HardSigmoid"
+		n.Attribute = []*Attribute{floatAttr("alpha", l.Alpha), floatAttr("beta", l.Bias)}
+	case graph.HardSwish:
+		n.OpType = "HardSwish"
+	case graph.SiLU:
+		n.OpType = "Mul"
+		n.Input = []string{x, w.extra(name+"_sigmoid", "Sigmoid", []string{x})}
+	case graph.Softmax:
+		n.OpType = "Softmax"
+		n.Attribute = []*Attribute{intAttr("axis", int64(l.Axis+1))}
+	case graph.LRN:
+		n.OpType = "LRN"
+		n.Attribute = []*Attribute{floatAttr("alpha", l.Alpha), floatAttr("beta", l.Power), floatAttr("bias", l.Bias),
+			intAttr("size", int64(l.Size))}
+	case graph.LayerNorm:
+		if err := w.layerNorm(l, n); err != nil {
+			return "", err
+		}
 	default:
 		return "", fmt.Errorf("op %w", ErrUnsupported)
 	}
 	w.g.Node = append(w.g.Node, n)
 	return out, nil
+}
+
+// layerNorm writes a LayerNorm node: MeanVarianceNormalization (its
+// epsilon is fixed at 1e-9) when Eps is that, else LayerNormalization
+// (opset 17) with a Scale of ones, which normalizes trailing axes only.
+func (w *writer) layerNorm(l *graph.Node, n *Node) error {
+	axes := ints(l.Axes...)
+	for k := range axes {
+		axes[k]++
+	}
+	if l.Eps == float32(1e-9) {
+		n.OpType = "MeanVarianceNormalization"
+		n.Attribute = []*Attribute{{Name: "axes", Type: AttrInts, Ints: axes}}
+		return nil
+	}
+	r := len(l.InShape)
+	first := r - len(l.Axes)
+	for k, a := range l.Axes {
+		if a != first+k {
+			return fmt.Errorf("epsilon %v over axes %v of shape %v: MeanVarianceNormalization fixes epsilon at 1e-9 and LayerNormalization normalizes trailing axes only: %w",
+				l.Eps, l.Axes, l.InShape, ErrUnsupported)
+		}
+	}
+	w.opset = max(w.opset, 17)
+	dims := ints(l.InShape[first:]...)
+	n.OpType = "LayerNormalization"
+	n.Input = append(n.Input, w.init(n.Name+".scale", dims, fill32(graph.Size(l.InShape[first:]), 1)))
+	n.Attribute = []*Attribute{intAttr("axis", int64(first+1)), floatAttr("epsilon", l.Eps)}
+	return nil
 }
