@@ -222,10 +222,12 @@ func TestFromGraphAffine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// conv1 pads with zeros: a shift cannot fold into it, so the Affine
-	// stays, as it was.
-	if a := g.Nodes[0]; a.Op != graph.Affine || !reflect.DeepEqual(a.Scale, m.Nodes[0].Scale) || !reflect.DeepEqual(a.Shift, m.Nodes[0].Shift) {
-		t.Errorf("first node %+v, want %+v", a, m.Nodes[0])
+	// conv1 pads with zeros: a shift cannot fold into it, so the Mul and
+	// the Add stay, as two Affine nodes.
+	a, b := g.Nodes[0], g.Nodes[1]
+	if a.Op != graph.Affine || b.Op != graph.Affine || !reflect.DeepEqual(a.Scale, m.Nodes[0].Scale) ||
+		!reflect.DeepEqual(b.Shift, m.Nodes[0].Shift) || !reflect.DeepEqual(b.Scale, []float32{1, 1, 1}) {
+		t.Errorf("first nodes %+v %+v, want %+v", a, b, m.Nodes[0])
 	}
 }
 
