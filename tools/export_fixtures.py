@@ -18,6 +18,22 @@ image (MNIST-shaped; the Keras-style model takes it as 28x28x1) and returns
 initialization from a fixed seed; BatchNorm statistics are set to fixed
 random values so that they matter. The Go test onnx/fixtures_test.go reads
 everything back; nothing in the Go tests needs Python.
+
+Branching models (resnet_block: residual Add; concat_net: Concat of two
+branches) check the DAG importer; onnx/fixtures_dag_test.go checks that
+their imported graphs stay DAGs. extdata_net is saved with its weights as
+ONNX external data: every opsetNN.onnx refers to its own opsetNN.weights.bin
+in the same folder (this needs Debian's python3-onnx, 1.12).
+
+Each model has a fixed seed (SEEDS): the first seven keep the seeds they
+had when they were numbered by sorted name, so adding models leaves their
+files unchanged.
+
+Only the TorchScript-based exporter (torch.onnx.export) is used: Debian's
+PyTorch 1.13 has no dynamo exporter (torch.onnx.dynamo_export /
+torch.export). The dynamo exporter's output is covered by the real-world
+corpus model pt-mnist-dynamo-extdata in ../shared/data/onnx-realworld, read
+by onnx/realworld_test.go.
 """
 
 import argparse
@@ -140,6 +156,84 @@ class KerasNHWC(nn.Module):
         return self.fc(torch.flatten(F.relu(self.conv(x)), 1))
 
 
+class BasicBlock(nn.Module):
+    """ResNet basic block: conv3x3-bn-relu-conv3x3-bn, plus the shortcut
+    (identity, or a strided 1x1 conv + bn projection), then relu."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(cout),
+            )
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        s = x if self.short is None else self.short(x)
+        return F.relu(y + s)
+
+
+class ResNetBlock(nn.Module):
+    """conv-bn-relu stem, an identity residual block, a projection residual
+    block (1x1 conv, stride 2), global average pooling via torch.mean over
+    (2, 3) (ReduceMean), linear: residual Add nodes of two activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False)  # 28 -> 14
+        self.bn = nn.BatchNorm2d(8)
+        self.block1 = BasicBlock(8, 8, 1)
+        self.block2 = BasicBlock(8, 16, 2)  # 14 -> 7
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        x = self.block2(self.block1(x))
+        return self.fc(torch.mean(x, (2, 3)))
+
+
+class ConcatNet(nn.Module):
+    """Two parallel branches of different depth (1x1 conv; 3x3 conv, relu,
+    3x3 conv) concatenated along channels, relu, maxpool, flatten, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv2d(1, 4, 3, stride=2, padding=1)  # 28 -> 14
+        self.a = nn.Conv2d(4, 4, 1)
+        self.b1 = nn.Conv2d(4, 6, 3, padding=1)
+        self.b2 = nn.Conv2d(6, 6, 3, padding=1)
+        self.fc = nn.Linear(10 * 7 * 7, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv0(x))
+        y = torch.cat([self.a(x), self.b2(F.relu(self.b1(x)))], dim=1)
+        y = F.max_pool2d(F.relu(y), 2)  # 14 -> 7
+        return self.fc(torch.flatten(y, 1))
+
+
+class ExtDataNet(nn.Module):
+    """A small conv net whose ONNX files keep every initializer in an
+    external data file (opsetNN.weights.bin)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, stride=2, padding=1)  # 28 -> 14
+        self.conv2 = nn.Conv2d(4, 8, 3, stride=2, padding=1)  # 14 -> 7
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        return self.fc(torch.flatten(x, 1))
+
+
 MODELS = {
     "lenet_flatten": (LeNetFlatten, (1, 28, 28)),
     "lenet_view": (LeNetView, (1, 28, 28)),
@@ -148,7 +242,28 @@ MODELS = {
     "depthwise": (Depthwise, (1, 28, 28)),
     "pools": (Pools, (1, 28, 28)),
     "keras_nhwc": (KerasNHWC, (28, 28, 1)),
+    "resnet_block": (ResNetBlock, (1, 28, 28)),
+    "concat_net": (ConcatNet, (1, 28, 28)),
+    "extdata_net": (ExtDataNet, (1, 28, 28)),
 }
+
+# Seeds per model. The first seven are 1000 + their index in the sorted
+# names of the original seven models, as before; new models take new ones.
+SEEDS = {
+    "bn_net": 1000,
+    "depthwise": 1001,
+    "keras_nhwc": 1002,
+    "lenet_flatten": 1003,
+    "lenet_reshape": 1004,
+    "lenet_view": 1005,
+    "pools": 1006,
+    "resnet_block": 1007,
+    "concat_net": 1008,
+    "extdata_net": 1009,
+}
+
+# Models saved with their initializers as external data.
+EXTERNAL_DATA = {"extdata_net"}
 
 
 def varint(v):
@@ -180,9 +295,12 @@ def tensor_proto(name, t):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/onnx")
+    ap.add_argument("models", nargs="*", help="models to export (default all)")
     args = ap.parse_args()
-    for i, (name, (cls, shape)) in enumerate(sorted(MODELS.items())):
-        torch.manual_seed(1000 + i)
+    for name, (cls, shape) in sorted(MODELS.items()):
+        if args.models and name not in args.models:
+            continue
+        torch.manual_seed(SEEDS[name])
         m = cls()
         for mod in m.modules():
             if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -209,7 +327,25 @@ def main():
                 dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
                 opset_version=opset,
             )
+            if name in EXTERNAL_DATA:
+                save_external(path, "opset%d.weights.bin" % opset)
             print("wrote", path, os.path.getsize(path), "bytes")
+
+
+def save_external(path, location):
+    """Rewrites the model at path with every initializer in the file
+    location, relative to the model's folder."""
+    import onnx  # python3-onnx; only needed for external data
+
+    m = onnx.load(path)
+    data = os.path.join(os.path.dirname(path), location)
+    if os.path.exists(data):
+        os.remove(data)  # onnx appends to an existing data file
+    onnx.save_model(
+        m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+        location=location, size_threshold=0,
+    )
+    print("wrote", data, os.path.getsize(data), "bytes")
 
 
 if __name__ == "__main__":
