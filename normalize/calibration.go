@@ -33,7 +33,7 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	if len(param) == 0 {
 		return nil, errors.New("normalize: model has no Conv or Linear layer")
 	}
-	if err := checkStructure(m); err != nil {
+	if err := CheckStructure(m); err != nil {
 		return nil, err
 	}
 	if maxValues <= 0 {
@@ -60,24 +60,36 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	return c, nil
 }
 
-// checkStructure refuses the layers normalization cannot scale: BatchNorm
-// (fold it first) and an Affine input transform after a normalized layer.
+// CheckStructure refuses the nodes normalization cannot scale: BatchNorm
+// (fold it first), an Affine after a normalized layer, an op that is not
+// positively homogeneous (f(x/P) ≠ f(x)/P: the ANN-only ops of
+// graph.Op.AnnOnly but LeakyReLU), and a model that is not a chain
+// (graph.ErrBranching): normalizing the branches of a DAG is not built yet.
 // Before the first normalized layer an Affine is structure: it computes the
 // first layer's input (P_0 = 1), and normalization leaves it alone. After
 // one, its input would be a_l/P_l while its shift stays, so the layers
 // behind it would no longer compute a_l/P_l.
-func checkStructure(m *graph.Model) error {
+func CheckStructure(m *graph.Model) error {
+	if err := m.CheckChain(); err != nil {
+		return fmt.Errorf("normalize: %w (normalizing a DAG is not built)", err)
+	}
 	prev := ""
 	for i, l := range m.Nodes {
 		switch l.Op {
 		case graph.BatchNorm:
-			return fmt.Errorf("normalize: layer %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
+			return fmt.Errorf("normalize: node %d %q: fold BatchNorm first (graph.Simplify)", i, l.Name)
 		case graph.Affine:
 			if prev != "" {
-				return fmt.Errorf("normalize: layer %d %q (Affine): an input transform after layer %q cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear", i, l.Name, prev)
+				return fmt.Errorf("normalize: node %d %q (Affine): an input transform after layer %q cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear", i, l.Name, prev)
 			}
 		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool:
 			prev = l.Name
+		case graph.LeakyReLU:
+			// Positively homogeneous: normalizes as ReLU does.
+		default:
+			if why := l.Op.AnnOnly(); why != "" {
+				return fmt.Errorf("normalize: node %d %q (%v) runs in the ANN only and cannot be normalized: %s", i, l.Name, l.Op, why)
+			}
 		}
 	}
 	return nil
@@ -130,13 +142,13 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 		if !c.fixed[t] {
 			s := c.samplers[t]
 			if s.seen == 0 {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: no calibration activations (empty calibration set?)", p, l.Name)
+				return nil, nil, fmt.Errorf("normalize: node %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
 			scale = s.percentile(pcts[t])
 			st.Values, st.Kept = s.seen, len(s.vals)
 			st.AboveOne = s.fractionAbove(scale)
 			if !(scale > 0) || math.IsInf(scale, 0) {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
+				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
 			}
 		}
 		st.Scale = scale

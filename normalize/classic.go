@@ -33,7 +33,7 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 	if len(param) == 0 {
 		return nil, nil, fmt.Errorf("normalize: model has no Conv or Linear layer")
 	}
-	if err := checkStructure(m); err != nil {
+	if err := CheckStructure(m); err != nil {
 		return nil, nil, err
 	}
 	pcts, err := percentiles(cfg, len(param))
@@ -60,11 +60,11 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 				return nil, nil, fmt.Errorf("normalize: calibration: %w", err)
 			}
 			if s.seen == 0 {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: no calibration activations (empty calibration set?)", p, l.Name)
+				return nil, nil, fmt.Errorf("normalize: node %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
 			scale := s.percentile(pcts[t])
 			if !(scale > 0) || math.IsInf(scale, 0) {
-				return nil, nil, fmt.Errorf("normalize: layer %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
+				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
 			}
 			st.Scale, st.Values, st.Kept, st.AboveOne = scale, s.seen, len(s.vals), s.fractionAbove(scale)
 			for i := range l.W {

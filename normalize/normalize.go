@@ -70,7 +70,7 @@ func Targets(m *graph.Model) (param, act []int) {
 				a = j
 				break
 			}
-			if op != graph.Flatten && op != graph.Dropout {
+			if op != graph.Flatten && op != graph.Reshape && op != graph.Dropout {
 				break
 			}
 		}

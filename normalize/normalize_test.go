@@ -134,13 +134,16 @@ func TestNormalizeErrors(t *testing.T) {
 	late := m.Clone() // an input transform between conv1 and conv2
 	late.Nodes = append(late.Nodes[:3:3], append([]*graph.Node{{Name: "late", Op: graph.Affine,
 		Scale: make([]float32, late.Nodes[0].WShape[0]), Shift: make([]float32, late.Nodes[0].WShape[0])}}, late.Nodes[3:]...)...)
+	for _, l := range late.Nodes {
+		l.Inputs = nil // a chain again after the insertion
+	}
 	if err := late.InferShapes(); err != nil {
 		t.Fatal(err)
 	}
 	lateNet, _ := nn.New(late, 1)
 	lateSrc := func(fn func(int, []float32)) error { lateNet.Activations(x, 4, fn); return nil }
 	if _, _, err := normalize.Normalize(late, lateSrc, normalize.Config{}); err == nil ||
-		err.Error() != `normalize: layer 3 "late" (Affine): an input transform after layer "conv1" cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear` {
+		err.Error() != `normalize: node 3 "late" (Affine): an input transform after layer "conv1" cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear` {
 		t.Errorf("Affine after conv1: %v", err)
 	}
 	cases := []struct {

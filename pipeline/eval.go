@@ -226,9 +226,6 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 }
 
 func checkSNNShape(n *snn.Network, s *dataset.Set) error {
-	in := n.InShape
-	if len(in) != 3 || in[0] != s.C || in[1] != s.H || in[2] != s.W {
-		return fmt.Errorf("data set %s has images of %d×%d×%d, the SNN expects %v", s.Name, s.C, s.H, s.W, in)
-	}
-	return nil
+	_, err := CheckInput("the SNN", n.InShape, s)
+	return err
 }

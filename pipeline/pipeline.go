@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -73,6 +74,9 @@ type Converted struct {
 	SNN        *snn.Network
 	Config     Config
 	CalibSize  int // calibration samples actually used
+	// Notes say how the data was fed where that is not plain, e.g. images
+	// flattened into a model that takes flat vectors (InputNote).
+	Notes []string
 }
 
 // Convert simplifies, normalizes (on calibration samples drawn from calib,
@@ -97,6 +101,10 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, fmt.Errorf("simplify: %w", err)
 	}
+	// Refuse what does not convert before the (long) calibration pass.
+	if err := checkConvertible(s, cfg); err != nil {
+		return nil, err
+	}
 	cal, used, err := Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("normalize: calibration: %w", err)
@@ -105,11 +113,57 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, err
 	}
-	sn, err := snn.Convert(nm, snn.Config{Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst})
+	sn, err := snn.Convert(nm, snnConfig(cfg))
 	if err != nil {
 		return nil, err
 	}
-	return &Converted{ANN: m, Simplified: s, Normalized: nm, Norm: rep, SNN: sn, Config: cfg, CalibSize: used}, nil
+	c := &Converted{ANN: m, Simplified: s, Normalized: nm, Norm: rep, SNN: sn, Config: cfg, CalibSize: used}
+	if note := InputNote(m.InputShape, calib); note != "" {
+		c.Notes = append(c.Notes, note)
+	}
+	return c, nil
+}
+
+// CheckConvertible reports whether Convert would convert m with cfg (zero
+// values take the defaults), without data: m is simplified
+// (graph.Simplify), its structure checked for normalization
+// (normalize.CheckStructure) and the simplified model converted
+// (snn.CheckConvertible). Normalization only rescales weights, so this is
+// the verdict of Convert itself, short of data-dependent failures (a layer
+// dead on the calibration set). quartz inspect uses it, so that inspect
+// and convert always agree.
+func CheckConvertible(m *graph.Model, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	mc := m.Clone()
+	if err := mc.InferShapes(); err != nil {
+		return err
+	}
+	if err := mc.CheckFinite(); err != nil {
+		return err
+	}
+	s, err := graph.Simplify(mc)
+	if err != nil {
+		return fmt.Errorf("simplify: %w", err)
+	}
+	return checkConvertible(s, cfg)
+}
+
+// checkConvertible is CheckConvertible on the simplified model s, with
+// cfg's defaults set.
+func checkConvertible(s *graph.Model, cfg Config) error {
+	if err := snn.CheckConvertible(s, snnConfig(cfg)); err != nil {
+		return err
+	}
+	if param, _ := normalize.Targets(s); len(param) == 0 {
+		return errors.New("normalize: model has no Conv or Linear layer")
+	}
+	return normalize.CheckStructure(s)
+}
+
+func snnConfig(cfg Config) snn.Config {
+	return snn.Config{Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst}
 }
 
 // Calibrate runs the simplified model s over the calibration sample (n
@@ -159,12 +213,48 @@ func CalibIndices(n, k int, seed uint64) []int {
 }
 
 func checkShape(m *graph.Model, s *dataset.Set) error {
-	in := m.InputShape
-	if in[0] != s.C || in[1] != s.H || in[2] != s.W {
-		return fmt.Errorf("data set %s has images of %d×%d×%d, model %q expects %d×%d×%d", s.Name, s.C, s.H, s.W, m.Name, in[0], in[1], in[2])
+	if _, err := CheckInput(fmt.Sprintf("model %q", m.Name), m.InputShape, s); err != nil {
+		return err
 	}
 	if k := graph.Size(m.OutputShape()); k < len(s.Classes) {
 		return fmt.Errorf("data set %s has %d classes, model %q has %d outputs", s.Name, len(s.Classes), m.Name, k)
 	}
 	return nil
+}
+
+// CheckInput checks that the images of s fit a network whose what (e.g.
+// `model "lenet"`) takes inputs of shape in: the same C×H×W, or as many
+// values in all (a model that takes flat vectors, [C·H·W 1 1], reads the
+// images flattened: the same values in the same memory order). It returns
+// InputNote's note for the second case.
+func CheckInput(what string, in []int, s *dataset.Set) (note string, err error) {
+	if len(in) == 3 && in[0] == s.C && in[1] == s.H && in[2] == s.W {
+		return "", nil
+	}
+	if note := InputNote(in, s); note != "" {
+		return note, nil
+	}
+	return "", fmt.Errorf("data set %s has images of %d×%d×%d, %s expects %s", s.Name, s.C, s.H, s.W, what, shapeString(in))
+}
+
+// InputNote returns a note when the images of s are fed flattened to a
+// network with input shape in (a model that takes flat vectors, whose C·H·W
+// equals the image size but whose shape differs), else "".
+func InputNote(in []int, s *dataset.Set) string {
+	if len(in) != 3 || (in[0] == s.C && in[1] == s.H && in[2] == s.W) || graph.Size(in) != s.C*s.H*s.W {
+		return ""
+	}
+	return fmt.Sprintf("images of %d×%d×%d fed flattened to the model input %s (the same %d values in the same order)",
+		s.C, s.H, s.W, shapeString(in), graph.Size(in))
+}
+
+func shapeString(in []int) string {
+	t := ""
+	for i, d := range in {
+		if i > 0 {
+			t += "×"
+		}
+		t += fmt.Sprint(d)
+	}
+	return t
 }

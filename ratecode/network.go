@@ -43,17 +43,17 @@ type Layer struct {
 	MACs int64
 }
 
-// ConvertError reports a layer of the model that the rate-coded network
+// ConvertError reports a node of the model that the rate-coded network
 // cannot represent.
 type ConvertError struct {
-	Layer int    // index in the graph model
-	Name  string // layer name
+	Layer int    // index of the node in the graph model
+	Name  string // node name
 	Op    graph.Op
 	Msg   string
 }
 
 func (e *ConvertError) Error() string {
-	return fmt.Sprintf("ratecode: layer %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
+	return fmt.Sprintf("ratecode: node %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
 }
 
 // layer is the simulator's form of a Layer: read-only, shared by workers.
@@ -90,9 +90,10 @@ type layer struct {
 // structural rules are those of snn.Convert: ReLU (or Clip with Min = 0)
 // after a Conv/Linear/AvgPool, possibly behind a MaxPool, makes it a hidden
 // layer; the last Conv/Linear/AvgPool is the output layer; Dropout and
-// Flatten are structure only. A graph.Affine input transform may come
-// before the first layer, whose analog current then reads the transformed
-// input.
+// Flatten (and Reshape) are structure only. A graph.Affine input transform
+// may come before the first layer, whose analog current then reads the
+// transformed input. A model that is not a chain (graph.ErrBranching) and
+// an ANN-only op (graph.Op.AnnOnly) are refused naming the node.
 func build(m *graph.Model) ([]*layer, []string, error) {
 	if m == nil {
 		return nil, nil, errors.New("ratecode: nil model")
@@ -100,6 +101,9 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 	mc := m.Clone()
 	if err := mc.InferShapes(); err != nil {
 		return nil, nil, fmt.Errorf("ratecode: %w", err)
+	}
+	if err := mc.CheckChain(); err != nil {
+		return nil, nil, fmt.Errorf("ratecode: %w (the spiking side of DAGs is not built)", err)
 	}
 	if err := mc.CheckFinite(); err != nil {
 		return nil, nil, fmt.Errorf("ratecode: %w", err)
@@ -118,12 +122,12 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 	affine := -1 // the graph.Affine input transform, if any
 	for i, l := range gl {
 		switch l.Op {
-		case graph.Dropout, graph.Flatten, graph.ReLU:
+		case graph.Dropout, graph.Flatten, graph.Reshape, graph.ReLU:
 		case graph.Affine:
 			// The first layer is always analog here: its current reads
 			// the transformed input, zero-padded after the transform.
 			if len(units) > 0 || affine >= 0 {
-				return nil, nil, cerr(i, "an input transform is supported only once, before the first Conv or Linear layer")
+				return nil, nil, cerr(i, "an input transform is supported only once, before the first Conv or Linear layer; an Affine (x·scale + shift) anywhere else is not supported yet")
 			}
 			affine = i
 		case graph.Clip:
@@ -146,7 +150,10 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 		case graph.MaxPool:
 			units = append(units, unit{i, MaxPool, false})
 		default:
-			return nil, nil, cerr(i, "unsupported op")
+			if why := l.Op.AnnOnly(); why != "" {
+				return nil, nil, cerr(i, "not convertible (ANN only): %s", why)
+			}
+			return nil, nil, cerr(i, "%v is not supported yet", l.Op)
 		}
 	}
 	if len(units) == 0 || (units[0].kind != Conv && units[0].kind != Linear) {

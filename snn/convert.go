@@ -3,6 +3,7 @@ package snn
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/quartz-snn/quartz/graph"
 )
@@ -23,16 +24,30 @@ type Config struct {
 	AnalogFirst bool
 }
 
-// ConvertError reports a layer of the model that cannot be converted.
+// ConvertError reports a node of the model that cannot be converted.
 type ConvertError struct {
-	Layer int    // index in the graph model
-	Name  string // layer name
+	Layer int    // index of the node in the graph model
+	Name  string // node name
 	Op    graph.Op
 	Msg   string
 }
 
 func (e *ConvertError) Error() string {
-	return fmt.Sprintf("snn: convert layer %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
+	return fmt.Sprintf("snn: convert: node %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
+}
+
+// notBuilt is appended to the error of a model that is not a chain.
+const notBuilt = " (the spiking side of DAGs is not built)"
+
+// CheckConvertible reports whether Convert accepts m with cfg: it returns
+// Convert's error, or nil, and drops the network. Every caller
+// that must say whether a model converts (quartz inspect, and pipeline
+// before its calibration pass) uses it, so that the verdict is Convert's.
+// Normalization does not change what converts (it only rescales weights),
+// so a simplified model that passes converts once normalized.
+func CheckConvertible(m *graph.Model, cfg Config) error {
+	_, err := Convert(m, cfg)
+	return err
 }
 
 // Convert turns a normalized chain model into a spiking network (SPEC §1–3).
@@ -47,9 +62,13 @@ func (e *ConvertError) Error() string {
 // GlobalAvgPool a spiking layer with fixed weights. LeakyReLU is rejected:
 // its negative outputs would need a second (negative) spike, so a model
 // with one runs as an ANN only. A graph.Affine input transform
-// (graph.PrependPreprocess) is accepted only with AnalogFirst and only
-// before the first Conv/Linear: the analog layer applies it (Layer.InScale,
-// InShift). m is not modified.
+// (graph.PrependPreprocess) is accepted only with AnalogFirst, only on the
+// model input (one scale and shift per input channel) and only before the
+// first Conv/Linear: the analog layer applies it (Layer.InScale, InShift).
+// Reshape is structure only, as Flatten. An ANN-only op (graph.Op.AnnOnly)
+// is rejected naming the node, and so is a model that is not a chain
+// (wrapping graph.ErrBranching): the spiking side of DAGs is not built yet.
+// m is not modified.
 func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	if m == nil {
 		return nil, errors.New("snn: convert: nil model")
@@ -63,6 +82,9 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	mc := m.Clone()
 	if err := mc.InferShapes(); err != nil {
 		return nil, fmt.Errorf("snn: convert: %w", err)
+	}
+	if err := mc.CheckChain(); err != nil {
+		return nil, fmt.Errorf("snn: convert: %w%s", err, notBuilt)
 	}
 	if err := mc.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("snn: convert: %w", err)
@@ -82,13 +104,16 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	affine := -1 // index of the graph.Affine input transform, if any
 	for i, l := range layers {
 		switch l.Op {
-		case graph.Dropout, graph.Flatten, graph.ReLU:
+		case graph.Dropout, graph.Flatten, graph.Reshape, graph.ReLU:
 		case graph.Affine:
+			if len(units) > 0 || affine >= 0 {
+				return nil, cerr(i, "an input transform is supported only once, before the first (analog) Conv or Linear layer; an Affine (x·scale + shift) anywhere else is not supported yet")
+			}
+			if l.PerElement() || !slices.Equal(l.InShape, mc.InputShape) {
+				return nil, cerr(i, "an input transform is supported only on the model input with one scale and shift per input channel (per-element values are not supported yet)")
+			}
 			if !cfg.AnalogFirst {
 				return nil, cerr(i, "an input transform (per-channel x·scale + shift, e.g. --input-mean/--input-std that could not be folded into a zero-padded first conv) makes the input negative, which spikes cannot carry: convert with an analog first layer (AnalogFirst, --analog-first), which computes it in floating point")
-			}
-			if len(units) > 0 || affine >= 0 {
-				return nil, cerr(i, "an input transform is supported only once, before the first (analog) Conv or Linear layer")
 			}
 			affine = i
 		case graph.Clip:
@@ -109,7 +134,10 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 		case graph.MaxPool:
 			units = append(units, unit{i, MaxPool, false})
 		default:
-			return nil, cerr(i, "unsupported op")
+			if why := l.Op.AnnOnly(); why != "" {
+				return nil, cerr(i, "not convertible to Quartz (ANN only): %s", why)
+			}
+			return nil, cerr(i, "%v is not supported yet", l.Op)
 		}
 	}
 	last := -1

@@ -247,7 +247,7 @@ func TestConvertErrors(t *testing.T) {
 		{"BatchNorm", bn, Config{Tmax: 4}, `"bn" (BatchNorm): BatchNorm must be folded`},
 		{"unknown op", unknown, Config{Tmax: 4}, `"mystery"`},
 		{"clip", clip, Config{Tmax: 4}, `"clip" (Clip): Clip with Min = -1`},
-		{"leaky", leaky, Config{Tmax: 4}, `layer 2 "leaky" (LeakyReLU): LeakyReLU (alpha 0.01): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU`},
+		{"leaky", leaky, Config{Tmax: 4}, `node 2 "leaky" (LeakyReLU): LeakyReLU (alpha 0.01): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU`},
 		{"input shape", shape, Config{Tmax: 4}, "features"},
 		{"no relu", noRelu, Config{Tmax: 4}, `"fc1" (Linear): not followed by ReLU but feeds layer "fc2"`},
 		{"analog", base(), Config{Tmax: 4, AnalogFirst: true}, "no spiking layer after the analog layer"},

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,11 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 	if cfg.ModelName == "" {
 		cfg.ModelName = m.Name
 	}
+	for _, d := range []*dataset.Set{calib, test} {
+		if _, err := pipeline.CheckInput(fmt.Sprintf("model %q", cfg.ModelName), m.InputShape, d); err != nil {
+			return nil, err
+		}
+	}
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
@@ -189,6 +195,13 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		return err
 	}
 	pcfg := pipeline.Config{Calib: cfg.Calib, CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst, Workers: cfg.Workers}
+	// Refuse what does not convert before the ANN and calibration passes
+	// (the largest window: only the window length depends on T).
+	c := pcfg
+	c.Tmax = slices.Max(cfg.Grid.Tmax)
+	if err := pipeline.CheckConvertible(m, c); err != nil {
+		return err
+	}
 
 	// The ANN, once: its accuracy is the same at every point.
 	ann, err := readANN(dir, test.Len())

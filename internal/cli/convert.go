@@ -74,6 +74,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	printNotes(e, conv.Notes...)
 	conv.SNN.Name = filepath.Base(*model)
 	f := snnFile{Format: snnFormat, Version: 1, SourceModel: *model, Data: d.spec, Norm: conv.Norm, Network: conv.SNN,
 		CalibSamples: conv.CalibSize,

@@ -162,6 +162,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	printNotes(e, append(conv.Notes, pipeline.InputNote(conv.SNN.InShape, test))...)
 	trainWarning := "evaluating on the training split, which also supplied the calibration sample"
 	var rr *pipeline.RateResult
 	if *coding != "quartz" {

@@ -47,3 +47,14 @@ func (d *dataFlags) open(split string) (*dataset.Set, error) {
 func workersFlag(fs *flag.FlagSet) *int {
 	return fs.Int("workers", runtime.NumCPU(), "worker goroutines")
 }
+
+// printNotes prints each distinct note once on stderr.
+func printNotes(e *env, notes ...string) {
+	seen := map[string]bool{}
+	for _, n := range notes {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			fmt.Fprintf(e.stderr, "note: %s\n", n)
+		}
+	}
+}

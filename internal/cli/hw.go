@@ -54,6 +54,9 @@ func hwEval(ctx context.Context, e *env, conv *pipeline.Converted, test *dataset
 
 // emulateSet runs the emulator over a data set in chunks.
 func emulateSet(ctx context.Context, n *snn.Network, p *hw.Profile, s *dataset.Set, workers int) (*hw.IntNet, *hw.Summary, float64, error) {
+	if _, err := pipeline.CheckInput("the SNN", n.InShape, s); err != nil {
+		return nil, nil, 0, err
+	}
 	q, err := hw.Quantize(n, p)
 	if err != nil {
 		return nil, nil, 0, err
@@ -128,6 +131,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.Progress = e.stderr
 	var net *snn.Network
+	var notes []string
 	switch {
 	case *snnFile != "":
 		conv, err := readSNN(*snnFile, "", nil, *workers)
@@ -160,8 +164,9 @@ func runMap(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		net = conv.SNN
+		net, notes = conv.SNN, conv.Notes
 	}
+	printNotes(e, notes...)
 	q, err := hw.Quantize(net, p)
 	if err != nil {
 		return err
@@ -179,6 +184,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		notes = append(notes, pipeline.InputNote(net.InShape, test))
 		_, sum, _, err := emulateSet(ctx, net, p, test, *workers)
 		if err != nil {
 			return err

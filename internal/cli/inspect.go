@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,12 +10,14 @@ import (
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/snn"
 )
 
 func init() {
 	register(&command{
 		name:    "inspect",
-		summary: "print a model's layers, shapes, parameters, MACs and whether each layer converts to Quartz",
+		summary: "print a model's nodes, shapes, parameters, MACs and whether it converts to Quartz",
 		run:     runInspect,
 	})
 }
@@ -22,6 +25,7 @@ func init() {
 func runInspect(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "inspect", "[flags] MODEL.onnx")
 	model := fs.String("model", "", "model file (`FILE.onnx`); may also be given as the argument")
+	analog := fs.Bool("analog-first", false, "judge the conversion as convert --analog-first does (the first layer in floating point)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -48,12 +52,24 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		printNodes(e, path, om, err)
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	ok := printModel(e, path, m)
+	return inspectGraph(e, path, m, notes, *analog)
+}
+
+// inspectGraph prints the node table of m, read from path with the
+// importer's notes, and returns the verdict of the conversion check: the
+// check of convert itself (pipeline.CheckConvertible, with convert's
+// defaults), so that inspect and convert always agree.
+func inspectGraph(e *env, path string, m *graph.Model, notes []string, analogFirst bool) error {
+	cerr := pipeline.CheckConvertible(m, pipeline.Config{AnalogFirst: analogFirst})
+	printModel(e, path, m, cerr)
 	for _, n := range notes {
 		fmt.Fprintf(e.stdout, "note        %s\n", n)
 	}
-	if !ok {
-		return fmt.Errorf("%s: some layers do not convert to Quartz (see the table)", path)
+	if in := m.InputShape; len(in) == 3 && in[1] == 1 && in[2] == 1 && in[0] > 1 {
+		fmt.Fprintf(e.stdout, "note        the model takes flat vectors of %d values: eval, convert, sweep and map feed it the images of a data set with C·H·W = %d, flattened\n", in[0], in[0])
+	}
+	if cerr != nil {
+		return fmt.Errorf("%s: does not convert to Quartz: %w", path, cerr)
 	}
 	return nil
 }
@@ -90,36 +106,71 @@ func printNodes(e *env, path string, om *onnx.Model, cerr error) {
 	tw.Flush()
 }
 
-// printModel prints the layer table and reports whether every layer
-// converts.
-func printModel(e *env, path string, m *graph.Model) bool {
+// printModel prints the node table and the verdict of the conversion
+// check, cerr (nil: the model converts). A model that is not a chain gets
+// an inputs column.
+func printModel(e *env, path string, m *graph.Model, cerr error) {
 	w := e.stdout
 	fmt.Fprintf(w, "model     %s\n", path)
 	if m.Producer != "" || m.Opset != 0 {
 		fmt.Fprintf(w, "producer  %s (opset %d)\n", m.Producer, m.Opset)
 	}
 	fmt.Fprintf(w, "input     %s %s\n\n", m.InputName, shapeString(m.InputShape))
+	chain := m.IsChain()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tname\top\toutput\tparams\tMACs\tquartz\t")
-	all := true
+	if chain {
+		fmt.Fprintln(tw, "#\tname\top\toutput\tparams\tMACs\tquartz\t")
+	} else {
+		fmt.Fprintln(tw, "#\tname\top\tinputs\toutput\tparams\tMACs\tquartz\t")
+	}
+	var ce *snn.ConvertError
+	errors.As(cerr, &ce)
 	for i, l := range m.Nodes {
 		verdict := quartzVerdict(m, i)
-		if verdict != "converts" && !strings.HasPrefix(verdict, "folded") && verdict != "structure" {
-			all = false
+		if ce != nil && ce.Name != "" && ce.Name == l.Name && l.Op.AnnOnly() == "" {
+			verdict = "unsupported: " + ce.Msg
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%v\t%s\t%d\t%d\t%s\t\n", i, l.Name, l.Op, shapeString(l.OutShape), l.Params(), l.MACs(), verdict)
+		if chain {
+			fmt.Fprintf(tw, "%d\t%s\t%v\t%s\t%d\t%d\t%s\t\n", i, l.Name, l.Op, shapeString(l.OutShape), l.Params(), l.MACs(), verdict)
+		} else {
+			fmt.Fprintf(tw, "%d\t%s\t%v\t%s\t%s\t%d\t%d\t%s\t\n", i, l.Name, l.Op, inputsString(m, i), shapeString(l.OutShape), l.Params(), l.MACs(), verdict)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nparameters  %d\nANN MACs    %d per sample\n", m.Params(), m.MACs())
-	if all {
+	if cerr == nil {
 		fmt.Fprintln(w, "quartz      every layer converts")
+	} else {
+		fmt.Fprintf(w, "quartz      does not convert: %v\n", cerr)
 	}
-	return all
 }
 
-// quartzVerdict says how layer i takes part in a Quartz conversion.
+// inputsString lists the inputs of node i by index ("in" for the model
+// input).
+func inputsString(m *graph.Model, i int) string {
+	var parts []string
+	for _, j := range m.InputsOf(i) {
+		if j == graph.ModelInput {
+			parts = append(parts, "in")
+		} else {
+			parts = append(parts, fmt.Sprint(j))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// quartzVerdict says how node i takes part in a Quartz conversion, by its
+// op and place alone; the conversion check (pipeline.CheckConvertible)
+// decides, and the node it names is marked instead.
 func quartzVerdict(m *graph.Model, i int) string {
 	l := m.Nodes[i]
+	if why := l.Op.AnnOnly(); why != "" {
+		return "ANN only: " + why
+	}
+	ins := m.InputsOf(i)
+	if len(ins) != 1 || ins[0] != i-1 {
+		return "not yet: branching networks (reads " + inputsString(m, i) + ")"
+	}
 	switch l.Op {
 	case graph.Conv, graph.Linear, graph.ReLU, graph.MaxPool, graph.AvgPool, graph.GlobalAvgPool:
 		return "converts"
@@ -127,20 +178,19 @@ func quartzVerdict(m *graph.Model, i int) string {
 		if i > 0 && (m.Nodes[i-1].Op == graph.Conv || m.Nodes[i-1].Op == graph.Linear) {
 			return "folded into " + m.Nodes[i-1].Name
 		}
-		return "unsupported: BatchNorm not after Conv/Linear"
-	case graph.Dropout, graph.Flatten:
+		return "unsupported: BatchNorm not after Conv/Linear (an Affine, not folded)"
+	case graph.Dropout, graph.Flatten, graph.Reshape:
 		return "structure"
 	case graph.Clip:
 		if l.Min == 0 {
 			return "converts"
 		}
-		return "ANN only: Clip with min ≠ 0"
-	case graph.LeakyReLU:
-		return "ANN only: LeakyReLU (negative slope) has no Quartz equivalent"
+		return "unsupported: Clip with min ≠ 0"
 	case graph.Affine:
-		// Not in ONNX files (quartz reads none and writes none); it comes
-		// from --input-mean on a padded first conv.
-		return "input transform: converts only with --analog-first, before the first layer"
+		if i == 0 && !l.PerElement() {
+			return "input transform: converts only with --analog-first, before the first layer"
+		}
+		return "unsupported: Affine (x·scale + shift) other than a per-channel input transform"
 	}
 	return "unsupported"
 }

@@ -104,6 +104,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	note, err := pipeline.CheckInput(fmt.Sprintf("model %q", filepath.Base(*model)), m.InputShape, test)
+	if err != nil {
+		return err
+	}
+	printNotes(e, note)
 	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
 	if err != nil {
 		return fmt.Errorf("calibration set: %w", err)

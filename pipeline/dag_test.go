@@ -1,0 +1,130 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/ratecode"
+)
+
+// halves is ExampleConvert's model on 1×4×4 inputs; flat, it takes the
+// same 16 values as a [16 1 1] vector, without the Flatten.
+func halves(flat bool) *graph.Model {
+	w1 := make([]float32, 2*16)
+	for i := range 16 {
+		if i%4 < 2 {
+			w1[i] = 0.125
+		} else {
+			w1[16+i] = 0.125
+		}
+	}
+	m := &graph.Model{Name: "halves", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc1", Op: graph.Linear, W: w1, B: []float32{0, 0}, WShape: []int{2, 16}},
+		{Name: "relu1", Op: graph.ReLU},
+		{Name: "fc2", Op: graph.Linear, W: []float32{1, -1, -1, 1}, B: []float32{0, 0}, WShape: []int{2, 2}},
+	}}
+	if flat {
+		m.InputShape = []int{16, 1, 1}
+		m.Nodes = m.Nodes[1:]
+	}
+	return m
+}
+
+func conv3(name string, cin, cout int) *graph.Node {
+	w := make([]float32, cout*cin*9)
+	for i := range w {
+		w[i] = 0.05
+	}
+	return &graph.Node{Name: name, Op: graph.Conv, W: w, B: make([]float32, cout), WShape: []int{cout, cin, 3, 3},
+		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
+}
+
+// TestFlatInput: a model that takes flat vectors of C·H·W values reads
+// the images flattened, with a note, and scores as the model with a
+// Flatten; a size that differs is still an error.
+func TestFlatInput(t *testing.T) {
+	ctx := context.Background()
+	cfg := pipeline.Config{Tmax: 8, Percentile: 100, Calib: 16, CalibSeed: 1, Workers: 1}
+	var acc [2]float64
+	for k, flat := range []bool{false, true} {
+		conv, err := pipeline.Convert(ctx, halves(flat), stripes(64), cfg)
+		if err != nil {
+			t.Fatalf("flat %v: %v", flat, err)
+		}
+		if wantNote := flat; (len(conv.Notes) == 1) != wantNote || (flat && !strings.Contains(conv.Notes[0], "fed flattened")) {
+			t.Errorf("flat %v: notes %q", flat, conv.Notes)
+		}
+		res, err := pipeline.Evaluate(ctx, conv, stripes(20))
+		if err != nil {
+			t.Fatalf("flat %v: %v", flat, err)
+		}
+		if _, err := pipeline.EvaluateRate(ctx, conv, stripes(20), ratecode.Config{Steps: 20}); err != nil {
+			t.Fatalf("flat %v: rate: %v", flat, err)
+		}
+		if _, err := pipeline.CheckOracle(ctx, conv, stripes(4), 4); err != nil {
+			t.Fatalf("flat %v: oracle: %v", flat, err)
+		}
+		acc[k] = res.SNNAccuracy
+	}
+	if acc[0] != acc[1] || acc[0] != 100 {
+		t.Errorf("SNN accuracy %v flattened by the model, %v fed flat; want 100 both", acc[0], acc[1])
+	}
+	m := halves(true)
+	m.InputShape = []int{15, 1, 1}
+	m.Nodes[0].WShape = []int{2, 15}
+	m.Nodes[0].W = m.Nodes[0].W[:30]
+	if _, err := pipeline.Convert(ctx, m, stripes(8), cfg); err == nil || !strings.Contains(err.Error(), `has images of 1×4×4, model "halves" expects 15×1×1`) {
+		t.Errorf("15 values for 16: %v", err)
+	}
+}
+
+// TestCheckConvertibleAgrees: CheckConvertible (quartz inspect's verdict)
+// and Convert (quartz convert) accept and refuse the same models with the
+// same error.
+func TestCheckConvertibleAgrees(t *testing.T) {
+	noAct := halves(false)
+	noAct.Nodes = append(noAct.Nodes[:2], noAct.Nodes[3:]...)
+	tanh := halves(false)
+	tanh.Nodes[2] = &graph.Node{Name: "tanh1", Op: graph.Tanh}
+	fc := &graph.Node{Name: "fc", Op: graph.Linear, W: make([]float32, 2*32), B: make([]float32, 2), WShape: []int{2, 32}}
+	residual := &graph.Model{Name: "residual", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		conv3("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU}, conv3("conv2", 2, 2),
+		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}}, {Name: "relu2", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten}, fc,
+	}}
+	// An Affine between relu1 and fc2 folds into fc2 (graph.Simplify).
+	affineMid := halves(false)
+	affineMid.Nodes = append(affineMid.Nodes[:3], append([]*graph.Node{{Name: "scale", Op: graph.Affine, Scale: []float32{2, 2}, Shift: []float32{1, 1}}}, affineMid.Nodes[3:]...)...)
+	for _, tc := range []struct {
+		name, want string
+		m          *graph.Model
+	}{
+		{"halves", "", halves(false)},
+		{"flat", "", halves(true)},
+		{"no activation", `"fc1" (Linear): not followed by ReLU`, noAct},
+		{"tanh", `node 2 "tanh1" (Tanh)`, tanh},
+		{"residual", `node 3 "add1" (Add)`, residual},
+		{"affine folded", "", affineMid},
+	} {
+		cfg := pipeline.Config{Calib: 16, Workers: 1}
+		check := pipeline.CheckConvertible(tc.m, cfg)
+		_, err := pipeline.Convert(context.Background(), tc.m, stripes(32), cfg)
+		if tc.want == "" {
+			if check != nil || err != nil {
+				t.Errorf("%s: CheckConvertible %v, Convert %v; want both nil", tc.name, check, err)
+			}
+			continue
+		}
+		if check == nil || err == nil || check.Error() != err.Error() || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckConvertible %v, Convert %v; want the same error containing %q", tc.name, check, err, tc.want)
+		}
+		if tc.name == "residual" && !errors.Is(check, graph.ErrBranching) {
+			t.Errorf("residual: %v does not wrap graph.ErrBranching", check)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package snn
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/quartz-snn/quartz/graph"
+)
+
+// dagConv is a 3×3 convolution of cin to cout channels, padded to keep
+// the size, with weights 0.1.
+func dagConv(name string, cin, cout int) *graph.Node {
+	w := make([]float32, cout*cin*9)
+	for i := range w {
+		w[i] = 0.1
+	}
+	return &graph.Node{Name: name, Op: graph.Conv, W: w, B: make([]float32, cout), WShape: []int{cout, cin, 3, 3},
+		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
+}
+
+// residualModel: input → conv1 → relu1 → conv2, add1 = relu1 + conv2 →
+// relu2 → flatten → fc: a DAG whose node 3 (add1) branches.
+func residualModel() *graph.Model {
+	return &graph.Model{Name: "residual", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
+		dagConv("conv1", 1, 2),
+		{Name: "relu1", Op: graph.ReLU},
+		dagConv("conv2", 2, 2),
+		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}},
+		{Name: "relu2", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
+	}}
+}
+
+// tanhModel: conv1 → tanh1 → flatten → fc, a chain with an ANN-only op.
+func tanhModel() *graph.Model {
+	return &graph.Model{Name: "tanh", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
+		dagConv("conv1", 1, 2),
+		{Name: "tanh1", Op: graph.Tanh},
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
+	}}
+}
+
+// TestConvertRefusesDAG: a residual network is refused naming the Add
+// node, wrapping graph.ErrBranching; CheckConvertible says the same.
+func TestConvertRefusesDAG(t *testing.T) {
+	for _, analog := range []bool{false, true} {
+		cfg := Config{Tmax: 4, AnalogFirst: analog}
+		_, err := Convert(residualModel(), cfg)
+		if !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `node 3 "add1" (Add)`) ||
+			!strings.HasPrefix(err.Error(), "snn: convert: ") || !strings.Contains(err.Error(), "not supported yet") {
+			t.Errorf("analog %v: %v, want graph.ErrBranching naming node 3 \"add1\"", analog, err)
+		}
+		if err2 := CheckConvertible(residualModel(), cfg); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("analog %v: CheckConvertible %v, Convert %v", analog, err2, err)
+		}
+	}
+}
+
+// TestConvertRefusesAnnOnly: every ANN-only op is refused with a
+// *ConvertError naming the node and giving Op.AnnOnly's reason.
+func TestConvertRefusesAnnOnly(t *testing.T) {
+	m := tanhModel()
+	_, err := Convert(m, Config{Tmax: 4})
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Layer != 1 || ce.Name != "tanh1" || ce.Op != graph.Tanh ||
+		!strings.Contains(err.Error(), `node 1 "tanh1" (Tanh)`) || !strings.Contains(err.Error(), graph.Tanh.AnnOnly()) {
+		t.Errorf("Tanh: %v, want a *ConvertError for node 1 \"tanh1\" with the ANN-only reason", err)
+	}
+	for _, op := range []graph.Op{graph.Sigmoid, graph.HardSigmoid, graph.HardSwish, graph.SiLU} {
+		m := tanhModel()
+		m.Nodes[1] = &graph.Node{Name: "act", Op: op, Alpha: 0.2, Bias: 0.5}
+		_, err := Convert(m, Config{Tmax: 4})
+		if !errors.As(err, &ce) || ce.Layer != 1 || ce.Op != op || !strings.Contains(err.Error(), op.AnnOnly()) {
+			t.Errorf("%v: %v, want a *ConvertError for node 1 with the ANN-only reason", op, err)
+		}
+	}
+}
+
+// TestConvertReshape: Reshape is structure only, as Flatten.
+func TestConvertReshape(t *testing.T) {
+	m := residualModel()
+	m.Nodes = []*graph.Node{dagConv("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU},
+		{Name: "reshape", Op: graph.Reshape, Shape: []int{72}}, m.Nodes[6]}
+	n, err := Convert(m, Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Layers) != 2 || n.Layers[1].Kind != Linear || n.Layers[1].InShape[0] != 72 {
+		t.Errorf("layers %v, want conv1 and fc reading 72 values", n.Layers)
+	}
+}
+
+// TestConvertAffineElsewhere: an Affine (a constant Mul/Add, an unfolded
+// BatchNorm) that is not the input transform is refused naming it, with
+// or without AnalogFirst; a per-element input transform too.
+func TestConvertAffineElsewhere(t *testing.T) {
+	mid := tanhModel()
+	mid.Nodes[1] = &graph.Node{Name: "relu1", Op: graph.ReLU}
+	mid.Nodes = append(mid.Nodes[:2], append([]*graph.Node{{Name: "scale", Op: graph.Affine, Scale: []float32{2, 2}, Shift: []float32{0, 0}}}, mid.Nodes[2:]...)...)
+	perElem := tanhModel()
+	perElem.Nodes[1] = &graph.Node{Name: "relu1", Op: graph.ReLU}
+	perElem.Nodes = append([]*graph.Node{{Name: "pre", Op: graph.Affine, Scale: make([]float32, 36), Shift: make([]float32, 36)}}, perElem.Nodes...)
+	for _, tc := range []struct {
+		name string
+		m    *graph.Model
+		node int
+	}{{"after conv1", mid, 2}, {"per element", perElem, 0}} {
+		for _, analog := range []bool{false, true} {
+			_, err := Convert(tc.m, Config{Tmax: 4, AnalogFirst: analog})
+			var ce *ConvertError
+			if !errors.As(err, &ce) || ce.Layer != tc.node || ce.Op != graph.Affine || !strings.Contains(err.Error(), "not supported yet") {
+				t.Errorf("%s, analog %v: %v, want a *ConvertError for node %d", tc.name, analog, err, tc.node)
+			}
+		}
+	}
+}
+
+// TestConvertNoActivation: a net without any activation does not convert
+// (the hidden layer would carry negative values).
+func TestConvertNoActivation(t *testing.T) {
+	m := tanhModel()
+	m.Nodes = append(m.Nodes[:1], m.Nodes[2:]...)
+	_, err := Convert(m, Config{Tmax: 4})
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Name != "conv1" || !strings.Contains(err.Error(), "not followed by ReLU") {
+		t.Errorf("%v, want conv1 not followed by ReLU", err)
+	}
+}
