@@ -1,6 +1,9 @@
 package onnx
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func fuzzSeeds(f *testing.F) {
 	for _, m := range []*Model{
@@ -10,6 +13,20 @@ func fuzzSeeds(f *testing.F) {
 		newBuilder(11, 1, 4, 4).init("lo", nil, 0).init("hi", nil, 6).node("Clip", "c", []string{"x", "lo", "hi"}).
 			node("MaxPool", "p", []string{"c"}, intsAttr("kernel_shape", 2, 2), sAttr("auto_pad", "SAME_UPPER")).
 			initInt("s", 0, -1).node("Reshape", "r", []string{"p", "s"}).done(),
+		// DAGs: a residual Add, a Concat of two branches, a Mul of
+		// activations.
+		newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Add", "a", []string{"r", "x"}).done(),
+		newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).node("Sigmoid", "s", []string{"x"}).
+			node("Concat", "cat", []string{"s", "r"}, intAttr("axis", 1)).node("Mul", "m", []string{"cat", "cat"}).done(),
+		// Folding: a flatten whose shape is computed from Shape/Gather.
+		newBuilder(13, 2, 2, 2).node("Shape", "sh", []string{"x"}).initInt("i0", 0).
+			node("Gather", "n", []string{"sh", "i0"}, intAttr("axis", 0)).node("Unsqueeze", "u", []string{"n", "i0"}).
+			initInt("m1", -1).node("Concat", "s", []string{"u", "m1"}, intAttr("axis", 0)).
+			node("Reshape", "r", []string{"x", "s"}).node("Softmax", "sm", []string{"r"}).done(),
+		// NHWC input, LayerNormalization, a constant Affine.
+		newBuilder(13, 4, 4, 2).node("Transpose", "t", []string{"x"}, intsAttr("perm", 0, 3, 1, 2)).
+			init("k", []int64{2, 1, 1}, 2, 3).node("Mul", "m", []string{"t", "k"}).node("Tanh", "th", []string{"m"}).done(),
+		newBuilder(17, 4).init("g", []int64{4}, 1, 2, 3, 4).node("LayerNormalization", "ln", []string{"x", "g"}).done(),
 	} {
 		b, err := Encode(m)
 		if err != nil {
@@ -52,20 +69,30 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzToGraph checks that conversion never panics and that every model it
-// accepts can be written back and converted again.
-func FuzzToGraph(f *testing.F) {
+// FuzzConvert checks that conversion never panics, that every model it
+// accepts has consistent shapes, and that the graph can be written back
+// (or is refused as unsupported) and converted again.
+func FuzzConvert(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if err != nil {
 			return
 		}
-		g, err := ToGraph(m)
+		g, _, err := ConvertWith(m, Options{Dir: t.TempDir()})
 		if err != nil {
 			return
 		}
+		if len(g.Nodes) == 0 {
+			t.Fatal("converted model has no nodes")
+		}
+		if err := g.Clone().InferShapes(); err != nil {
+			t.Fatalf("converted model: %v", err)
+		}
 		om, err := FromGraph(g)
+		if errors.Is(err, ErrUnsupported) {
+			return
+		}
 		if err != nil {
 			t.Fatalf("FromGraph of a converted model: %v", err)
 		}
