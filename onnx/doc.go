@@ -16,61 +16,101 @@
 // Tensor values are read with Tensor.Float32s (float32, float16, bfloat16
 // and float64, converted to float32) and Tensor.Int64s (int64, int32,
 // bool). Both check that the declared dims match the bytes present exactly.
-// Tensors stored as external data are rejected with ErrExternalData.
+// Values stored as external data that were not loaded are refused with
+// ErrExternalData; Convert loads them from Options.Dir (see below).
 //
 // # Conversion to the layer IR
 //
-// Convert (and ToGraph, which drops the notes) follows the chain from the
-// single graph input that is not an initializer through the nodes, in file
-// order. Each node must take the previous node's output as its only
-// non-constant input; anything else (a residual Add, a Concat, a node that
-// reads an earlier value) is a branch and fails with ErrUnsupported. Inputs
-// must be defined before use, so cyclic or unsorted graphs fail too.
-// Constant inputs come from initializers, Constant nodes, and Identity
-// nodes applied to constants. Supported operators (default domain, opset
-// 6 or later; opsets beyond 21 are read with a note):
+// Convert (and ToGraph, which drops the notes) builds a graph.Model DAG
+// from the single graph input that is not an initializer. It sorts the
+// nodes topologically (stable in file order), so unsorted files read;
+// names defined twice, inputs that nothing produces and cycles are errors
+// naming the node. Every ONNX value is then either a constant or an
+// activation:
+//
+//   - Constants are initializers, Constant nodes and the result of every
+//     node whose inputs are all constants, evaluated on import (constant
+//     folding): Identity, Cast, Reshape, Flatten, Squeeze/Unsqueeze,
+//     Transpose, Shape, Size, Gather, Slice, Concat, ConstantOfShape,
+//     Expand, Range, Where, elementwise arithmetic and comparisons. The
+//     shape of an activation is a constant too, with the batch symbolic, so
+//     exporter patterns such as x.view(x.size(0), -1) fold to a Reshape
+//     with a constant shape. One folded constant may hold at most 1 GiB.
+//   - Activations are graph nodes' outputs seen through a view: the file's
+//     per-sample shape and, where it differs, a transposed or reordered
+//     layout of the stored values. Reshape, Flatten, Squeeze, Unsqueeze
+//     and Transpose of an activation move nothing: they change the view.
+//     An NHWC graph input read only through Transpose [0,3,1,2] becomes an
+//     NCHW input (with a note); a channels-last flatten before a Gemm or
+//     MatMul becomes a reordering of the weight's columns. A node that
+//     needs a different stored shape (Conv, pooling, a Softmax along one
+//     axis) gets a Reshape or Flatten node. A view may not move the batch
+//     axis.
+//
+// Operators on activations (default domain, opset 6 or later; opsets
+// beyond 21 are read with a note):
 //
 //   - Conv (2-D; pads, strides, dilations, group, kernel_shape, and auto_pad
 //     NOTSET, VALID, SAME_UPPER, SAME_LOWER resolved with the input shape)
-//   - Gemm (transA 0, transB 0 or 1; alpha and beta folded into W and B)
-//   - MatMul with a constant weight, merged with a following Add of a
-//     constant bias into one Linear layer
-//   - Relu; Clip (attributes before opset 11, constant inputs from 11;
-//     Clip(0, +max) becomes ReLU); LeakyRelu (alpha, default 0.01; runs in
-//     the ANN but has no Quartz equivalent)
+//   - Gemm (transA 0, transB 0 or 1; alpha and beta folded into W and B);
+//     MatMul with a constant [K,M] weight, merged with a following Add of a
+//     constant bias into one Linear node
+//   - Relu; Clip (Clip(0, +max) becomes ReLU); LeakyRelu, Tanh, Sigmoid,
+//     HardSigmoid, HardSwish (ANN only: they run in package nn but have no
+//     Quartz equivalent)
 //   - MaxPool (no dilations, storage_order 0), AveragePool
-//     (count_include_pad), GlobalAveragePool, all with ceil_mode
-//   - BatchNormalization (inference form), Dropout (inference; ratio kept)
-//   - Identity (dropped), Flatten (axis 1), Reshape with a constant shape
-//     [0,-1], [B,-1], [-1,K] or [B,K] where K is the sample size (read as
-//     Flatten)
-//   - Softmax or LogSoftmax as the last node, over each sample's scores as
-//     a whole (dropped with a note: the model outputs logits)
-//   - exporter patterns: Shape → Gather/Unsqueeze/Squeeze/Concat/Cast →
-//     Reshape (x.view(x.size(0), -1)), evaluated with a symbolic batch
-//     that may only pass through at axis 0; Pad with zero pads (dropped)
-//     or zero padding of H and W merged into the following Conv or
-//     unpadded floor-mode AveragePool; Transpose that is the identity, or
-//     perm [0,3,1,2] on an NHWC graph input before any layer (absorbed:
-//     quartz feeds NCHW, input shape read as [C,H,W], with a note);
-//     Squeeze to [N,K] (read as Flatten)
+//     (count_include_pad), GlobalAveragePool, all with ceil_mode;
+//     ReduceMean over H and W (GlobalAvgPool)
+//   - BatchNormalization (inference form), Dropout (inference; ratio kept),
+//     Identity
+//   - Add, Sub, Mul, Div with a constant: a per-channel or per-element
+//     graph.Affine node, broadcasting the constant numpy-style over the
+//     sample (a constant that differs per sample is refused); Affine nodes
+//     are folded into a neighbouring Conv or Linear at the end where that
+//     is exact (graph.FoldAffine)
+//   - Add and Sum of activations of one shape (graph.Add, e.g. a residual
+//     connection), Sub (an Add with a −1 Affine), Mul of two activations
+//     (ANN only), Concat of activations along the channel axis
+//   - MeanVarianceNormalization and LayerNormalization over per-sample
+//     axes (graph.LayerNorm, then an Affine for the scale and bias; ANN
+//     only; LayerNormalization's Mean and InvStdDev outputs may not be
+//     read), LRN (ANN only)
+//   - Pad: zero pads are dropped; zero padding of H and W is merged into
+//     the Conv or unpadded floor-mode AveragePool that reads it
+//   - Softmax or LogSoftmax over each sample's values as a whole, read only
+//     by the graph output: recorded in graph.Model.OutputActivation and not
+//     applied (the model outputs logits); an opset-13 Softmax along one
+//     axis inside the network is a graph.Softmax node (ANN only)
 //
 // Opset 6 is read too (PyTorch's exporter before 2018): its Gemm broadcast
 // and BatchNormalization/Dropout is_test=1 attributes are accepted.
 //
-// Any other operator, attribute or attribute value that changes semantics
-// fails with an error that names the node and op and wraps ErrUnsupported.
+// Any other operator on an activation, attribute or attribute value that
+// changes semantics fails with an error that names the node, the op and
+// the opset and wraps ErrUnsupported.
 //
-// The graph input must be float32 [N,C,H,W] with fixed C, H and W; the
-// batch dimension may be symbolic or fixed and is ignored. A rank-2 input
-// [N,F] is read as InputShape [F,1,1] (with a note), which suits MLPs
-// because Linear layers consume the flattened input.
+// The graph input must be float32 [N,C,H,W], [N,F] (read as InputShape
+// [F,1,1], with a note) or [N,A,B] (read as [A,B,1]), with fixed non-batch
+// dimensions; the batch dimension may be symbolic or fixed and is ignored.
 //
-// Layer names are the node names (or the first output name when a node has
-// none). Model.Producer is the file's producer name and version, Opset the
-// default-domain opset, InputName and OutputName the graph's input and
-// output value names. Convert runs graph.Model.InferShapes and CheckFinite
-// and wraps their errors.
+// Output: the graph output named by Options.Output, or the only one, or,
+// among several, the class scores (a flat output ending in a softmax, else
+// the narrowest flat one; with a note); nodes it does not depend on are
+// dropped. The model's output has the file's shape (a Reshape or Flatten
+// is added for a view); an output that is the graph input itself becomes
+// one identity Dropout node, since a graph has at least one node.
+//
+// External data (tensors stored in separate files, the current PyTorch
+// exporter's default) is read from Options.Dir, which Load and LoadWith
+// set to the model file's folder. A location must be a relative path that
+// stays inside that folder: absolute paths, ".." and symbolic links that
+// leave it are refused with ErrExternalData.
+//
+// Node names are the ONNX node names (or the first output name when a node
+// has none). Model.Producer is the file's producer name and version, Opset
+// the default-domain opset, InputName and OutputName the graph's input and
+// chosen output value names. Convert runs graph.Model.InferShapes and
+// CheckFinite and wraps their errors.
 //
 // # Notes
 //
