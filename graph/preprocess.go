@@ -268,6 +268,13 @@ func firstLinear(m *Model) (int, error) {
 	}
 }
 
+// InputTransform returns the index of the Affine node that is the only
+// reader of the model input, or -1: the model's own input normalization
+// (or one added by PrependPreprocess) that could not be folded into the
+// first layer. Its output can be negative, so a converter computes it in
+// an analog first layer.
+func (m *Model) InputTransform() int { return inputAffine(m) }
+
 // inputAffine returns the index of the Affine node that is the only reader
 // of the model input (the model's own input normalization), or -1.
 func inputAffine(m *Model) int {

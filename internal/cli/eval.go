@@ -34,7 +34,7 @@ type convFlags struct {
 	calib       int
 	calibSeed   uint64
 	threshold   string
-	analogFirst bool
+	analogFirst analogFlag
 	pre         preprocFlags
 }
 
@@ -46,13 +46,13 @@ func (c *convFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.calib, "calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")
 	fs.StringVar(&c.threshold, "threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
-	fs.BoolVar(&c.analogFirst, "analog-first", false, "compute the first layer in floating point (for standardized, negative inputs; needed for --input-mean before a zero-padded first conv)")
+	fs.Var(&c.analogFirst, "analog-first", analogUsage)
 	c.pre.register(fs)
 }
 
 func (c *convFlags) config(workers int) (pipeline.Config, error) {
 	cfg := pipeline.Config{Tmax: c.tmax, Percentile: c.percentile, Calib: c.calib, CalibSeed: c.calibSeed,
-		AnalogFirst: c.analogFirst, Workers: workers}
+		AnalogFirst: c.analogFirst.on, Workers: workers}
 	if c.tmax < 1 {
 		return cfg, fmt.Errorf("--tmax %d: must be ≥ 1", c.tmax)
 	}
@@ -253,12 +253,21 @@ func printResult(e *env, res *pipeline.Result, asJSON bool) error {
 // convertModel reads an ONNX model and converts it, calibrating on the
 // training split of the same data set.
 func convertModel(ctx context.Context, path string, d dataFlags, c *convFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
-	c.pre.analogFirst = c.analogFirst
+	c.pre.analogFirst = c.analogFirst.allows()
 	m, err := loadModel(path, &c.pre)
 	if err != nil {
 		return nil, err
 	}
-	return convertGraph(ctx, m, d, cfg)
+	analog, note := c.analogFirst.resolve(m)
+	cfg.AnalogFirst = analog
+	conv, err := convertGraph(ctx, m, d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		conv.Notes = append([]string{note}, conv.Notes...)
+	}
+	return conv, nil
 }
 
 func convertGraph(ctx context.Context, m *graph.Model, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {

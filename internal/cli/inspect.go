@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -25,7 +26,9 @@ func init() {
 func runInspect(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "inspect", "[flags] MODEL.onnx")
 	model := fs.String("model", "", "model file (`FILE.onnx`); may also be given as the argument")
-	analog := fs.Bool("analog-first", false, "judge the conversion as convert --analog-first does (the first layer in floating point)")
+	output := fs.String("output", "", "the model's graph output `NAME` to use when it has several (default: the class scores)")
+	var analog analogFlag
+	fs.Var(&analog, "analog-first", "judge the conversion as convert does with this --analog-first (default auto)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -47,12 +50,16 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	m, notes, err := onnx.Convert(om)
+	m, notes, err := onnx.ConvertWith(om, onnx.Options{Dir: filepath.Dir(path), Output: *output})
 	if err != nil {
 		printNodes(e, path, om, err)
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return inspectGraph(e, path, m, notes, *analog)
+	on, note := analog.resolve(m)
+	if note != "" {
+		notes = append(notes, note)
+	}
+	return inspectGraph(e, path, m, notes, on)
 }
 
 // inspectGraph prints the node table of m, read from path with the

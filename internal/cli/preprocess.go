@@ -24,9 +24,57 @@ type preprocFlags struct {
 	scale       float64
 	mean, std   string
 	analogFirst bool
+	output      string // --output: the graph output to use
 }
 
+// analogFlag is --analog-first: unset means automatic (an analog first
+// layer exactly where the model's input transform cannot be folded into a
+// spiking one), true or false forces it.
+type analogFlag struct{ set, on bool }
+
+func (a *analogFlag) String() string {
+	if a == nil || !a.set {
+		return "auto"
+	}
+	return strconv.FormatBool(a.on)
+}
+
+func (a *analogFlag) Set(s string) error {
+	if s == "auto" {
+		a.set, a.on = false, false
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto")
+	}
+	a.set, a.on = true, b
+	return nil
+}
+
+func (a *analogFlag) IsBoolFlag() bool { return true }
+
+// allows reports whether an unfoldable input transform may become an
+// analog first layer (auto or true).
+func (a *analogFlag) allows() bool { return !a.set || a.on }
+
+// resolve returns whether m's first layer is analog, and a note when that
+// was chosen automatically.
+func (a *analogFlag) resolve(m *graph.Model) (bool, string) {
+	if a.set {
+		return a.on, ""
+	}
+	if k := m.InputTransform(); k >= 0 {
+		return true, fmt.Sprintf("the model standardizes its input (node %q) before a zero-padded first layer, so the input can be negative: "+
+			"the first layer runs analog (in floating point), as the paper does for CIFAR-10; --analog-first=false forces a spiking input layer", m.Nodes[k].Name)
+	}
+	return false, ""
+}
+
+const analogUsage = "compute the first layer in floating point (default auto: exactly when a standardized input cannot be folded into a zero-padded first conv; =false forces a spiking input layer)"
+
 func (p *preprocFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.output, "output", "", "the model's graph output `NAME` to use when it has several (default: the class scores)")
 	fs.Float64Var(&p.scale, "input-scale", 1, "multiply loader pixels in [0,1] by `S` first (255 for a model trained on 0–255 pixels)")
 	fs.StringVar(&p.mean, "input-mean", "", "subtract per-channel `MEANS` after scaling, comma separated (torchvision ImageNet: 0.485,0.456,0.406)")
 	fs.StringVar(&p.std, "input-std", "", "divide by per-channel `STDS` after the mean, comma separated (torchvision ImageNet: 0.229,0.224,0.225)")
@@ -84,8 +132,8 @@ func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 			why = fmt.Sprintf("; unfolded, the standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale, "+
 				"and a spiking input layer encodes only non-negative values as spike times", p.scale)
 		}
-		return nil, fmt.Errorf("%w%s: add --analog-first, which computes the first layer in floating point on the standardized input, "+
-			"zero-padded as in training (exact); or re-export the model with the normalization inside it or with an unpadded first conv", err, why)
+		return nil, fmt.Errorf("%w%s: drop --analog-first=false (an analog first layer computes the first layer in floating point on the standardized input, "+
+			"zero-padded as in training: exact), or re-export the model with the normalization inside it or with an unpadded first conv", err, why)
 	}
 	return out, err
 }
@@ -93,7 +141,11 @@ func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 // loadModel reads an ONNX model and folds the input preprocessing of pre
 // (nil: none) into it.
 func loadModel(path string, pre *preprocFlags) (*graph.Model, error) {
-	m, err := onnx.ReadFile(path)
+	var opt onnx.Options
+	if pre != nil {
+		opt.Output = pre.output
+	}
+	m, _, err := onnx.LoadWith(path, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -31,9 +31,10 @@ func paddedModel() *graph.Model {
 }
 
 // TestInputMeanPaddedConv: quartz eval and convert of a model trained on
-// standardized inputs whose first conv zero-pads. Without --analog-first
-// the mean cannot be folded exactly and the one-line error says to add it;
-// with it the transform runs as the analog layer's input step: eval
+// standardized inputs whose first conv zero-pads. With --analog-first=false
+// the mean cannot be folded exactly and the one-line error says so; by
+// default (auto) and with --analog-first the transform runs as the analog
+// layer's input step, the default saying so in a note: eval
 // succeeds, the converted file holds the transform (in_scale, in_shift:
 // 1/std and −mean/std), and eval --snn of that file gives the same result as
 // eval --model.
@@ -49,17 +50,18 @@ func TestInputMeanPaddedConv(t *testing.T) {
 	common := append([]string{"--data-dir", data, "--calib", "20", "--workers", "1", "--tmax", "8"}, pre...)
 	snnPath := filepath.Join(dir, "padded.snn.json")
 
-	// Without --analog-first: the old refusal, now pointing at the fix.
+	// With --analog-first=false: the refusal, pointing at the fix.
+	spiking := append(append([]string(nil), common...), "--analog-first=false")
 	for _, args := range [][]string{
-		append([]string{"eval", "--model", model}, common...),
-		append([]string{"convert", "--model", model, "-o", snnPath}, common...),
+		append([]string{"eval", "--model", model}, spiking...),
+		append([]string{"convert", "--model", model, "-o", snnPath}, spiking...),
 	} {
 		r := run(t, args...)
 		for _, want := range []string{
 			`padded.onnx: input preprocessing: layer "conv1" zero-pads its input (pads [1 1 1 1])`,
 			"input mean cannot be folded into a zero-padded first layer",
 			"the standardized input (x·1 − mean)/std is negative wherever a pixel is below mean/scale",
-			"add --analog-first, which computes the first layer in floating point on the standardized input, zero-padded as in training (exact)",
+			"drop --analog-first=false (an analog first layer computes the first layer in floating point on the standardized input, zero-padded as in training: exact)",
 		} {
 			if r.code != 1 || !strings.Contains(r.stderr, want) {
 				t.Errorf("%v: want exit 1 and %q\n%v", args[0], want, r)
@@ -70,6 +72,12 @@ func TestInputMeanPaddedConv(t *testing.T) {
 		}
 	}
 	mustNotExist(t, snnPath)
+
+	// By default: the analog first layer is chosen, with a note.
+	r0 := run(t, append([]string{"eval", "--model", model}, common...)...)
+	if r0.code != 0 || !strings.Contains(r0.stderr, `note: the model standardizes its input (node "preprocess") before a zero-padded first layer`) {
+		t.Errorf("eval without --analog-first: want success and the automatic analog-first note\n%v", r0)
+	}
 
 	// With --analog-first: exact, and it runs.
 	analog := append(common, "--analog-first")

@@ -42,7 +42,8 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	calibN := fs.Int("calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	calibSeed := fs.Uint64("calib-seed", 1, "seed of the calibration draw")
 	threshold := fs.String("threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
-	analog := fs.Bool("analog-first", false, "compute the first layer in floating point (for standardized, negative inputs; needed for --input-mean before a zero-padded first conv)")
+	var analog analogFlag
+	fs.Var(&analog, "analog-first", analogUsage)
 	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
 	rateSteps := fs.Int("rate-steps", 0, "also run the rate-coded baseline for `N` steps once per percentile (0: off); DIR/rate.csv")
 	var pre preprocFlags
@@ -67,7 +68,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--rate-steps %d: want 0 (off) or 1..%d", *rateSteps, ratecode.MaxSteps)
 	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: *analog, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps}
+		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps}
 	switch *threshold {
 	case "round":
 		cfg.Threshold = snn.Round
@@ -92,13 +93,17 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
-	m, err := onnx.ToGraph(pm)
+	m, _, err := onnx.ConvertWith(pm, onnx.Options{Dir: filepath.Dir(*model), Output: pre.output})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
-	pre.analogFirst = *analog
+	pre.analogFirst = analog.allows()
 	if m, err = pre.apply(m); err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
+	}
+	if on, note := analog.resolve(m); note != "" {
+		cfg.AnalogFirst = on
+		fmt.Fprintf(e.stderr, "note: %s\n", note)
 	}
 	test, err := d.open(d.split)
 	if err != nil {
