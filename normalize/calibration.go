@@ -145,6 +145,11 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
 			scale = s.percentile(pcts[t])
+			if a := nm.Nodes[c.act[t]]; a.Op == graph.Clip && a.Min == 0 && a.Max > 0 {
+				// Clip(0, a): normalizing by a makes the clip exactly the
+				// Quartz neuron's saturation at 1, whatever the percentile.
+				scale = float64(a.Max)
+			}
 			st.Values, st.Kept = s.seen, len(s.vals)
 			st.AboveOne = s.fractionAbove(scale)
 			if !(scale > 0) || math.IsInf(scale, 0) {
@@ -160,6 +165,11 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 			for i := range l.B {
 				l.B[i] = float32(float64(l.B[i]) / scale)
 			}
+		}
+		if a := nm.Nodes[c.act[t]]; a.Op == graph.Clip {
+			// The normalized model clips the normalized activation.
+			a.Min = float32(float64(a.Min) / scale)
+			a.Max = float32(float64(a.Max) / scale)
 		}
 		if st.AboveOne > 0.01 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %.2f %% of activations above 1 after normalization", l.Name, 100*st.AboveOne))

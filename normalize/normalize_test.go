@@ -41,11 +41,18 @@ func randomNet(r *rand.Rand) *graph.Model {
 func TestNormalizedActivations(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	const n = 64
-	for trial := 0; trial < 14; trial++ {
+	for trial := 0; trial < 18; trial++ {
 		m := randomNet(r)
 		if trial%2 == 1 {
 			// LeakyReLU is homogeneous too: normalizing through it is exact.
 			m.Nodes[4] = &graph.Node{Name: "leaky2", Op: graph.LeakyReLU, Alpha: 0.1}
+		}
+		clipMax := float32(0)
+		if trial >= 14 {
+			// Clip(0, a), e.g. ReLU6: normalized by a, whatever the
+			// percentile, so the clip becomes the neuron's saturation at 1.
+			clipMax = 0.25 + r.Float32()
+			m.Nodes[4] = &graph.Node{Name: "clip2", Op: graph.Clip, Min: 0, Max: clipMax}
 		}
 		if err := m.InferShapes(); err != nil {
 			t.Fatal(err)
@@ -92,12 +99,30 @@ func TestNormalizedActivations(t *testing.T) {
 		}
 		got := map[int][]float32{}
 		net2.Activations(x, n, func(l int, out []float32) { got[l] = append([]float32(nil), out...) })
+		if clipMax > 0 {
+			var clip *graph.Node
+			for _, l := range nm.Nodes {
+				if l.Op == graph.Clip {
+					clip = l
+				}
+			}
+			if rep.Layers[1].Scale != float64(clipMax) || clip == nil || clip.Max != 1 || clip.Min != 0 {
+				t.Fatalf("trial %d: clipped layer normalized by %v (want the clip's %v), normalized clip %+v", trial, rep.Layers[1].Scale, clipMax, clip)
+			}
+		}
+		// A clip inside the activation range makes P up to ~10× smaller
+		// than a percentile would, and the float32 rounding of the sums
+		// (relative to the pre-activation scale) grows by as much.
+		tol := 1e-5
+		if clipMax > 0 {
+			tol = 1e-4
+		}
 		for k, a := range act {
 			P := rep.Layers[k].Scale
 			above := 0
 			for i, v := range orig[a] {
 				want := float64(v) / P
-				if d := math.Abs(float64(got[a][i]) - want); d > 1e-5*(1+math.Abs(want)) {
+				if d := math.Abs(float64(got[a][i]) - want); d > tol*(1+math.Abs(want)) {
 					t.Fatalf("trial %d layer %s value %d: normalized %v, original/P = %v", trial, rep.Layers[k].Name, i, got[a][i], want)
 				}
 				if want > 1 {
