@@ -11,7 +11,7 @@
 // smaller than its own, or ModelInput (−1) for the model's input. Nil Inputs
 // mean the node before (the model input for node 0), so a chain needs no
 // Inputs at all; InferShapes makes them explicit. Add and Concat read two
-// or more inputs, Mul two, every other op one. The output of the model is
+// or more inputs, Mul and Binary two, every other op one. The output of the model is
 // the output of its last node; every other node must be read by a later
 // one. Consumers gives the readers of every node, CheckChain tells a chain
 // from a branching model, CheckConvertible finds the ops that run only in
@@ -41,7 +41,7 @@
 //
 // MACs count multiply-accumulates of one sample: conv
 // Cout·Hout·Wout·(Cin/Group)·KH·KW, linear In·Out; pooling, activations,
-// Affine, Add, Concat and Mul count zero. Params counts weights, biases and
+// Affine, Add, Concat, Mul, Unary, Reduce and Binary count zero. Params counts weights, biases and
 // BatchNorm's four vectors; an Affine node's fixed Scale and Shift are not
 // parameters.
 package graph

@@ -38,6 +38,9 @@ const (
 	LRN                         // local response normalization across channels (ANN only)
 	Mul                         // elementwise product of two inputs of one shape (ANN only)
 	Reshape                     // same values, shape Shape (structure only)
+	Unary                       // elementwise function Fn of one input (ANN only; see Node.Fn)
+	Reduce                      // Fn ("Sum", "Max" …) over the per-sample Axes, Keep keeps them as 1s (ANN only)
+	Binary                      // Fn ("Sub", "Div" …) of two inputs broadcast numpy-style (ANN only)
 )
 
 var opNames = map[Op]string{
@@ -46,7 +49,7 @@ var opNames = map[Op]string{
 	Dropout: "Dropout", Flatten: "Flatten", LeakyReLU: "LeakyReLU", Affine: "Affine",
 	Add: "Add", Concat: "Concat", Tanh: "Tanh", Sigmoid: "Sigmoid", HardSigmoid: "HardSigmoid",
 	HardSwish: "HardSwish", SiLU: "SiLU", Softmax: "Softmax", LayerNorm: "LayerNorm", LRN: "LRN",
-	Mul: "Mul", Reshape: "Reshape",
+	Mul: "Mul", Reshape: "Reshape", Unary: "Unary", Reduce: "Reduce", Binary: "Binary",
 }
 
 func (o Op) String() string {
@@ -76,8 +79,77 @@ func (o Op) AnnOnly() string {
 		return "normalization by statistics of the sample itself divides activations by each other"
 	case Mul:
 		return "a product of two activations is not a weighted sum of spikes"
+	case Unary:
+		return "a Quartz neuron computes only ReLU-like (clipped linear) activations, not an arbitrary elementwise function"
+	case Reduce:
+		return "a reduction of a sample's own values (sum, max, product …) over axes is not a layer of weighted spikes"
+	case Binary:
+		return "an elementwise function of two activations (difference, quotient, power, max …) is not a weighted sum of spikes"
 	}
 	return ""
+}
+
+// UnaryFns lists the functions of a Unary node, x the input, y the output:
+//
+//	Abs        |x|
+//	Neg        −x
+//	Exp        eˣ
+//	Log        ln x
+//	Sqrt       √x
+//	Reciprocal 1/x
+//	Floor      ⌊x⌋ (gradient 0)
+//	Ceil       ⌈x⌉ (gradient 0)
+//	Round      x rounded half to even (gradient 0)
+//	Sign       −1, 0 or 1 (gradient 0)
+//	Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh
+//	Erf        erf x
+//	Softplus   ln(1 + eˣ)
+//	Softsign   x/(1 + |x|)
+//	Elu        x if x > 0, else Alpha·(eˣ − 1)
+//	Selu       Power·(x if x > 0, else Alpha·(eˣ − 1))
+//	Celu       max(0, x) + min(0, Alpha·(e^(x/Alpha) − 1))
+//	ThresholdedRelu x if x > Alpha, else 0
+//	Mish       x·tanh(ln(1 + eˣ))
+//	Gelu       x/2·(1 + erf(x/√2))
+//	GeluTanh   x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+//	Pow        x^Power
+//	PRelu      x if x ≥ 0, else s·x, s = Scale[0] (one slope), Scale[c]
+//	           (per channel, axis 0) or Scale[i] (per element)
+//
+// Functions are evaluated in float64 and rounded to float32.
+var UnaryFns = []string{"Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Sign",
+	"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Erf",
+	"Softplus", "Softsign", "Elu", "Selu", "Celu", "ThresholdedRelu", "Mish", "Gelu", "GeluTanh", "Pow", "PRelu"}
+
+// ReduceFns lists the functions of a Reduce node over the values x of a
+// group (the values that differ only along Axes):
+//
+//	Sum Σx, Mean Σx/count, Max, Min, Prod Πx, L1 Σ|x|, L2 √Σx²,
+//	SumSquare Σx², LogSumExp ln Σeˣ, LogSum ln Σx
+var ReduceFns = []string{"Sum", "Mean", "Max", "Min", "Prod", "L1", "L2", "SumSquare", "LogSumExp", "LogSum"}
+
+// BinaryFns lists the functions f(a, b) of a Binary node: Add a+b, Sub
+// a−b, Mul a·b, Div a/b, Pow a^b, Max, Min.
+var BinaryFns = []string{"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
+
+// BroadcastShapes returns the numpy broadcast of two per-sample shapes of
+// one rank: each dimension equal, or 1 on one side.
+func BroadcastShapes(a, b []int) ([]int, error) {
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("input shapes %v and %v: ranks differ", a, b)
+	}
+	out := make([]int, len(a))
+	for k := range a {
+		switch {
+		case a[k] == b[k] || b[k] == 1:
+			out[k] = a[k]
+		case a[k] == 1:
+			out[k] = b[k]
+		default:
+			return nil, fmt.Errorf("input shapes %v and %v do not broadcast (axis %d)", a, b, k)
+		}
+	}
+	return out, nil
 }
 
 // ModelInput, in Node.Inputs, stands for the model's input.
@@ -92,8 +164,9 @@ type Node struct {
 	// Inputs are the indices in Model.Nodes of the nodes this node reads,
 	// each smaller than the node's own index, or ModelInput. Nil means the
 	// node before it (the model input for the first node): a chain needs
-	// no Inputs at all. InferShapes makes them explicit. Add, Concat and Mul
-	// take two or more inputs, every other op exactly one.
+	// no Inputs at all. InferShapes makes them explicit. Add and Concat
+	// take two or more inputs, Mul and Binary two, every other op exactly
+	// one.
 	Inputs []int
 
 	// Conv and Linear. W is [Cout, Cin/Group, KH, KW] or [Out, In]; B has
@@ -125,9 +198,18 @@ type Node struct {
 	Alpha, Power, Bias float32
 	Size               int
 
-	// Softmax's axis, and LayerNorm's axes, in the per-sample shape.
+	// Softmax's axis, and LayerNorm's and Reduce's axes, in the
+	// per-sample shape (Axes increasing).
 	Axis int
 	Axes []int
+
+	// Fn is the function of a Unary, Reduce or Binary node (UnaryFns,
+	// ReduceFns, BinaryFns say what each computes). Unary's parameters
+	// are in Alpha, Power and Scale. Keep: a Reduce node keeps its axes
+	// as 1s (ONNX keepdims=1); without it they leave the shape (a shape
+	// left empty becomes [1]).
+	Fn   string
+	Keep bool
 
 	// Reshape's per-sample output shape.
 	Shape []int
@@ -251,7 +333,7 @@ func (l *Node) checkArity() error {
 		if len(l.Inputs) < 2 {
 			return fmt.Errorf("%d inputs: want two or more", len(l.Inputs))
 		}
-	case Mul:
+	case Mul, Binary:
 		if len(l.Inputs) != 2 {
 			return fmt.Errorf("%d inputs: want two", len(l.Inputs))
 		}
@@ -340,6 +422,44 @@ func (l *Node) outShape(ins [][]int) ([]int, error) {
 		return append([]int(nil), in...), nil
 	case Tanh, Sigmoid, HardSigmoid, HardSwish, SiLU:
 		return append([]int(nil), in...), nil
+	case Unary:
+		if !slices.Contains(UnaryFns, l.Fn) {
+			return nil, fmt.Errorf("unary function %q: want one of %v", l.Fn, UnaryFns)
+		}
+		if l.Fn == "PRelu" && len(l.Scale) != 1 && len(l.Scale) != in[0] && len(l.Scale) != Size(in) {
+			return nil, fmt.Errorf("PRelu slope has %d values: want 1, one per channel (%d) or one per element (%d)", len(l.Scale), in[0], Size(in))
+		}
+		return append([]int(nil), in...), nil
+	case Reduce:
+		if !slices.Contains(ReduceFns, l.Fn) {
+			return nil, fmt.Errorf("reduce function %q: want one of %v", l.Fn, ReduceFns)
+		}
+		if len(l.Axes) == 0 {
+			return nil, errors.New("no axes")
+		}
+		for k, a := range l.Axes {
+			if a < 0 || a >= len(in) || (k > 0 && a <= l.Axes[k-1]) {
+				return nil, fmt.Errorf("axes %v of a rank-%d input: want increasing axes in range", l.Axes, len(in))
+			}
+		}
+		var out []int
+		for k, d := range in {
+			switch {
+			case !slices.Contains(l.Axes, k):
+				out = append(out, d)
+			case l.Keep:
+				out = append(out, 1)
+			}
+		}
+		if len(out) == 0 {
+			out = []int{1}
+		}
+		return out, nil
+	case Binary:
+		if !slices.Contains(BinaryFns, l.Fn) {
+			return nil, fmt.Errorf("binary function %q: want one of %v", l.Fn, BinaryFns)
+		}
+		return BroadcastShapes(in, ins[1])
 	case Conv, MaxPool, AvgPool:
 		if len(in) != 3 {
 			return nil, fmt.Errorf("input shape %v: want [C H W]", in)
