@@ -112,8 +112,14 @@
 // MeanVarianceNormalization, whose Eps is 1e-9; the Eps comes from the
 // node); LRN across channels as ONNX defines it, y = x/(Bias +
 // Alpha/Size·Σ x²)^Power over channels c−⌊(Size−1)/2⌋ … c+⌈(Size−1)/2⌉;
-// and the joins: Add (two or more inputs, summed left to right in
-// float32), Concat (along the channel axis) and Mul (two inputs).
+// Unary (graph.UnaryFns, evaluated in float64 and rounded; gradients
+// the derivatives, 0 for Floor, Ceil, Round and Sign); Reduce over
+// per-sample axes (float64 sums in input order; Max and Min give the
+// whole gradient to the first extreme element of a group); and the joins:
+// Add (two or more inputs, summed left to right in float32), Concat (along
+// the channel axis), Mul (two inputs) and Binary (two inputs broadcast
+// numpy-style; the gradient of a broadcast input sums over the axes it is
+// repeated along; Max/Min pass it to the first input on ties).
 //
 // # Optimizers and initialization
 //

@@ -225,11 +225,23 @@ func (net *Net) build(i int, l *graph.Node) (layer, error) {
 			return nil, fmt.Errorf("LRN alpha %v, beta %v, bias %v", l.Alpha, l.Power, l.Bias)
 		}
 		return newLRN(net.pool, l), nil
+	case graph.Unary:
+		if !finite(l.Alpha) || !finite(l.Power) {
+			return nil, fmt.Errorf("unary %s alpha %v, power %v", l.Fn, l.Alpha, l.Power)
+		}
+		if l.Fn == "Celu" && l.Alpha == 0 {
+			return nil, fmt.Errorf("celu alpha 0")
+		}
+		return newUnary(net.pool, l), nil
+	case graph.Reduce:
+		return newReduce(net.pool, l), nil
 	}
 	return nil, fmt.Errorf("unsupported op")
 }
 
-func isJoin(op graph.Op) bool { return op == graph.Add || op == graph.Concat || op == graph.Mul }
+func isJoin(op graph.Op) bool {
+	return op == graph.Add || op == graph.Concat || op == graph.Mul || op == graph.Binary
+}
 
 func (net *Net) buildJoin(l *graph.Node) (join, error) {
 	switch l.Op {
@@ -237,6 +249,14 @@ func (net *Net) buildJoin(l *graph.Node) (join, error) {
 		return newAdd(net.pool, len(l.Inputs), graph.Size(l.OutShape)), nil
 	case graph.Mul:
 		return newMul(net.pool, graph.Size(l.OutShape)), nil
+	case graph.Binary:
+		shape := func(j int) []int {
+			if j == graph.ModelInput {
+				return net.m.InputShape
+			}
+			return net.m.Nodes[j].OutShape
+		}
+		return newBinary(net.pool, l, shape(l.Inputs[0]), shape(l.Inputs[1])), nil
 	}
 	return newConcat(net.pool, l, net.m), nil
 }
