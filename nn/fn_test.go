@@ -79,14 +79,16 @@ func TestFnUnaryGrad(t *testing.T) {
 // independently of the implementation.
 func TestFnUnaryForward(t *testing.T) {
 	ref := map[string]func(x float64) float64{
-		"Softplus":        func(x float64) float64 { return math.Log(1 + math.Exp(x)) },
-		"Softsign":        func(x float64) float64 { return x / (1 + math.Abs(x)) },
-		"Elu":             func(x float64) float64 { return map[bool]float64{true: x, false: 1.3 * (math.Exp(x) - 1)}[x > 0] },
-		"Selu":            func(x float64) float64 { return 1.7 * map[bool]float64{true: x, false: 1.3 * (math.Exp(x) - 1)}[x > 0] },
-		"Celu":            func(x float64) float64 { return math.Max(0, x) + math.Min(0, 1.3*(math.Exp(x/1.3)-1)) },
-		"Mish":            func(x float64) float64 { return x * math.Tanh(math.Log(1+math.Exp(x))) },
-		"Gelu":            func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt(2))) },
-		"GeluTanh":        func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*math.Pow(x, 3)))) },
+		"Softplus": func(x float64) float64 { return math.Log(1 + math.Exp(x)) },
+		"Softsign": func(x float64) float64 { return x / (1 + math.Abs(x)) },
+		"Elu":      func(x float64) float64 { return map[bool]float64{true: x, false: 1.3 * (math.Exp(x) - 1)}[x > 0] },
+		"Selu":     func(x float64) float64 { return 1.7 * map[bool]float64{true: x, false: 1.3 * (math.Exp(x) - 1)}[x > 0] },
+		"Celu":     func(x float64) float64 { return math.Max(0, x) + math.Min(0, 1.3*(math.Exp(x/1.3)-1)) },
+		"Mish":     func(x float64) float64 { return x * math.Tanh(math.Log(1+math.Exp(x))) },
+		"Gelu":     func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt(2))) },
+		"GeluTanh": func(x float64) float64 {
+			return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*math.Pow(x, 3))))
+		},
 		"Pow":             func(x float64) float64 { return math.Pow(x, 1.7) },
 		"Reciprocal":      func(x float64) float64 { return 1 / x },
 		"Round":           func(x float64) float64 { return math.RoundToEven(x) },
