@@ -150,7 +150,7 @@ func compare(got, want []float32, abs, rel float64) (float64, error) {
 			d = 0
 		}
 		worst = math.Max(worst, d)
-		if bad == nil && !(d <= abs+rel*math.Abs(w)) {
+		if bad == nil && d != 0 && !(d <= abs+rel*math.Abs(w)) { // d = 0: NaN where NaN is expected
 			bad = fmt.Errorf("element %d: got %v, want %v (|diff| %.3g > %.0e + %.0e·|want|)", i, got[i], want[i], d, abs, rel)
 		}
 	}

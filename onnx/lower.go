@@ -14,7 +14,7 @@ import (
 func (c *converter) lower(n *Node) error {
 	name := nodeName(n)
 	x := c.vals[n.Input[0]]
-	if x == nil && !slices.Contains([]string{"Add", "Mul", "Sub", "Div", "Concat", "Sum"}, n.OpType) {
+	if x == nil && !slices.Contains([]string{"Add", "Mul", "Sub", "Div", "Concat", "Sum", "Max", "Min", "Mean", "Pow"}, n.OpType) {
 		return fmt.Errorf("input %q must be an activation, not a constant", n.Input[0])
 	}
 	if x != nil && x.pad != nil && n.OpType != "Conv" && n.OpType != "AveragePool" {
@@ -78,7 +78,7 @@ func (c *converter) lower(n *Node) error {
 		}
 		v, err = c.spatialOp(x, &graph.Node{Name: name, Op: graph.GlobalAvgPool})
 	case "ReduceMean":
-		v, err = c.reduceMean(n, name, x)
+		v, err = c.reduce(n, name, x)
 	case "BatchNormalization":
 		v, err = c.batchNorm(n, name, x)
 	case "Dropout":
@@ -105,7 +105,20 @@ func (c *converter) lower(n *Node) error {
 		v, err = c.lrn(n, name, x)
 	case "Shape":
 		return fmt.Errorf("Shape of an earlier value is %w", ErrUnsupported)
+	case "Pow":
+		v, err = c.pow(n, name, x)
+	case "PRelu":
+		v, err = c.prelu(n, name, x)
+	case "Max", "Min", "Mean":
+		v, err = c.variadic(n, name)
+	case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+		"ReduceSumSquare", "ReduceLogSumExp", "ReduceLogSum":
+		v, err = c.reduce(n, name, x)
 	default:
+		if unaryOps[n.OpType] {
+			v, err = c.unaryFn(n, name, x)
+			break
+		}
 		return fmt.Errorf("op %s (opset %d) is %w by quartz's importer", n.OpType, c.opset, ErrUnsupported)
 	}
 	if err != nil {
@@ -1127,16 +1140,21 @@ func (c *converter) affine(name string, x *value, scale, shift []float64) (*valu
 // binaryActs adds Add (or Sub, as an Add of a negated input) or Mul of
 // activations of one shape and layout.
 func (c *converter) binaryActs(op, name string, acts []*value) (*value, error) {
+	if len(acts) == 1 && op == "Add" { // Sum of one input
+		return acts[0], nil
+	}
 	if len(acts) < 2 {
 		return nil, errors.New("want two or more inputs")
-	}
-	if op == "Div" {
-		return nil, fmt.Errorf("a quotient of two activations is %w", ErrUnsupported)
 	}
 	if len(acts) > 2 && op != "Add" {
 		return nil, fmt.Errorf("%d inputs: want two", len(acts))
 	}
 	x := acts[0]
+	for _, a := range acts[1:] {
+		if op == "Div" || !slices.Equal(a.shape, x.shape) {
+			return c.binaryFn(op, name, acts)
+		}
+	}
 	ids := []int{}
 	for _, a := range acts {
 		if !slices.Equal(a.shape, x.shape) || !slices.Equal(a.perm, x.perm) || !slices.Equal(a.order, x.order) {

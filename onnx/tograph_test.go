@@ -335,8 +335,8 @@ func TestToGraphErrors(t *testing.T) {
 		{"nil", nil, "no graph", false},
 		{"no opset", &Model{Graph: &Graph{}}, "no default-domain opset", false},
 		{"old opset", newBuilder(5, 1, 2, 2).done(), "opset 5", true},
-		{"unsupported op", newBuilder(13, 1, 2, 2).node("Erf", "e", []string{"x"}).done(),
-			`node "e" (Erf): op Erf (opset 13) is not supported`, true},
+		{"unsupported op", newBuilder(13, 1, 2, 2).node("Hardmax", "e", []string{"x"}).done(),
+			`node "e" (Hardmax): op Hardmax (opset 13) is not supported`, true},
 		{"concat of a constant", newBuilder(13, 1, 2, 2).init("k", []int64{1, 1, 2, 2}, 1, 2, 3, 4).
 			node("Concat", "cat", []string{"x", "k"}, intAttr("axis", 1)).done(), "a Concat of activations and constants", true},
 		{"add across samples", newBuilder(13, 1, 2, 2).init("k", []int64{2, 1, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8).
