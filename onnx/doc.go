@@ -75,6 +75,24 @@
 //     axes (graph.LayerNorm, then an Affine for the scale and bias; ANN
 //     only; LayerNormalization's Mean and InvStdDev outputs may not be
 //     read), LRN (ANN only)
+//   - Elementwise functions (graph.Unary, ANN only): Abs, Neg, Exp, Log,
+//     Sqrt, Reciprocal, Floor, Ceil, Round, Sign, Sin, Cos, Tan, Asin,
+//     Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Erf, Softplus,
+//     Softsign, Elu, Selu, Celu, ThresholdedRelu, Mish, Gelu (either
+//     approximation); Pow with a constant exponent of one value; PRelu
+//     with a constant slope (one value, one per channel or one per
+//     element, stored in Scale; opset 6's C slopes are per channel)
+//   - ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1,
+//     ReduceL2, ReduceSumSquare, ReduceLogSumExp, ReduceLogSum over
+//     per-sample axes (attribute or constant input), keepdims 0 or 1
+//     (graph.Reduce, ANN only; a ReduceMean over H and W stays a
+//     GlobalAvgPool; the batch axis, empty axes and a scalar per sample are
+//     refused)
+//   - Sub, Div, Pow, Max, Min (and Add, Mul where the shapes differ) of two
+//     activations of one rank broadcast numpy-style per sample
+//     (graph.Binary, ANN only); Max, Min, Sum and Mean of several inputs
+//     (a chain; Mean adds a 1/n Affine); Max/Min of an activation and a
+//     constant of one value is a Clip
 //   - Pad: zero pads are dropped; zero padding of H and W is merged into
 //     the Conv or unpadded floor-mode AveragePool that reads it
 //   - Softmax or LogSoftmax over each sample's values as a whole, read only
@@ -127,7 +145,9 @@
 // (BatchNorm: .weight, .bias, .running_mean, .running_var; Clip: .min,
 // .max; Dropout: .ratio), a graph input [N,C,H,W] and output [N,...] with
 // symbolic batch "N", Linear as Gemm with transB=1, and node names equal to
-// the layer names (conv1, relu2, ... for unnamed layers). Converting the
+// the layer names (conv1, relu2, ... for unnamed layers). Unary, Reduce
+// and Binary nodes are written as their ONNX operators (Gelu raises the
+// opset to 20, Mish to 18; Reduce axes are then inputs). Converting the
 // result back gives the same layers, so graph → ONNX → graph is exact except
 // for Producer and Opset; an empty model name is written as "quartz".
 // WriteFile writes atomically.

@@ -109,6 +109,9 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 			return nil, fmt.Errorf("onnx: node %d %q (%v): %w", i, l.Name, l.Op, err)
 		}
 	}
+	if w.opset >= 18 || w.reduceSum {
+		w.reduceAxesInputs()
+	}
 	if a := m.OutputActivation; a != "" {
 		if a != "Softmax" && a != "LogSoftmax" {
 			return nil, fmt.Errorf("onnx: output activation %q: %w", a, ErrUnsupported)
@@ -151,6 +154,8 @@ type writer struct {
 	names  map[string]bool // value names: inputs, outputs, initializers
 	nodes  map[string]bool // node names
 	counts map[graph.Op]int
+	// reduceSum: a ReduceSum was written (its axes are an input from opset 13)
+	reduceSum bool
 }
 
 // unique returns name, or name with a numeric suffix if set already has it,
@@ -374,6 +379,19 @@ func (w *writer) layer(l *graph.Node, xs []string, dst string) (string, error) {
 		if err := w.layerNorm(l, n); err != nil {
 			return "", err
 		}
+	case graph.Unary:
+		w.unaryFn(l, n)
+	case graph.Reduce:
+		n.OpType = "Reduce" + l.Fn
+		w.reduceSum = w.reduceSum || l.Fn == "Sum"
+		axes := ints(l.Axes...)
+		for k := range axes {
+			axes[k]++
+		}
+		n.Attribute = []*Attribute{{Name: "axes", Type: AttrInts, Ints: axes}, intAttr("keepdims", b2i(l.Keep))}
+	case graph.Binary:
+		n.OpType = l.Fn
+		n.Input = xs
 	default:
 		return "", fmt.Errorf("op %w", ErrUnsupported)
 	}
@@ -408,4 +426,55 @@ func (w *writer) layerNorm(l *graph.Node, n *Node) error {
 	n.Input = append(n.Input, w.init(n.Name+".scale", dims, fill32(graph.Size(l.InShape[first:]), 1)))
 	n.Attribute = []*Attribute{intAttr("axis", int64(first+1)), floatAttr("epsilon", l.Eps)}
 	return nil
+}
+
+// unaryFn writes a Unary node as its ONNX operator.
+func (w *writer) unaryFn(l *graph.Node, n *Node) {
+	n.OpType = l.Fn
+	switch l.Fn {
+	case "Elu", "Celu", "ThresholdedRelu":
+		n.Attribute = []*Attribute{floatAttr("alpha", l.Alpha)}
+	case "Selu":
+		n.Attribute = []*Attribute{floatAttr("alpha", l.Alpha), floatAttr("gamma", l.Power)}
+	case "Gelu", "GeluTanh":
+		n.OpType = "Gelu"
+		w.opset = max(w.opset, 20)
+		if l.Fn == "GeluTanh" {
+			n.Attribute = []*Attribute{{Name: "approximate", Type: AttrString, S: []byte("tanh")}}
+		}
+	case "Mish":
+		w.opset = max(w.opset, 18)
+	case "Pow":
+		n.Input = append(n.Input, w.init(n.Name+".exponent", nil, []float32{l.Power}))
+	case "PRelu":
+		// One slope ([1]), per channel ([C,1,…]) or per element.
+		dims := ints(l.InShape...)
+		switch len(l.Scale) {
+		case 1:
+			dims = []int64{1}
+		case l.InShape[0]:
+			for k := range dims[1:] {
+				dims[k+1] = 1
+			}
+		}
+		n.Input = append(n.Input, w.init(n.Name+".slope", dims, l.Scale))
+	}
+}
+
+// reduceAxesInputs moves the axes of the Reduce nodes written so far from
+// the attribute (opset 13) to the constant input that opset 18 wants
+// (ReduceSum: from opset 13).
+func (w *writer) reduceAxesInputs() {
+	for _, n := range w.g.Node {
+		if !strings.HasPrefix(n.OpType, "Reduce") || (n.OpType != "ReduceSum" && w.opset < 18) {
+			continue
+		}
+		for k, a := range n.Attribute {
+			if a.Name == "axes" {
+				n.Input = append(n.Input, w.initInt(n.Name+".axes", a.Ints))
+				n.Attribute = slices.Delete(n.Attribute, k, k+1)
+				break
+			}
+		}
+	}
 }
