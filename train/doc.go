@@ -14,9 +14,16 @@
 //
 // # Checkpoints
 //
-// A checkpoint is two files written atomically: CKPT.onnx (the model with
-// BatchNorm unfolded, loadable like any model) and CKPT.state (the epoch,
-// configuration and optimizer moments, see state.go).
+// A checkpoint is one file, CKPT.state, replaced by a single atomic rename:
+// the epoch, configuration, history, the model (ONNX) and the optimizer
+// moments, followed by a SHA-256 of all of it (see state.go). A kill,
+// SIGTERM or full disk at any moment leaves the previous checkpoint or the
+// new one, never a mix of two epochs, and LoadCheckpoint refuses a file
+// whose checksum does not match. CKPT.onnx, written after it, is a copy of
+// the model (BatchNorm unfolded, loadable like any model) for inspection;
+// resuming does not read it. Checkpoints of the old format (a state file
+// without model or checksum beside CKPT.onnx) still load, with
+// Checkpoint.Warning set.
 //
 // # Weight averaging
 //
