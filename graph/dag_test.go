@@ -630,3 +630,39 @@ func TestPrependPreprocessPerElement(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeLimits: a Conv with no output channels, an output over
+// MaxValues per sample, and MAC counts beyond int64 are caught: errors
+// name the node, and MACs saturate instead of wrapping.
+func TestSizeLimits(t *testing.T) {
+	conv := func(cout, h int) *Model {
+		return &Model{InputShape: []int{1, h, h}, Nodes: []*Node{
+			{Name: "c", Op: Conv, WShape: []int{cout, 1, 1, 1}, W: make([]float32, max(cout, 0)),
+				Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Group: 1},
+		}}
+	}
+	for _, tc := range []struct {
+		name string
+		m    *Model
+		want string
+	}{
+		{"zero channels", conv(0, 4), `node 0 "c" (Conv): weight shape [0 1 1 1] has an empty or negative dimension`},
+		{"huge output", conv(4, 1<<15), `node 0 "c" (Conv): output shape [4 32768 32768] has more than 2147483648 values per sample`},
+		{"huge input", &Model{InputShape: []int{3, 1 << 20, 1 << 20}, Nodes: []*Node{{Name: "r", Op: ReLU}}}, "model input shape [3 1048576 1048576] has more than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.m.InferShapes()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("InferShapes: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	big := &Node{Op: Conv, WShape: []int{1 << 20, 1 << 20, 1 << 10, 1 << 10}, OutShape: []int{1 << 20, 1 << 10, 1 << 10}}
+	if got := big.MACs(); got != math.MaxInt64 {
+		t.Errorf("MACs of 2^80 = %d, want saturation at MaxInt64", got)
+	}
+	m := &Model{Nodes: []*Node{big, big}}
+	if got := m.MACs(); got != math.MaxInt64 {
+		t.Errorf("model MACs = %d, want saturation", got)
+	}
+}

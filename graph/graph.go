@@ -273,11 +273,40 @@ func (m *Model) InferNode(i int) error {
 	if err := l.checkArity(); err != nil {
 		return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
 	}
+	for _, w := range l.WShape {
+		if w <= 0 {
+			return fmt.Errorf("node %d %q (%v): weight shape %v has an empty or negative dimension", i, l.Name, l.Op, l.WShape)
+		}
+	}
 	out, err := l.outShape(ins)
 	if err != nil {
 		return fmt.Errorf("node %d %q (%v): %w", i, l.Name, l.Op, err)
 	}
+	if err := checkSize(out); err != nil {
+		return fmt.Errorf("node %d %q (%v): output %w", i, l.Name, l.Op, err)
+	}
 	l.InShape, l.OutShape = append([]int(nil), ins[0]...), out
+	return nil
+}
+
+// MaxValues bounds the values of one sample's input or of any node's
+// output (2³¹): beyond it index arithmetic of the engines could overflow,
+// and one image's activations alone would need 8 GiB.
+const MaxValues = 1 << 31
+
+// checkSize reports a shape with an empty dimension or more than
+// MaxValues values, without overflowing.
+func checkSize(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d <= 0 {
+			return fmt.Errorf("shape %v has an empty dimension", shape)
+		}
+		if n > MaxValues/d {
+			return fmt.Errorf("shape %v has more than %d values per sample", shape, MaxValues)
+		}
+		n *= d
+	}
 	return nil
 }
 
@@ -303,6 +332,9 @@ func (m *Model) InferShapes() error {
 		if d <= 0 {
 			return fmt.Errorf("model input shape %v: dimensions must be positive", m.InputShape)
 		}
+	}
+	if err := checkSize(m.InputShape); err != nil {
+		return fmt.Errorf("model input %w", err)
 	}
 	if len(m.Nodes) == 0 {
 		return errors.New("model has no nodes")
@@ -564,14 +596,27 @@ func (l *Node) Params() int {
 }
 
 // MACs returns the multiply-accumulates of one sample (InferShapes first).
+// The count saturates at math.MaxInt64 instead of overflowing.
 func (l *Node) MACs() int64 {
 	switch l.Op {
 	case Conv:
-		return int64(Size(l.OutShape)) * int64(l.WShape[1]*l.WShape[2]*l.WShape[3])
+		return mulSat(int64(Size(l.OutShape)), int64(l.WShape[1]), int64(l.WShape[2]), int64(l.WShape[3]))
 	case Linear:
-		return int64(l.WShape[0]) * int64(l.WShape[1])
+		return mulSat(int64(l.WShape[0]), int64(l.WShape[1]))
 	}
 	return 0
+}
+
+// mulSat multiplies non-negative factors, saturating at math.MaxInt64.
+func mulSat(f ...int64) int64 {
+	n := int64(1)
+	for _, x := range f {
+		if x != 0 && n > math.MaxInt64/x {
+			return math.MaxInt64
+		}
+		n *= x
+	}
+	return n
 }
 
 // Params returns the parameter count of the model.
@@ -584,10 +629,13 @@ func (m *Model) Params() int {
 }
 
 // MACs returns the multiply-accumulates of one sample.
+// It saturates at math.MaxInt64.
 func (m *Model) MACs() int64 {
 	var n int64
 	for _, l := range m.Nodes {
-		n += l.MACs()
+		if n += l.MACs(); n < 0 {
+			return math.MaxInt64
+		}
 	}
 	return n
 }
