@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -58,7 +60,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "quartz: unknown command %q; run 'quartz help'\n", name)
 		return 2
 	}
-	err := c.run(ctx, e, args[1:])
+	err := runRecovered(ctx, c, e, args[1:])
 	switch {
 	case err == nil:
 		return 0
@@ -69,6 +71,42 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "quartz %s: %v\n", name, err)
 	return 1
+}
+
+// internalError is a panic recovered in a command: a bug, reported with
+// exit status 1 (never 2, the status of a usage error) and its stack saved
+// in a file.
+type internalError struct {
+	value     any
+	stackFile string // "" when the file could not be written
+}
+
+func (e *internalError) Error() string {
+	where := "stack trace not saved"
+	if e.stackFile != "" {
+		where = "stack trace in " + e.stackFile
+	}
+	return fmt.Sprintf("internal error, please report: %v (%s)", e.value, where)
+}
+
+// runRecovered runs c, turning a panic of its goroutine into an
+// internalError whose stack is written to os.TempDir()/quartz-panic-*.txt.
+func runRecovered(ctx context.Context, c *command, e *env, args []string) (err error) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		ie := &internalError{value: v}
+		if f, ferr := os.CreateTemp("", "quartz-panic-*.txt"); ferr == nil {
+			fmt.Fprintf(f, "quartz %s %s\npanic: %v\n\n%s", c.name, strings.Join(args, " "), v, debug.Stack())
+			if f.Close() == nil {
+				ie.stackFile = f.Name()
+			}
+		}
+		err = ie
+	}()
+	return c.run(ctx, e, args)
 }
 
 func usage(w io.Writer) {

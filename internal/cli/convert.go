@@ -65,6 +65,9 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutputs(*out); err != nil {
+		return err
+	}
 	cfg, err := c.config(*workers)
 	if err != nil {
 		return err

@@ -216,8 +216,8 @@ func TestTrainUnknownModel(t *testing.T) {
 	needMNIST(t)
 	out := filepath.Join(t.TempDir(), "m.onnx")
 	r := run(t, "train", "--model", "resnet50", "--limit", "64", "--epochs", "1", "-o", out)
-	if r.code != 1 || !strings.Contains(r.stderr, `--model "resnet50": want one of lenet5`) {
-		t.Errorf("want exit 1 and an error naming resnet50:\n%v", r)
+	if r.code != 2 || !strings.Contains(r.stderr, `--model "resnet50": want one of lenet5`) {
+		t.Errorf("want exit 2 (usage) and an error naming resnet50:\n%v", r)
 	}
 	mustNotExist(t, out)
 	mustNotExist(t, strings.TrimSuffix(out, ".onnx")+".train.json")
@@ -241,8 +241,8 @@ func TestTrainResumeExtends(t *testing.T) {
 	if r := run(t, append(base, "--width", "2", "--epochs", "2", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "holds a lenet5 of width 1") {
 		t.Errorf("resume with another --width: want exit 1 naming width 1\n%v", r)
 	}
-	if r := run(t, append(base, "--epochs", "0", "--resume")...); r.code != 1 || !strings.Contains(r.stderr, "1 epochs done already") {
-		t.Errorf("resume to fewer epochs: want exit 1\n%v", r)
+	if r := run(t, append(base, "--epochs", "0", "--resume")...); r.code != 2 || !strings.Contains(r.stderr, "--epochs 0: want 1 to") {
+		t.Errorf("resume to 0 epochs: want a usage error\n%v", r)
 	}
 	resume := slices.Concat(base, []string{"--epochs", "2", "--resume"})
 	r := run(t, resume...)

@@ -43,6 +43,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutputs(*out); err != nil {
+		return err
+	}
 	switch *format {
 	case "onnx":
 		return exportONNX(e, fs, *model, *out, *half)
@@ -110,6 +113,9 @@ func exportONNX(e *env, fs *flag.FlagSet, in, out string, half bool) error {
 	if len(extra) > 0 {
 		fmt.Fprintf(e.stderr, "quartz export: %s: not used with --format onnx, which writes the model as it is\n", strings.Join(extra, ", "))
 		return errUsage
+	}
+	if err := checkModel(in); err != nil {
+		return err
 	}
 	m, err := onnx.ReadFile(in)
 	if err != nil {

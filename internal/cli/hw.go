@@ -121,6 +121,9 @@ func runMap(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutputs(*out); err != nil {
+		return err
+	}
 	p, err := hw.ByName(*hwName)
 	if err != nil {
 		return err
@@ -149,6 +152,8 @@ func runMap(ctx context.Context, e *env, args []string) error {
 			if m, err = nn.Zoo(*zoo, in, *classes, *width); err != nil {
 				return err
 			}
+		} else if err = checkModel(*model); err != nil {
+			return err
 		} else if m, err = onnx.ReadFile(*model); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
-	"os"
 
 	"github.com/quartz-snn/quartz/nir"
 )
@@ -31,11 +30,14 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkOutputs(*out); err != nil {
+		return err
+	}
 	if *format != "nir" {
 		fmt.Fprintf(e.stderr, "quartz import: --format %q: only nir is supported\n", *format)
 		return errUsage
 	}
-	data, err := os.ReadFile(*in)
+	data, err := atomicfile.ReadFile(*in, atomicfile.MaxModelSize)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -42,7 +42,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadFile(path, atomicfile.MaxModelSize)
 	if err != nil {
 		return err
 	}

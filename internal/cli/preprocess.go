@@ -145,6 +145,9 @@ func loadModel(path string, pre *preprocFlags) (*graph.Model, error) {
 	if pre != nil {
 		opt.Output = pre.output
 	}
+	if err := checkModel(path); err != nil {
+		return nil, err
+	}
 	m, _, err := onnx.LoadWith(path, opt)
 	if err != nil {
 		return nil, err

@@ -7,13 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/train"
@@ -74,7 +75,9 @@ const initSamples = 4096
 func runTrain(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "train", "--model lenet5 --data mnist -o models/lenet5.onnx")
 	var d dataFlags
-	d.register(fs, "mnist", "train")
+	// No --split: train reads the train split and tests on the test split.
+	d.registerSpec(fs, "mnist")
+	fs.IntVar(&d.limit, "limit", 0, "use only the first `N` training samples (0: all)")
 	arch := fs.String("model", "lenet5", "architecture: "+strings.Join(nn.ZooNames, ", "))
 	width := fs.Float64("width", 1, "channel width multiplier")
 	out := fs.String("o", "", "output model `FILE.onnx` (required)")
@@ -105,12 +108,30 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	if msg := checkTrainFlags(fs, &cfg, *width, *lr, *mom, *wd, *swaLR, *workers, d.limit, *arch, *resume); msg != "" {
+		fmt.Fprintf(e.stderr, "quartz train: %s\n", msg)
+		return errUsage
+	}
 	cfg.LR, cfg.Momentum, cfg.WeightDecay, cfg.SWALR = float32(*lr), float32(*mom), float32(*wd), float32(*swaLR)
 	if *ckpt == "" {
 		*ckpt = strings.TrimSuffix(*out, ".onnx") + ".ckpt"
 	}
 	cfg.Checkpoint = *ckpt
 	cfg.Log = e.stderr
+	logName := strings.TrimSuffix(*out, ".onnx") + ".train.json"
+	// Every file the run writes must be writable before the work begins;
+	// temporary files an earlier, killed run left beside them are removed.
+	targets := []string{*out, logName, *ckpt + ".state", *ckpt + ".onnx"}
+	for _, t := range targets {
+		if err := atomicfile.CheckTarget(t); err != nil {
+			return err
+		}
+	}
+	if n, err := atomicfile.CleanTemps(targets...); err != nil {
+		return err
+	} else if n > 0 {
+		printNotes(e, fmt.Sprintf("removed %d temporary file(s) left by an interrupted run", n))
+	}
 	command := "quartz train " + strings.Join(args, " ")
 	rec := runRecord{Command: command, Width: *width}
 	if *resume && *initFile != "" {
@@ -120,7 +141,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	var initSum string
 	if *initFile != "" {
 		// Read it before the data: a bad file fails fast.
-		raw, err := os.ReadFile(*initFile)
+		raw, err := atomicfile.ReadFile(*initFile, atomicfile.MaxModelSize)
 		if err != nil {
 			return fmt.Errorf("--init: %w", err)
 		}
@@ -132,10 +153,6 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--init %s: %w", *initFile, err)
 		}
 		initSum = fmt.Sprintf("%x", sha256.Sum256(raw))
-	}
-	if !*resume && !slices.Contains(nn.ZooNames, *arch) {
-		// Say so before loading the data.
-		return fmt.Errorf("--model %q: want one of %s", *arch, strings.Join(nn.ZooNames, ", "))
 	}
 
 	trainSet, err := d.open("train")
@@ -155,6 +172,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if *resume {
 		if from, err = train.LoadCheckpoint(*ckpt); err != nil {
 			return err
+		}
+		if from.Warning != "" {
+			fmt.Fprintf(e.stderr, "warning: %s\n", from.Warning)
 		}
 		m = from.Model
 		set := map[string]bool{}
@@ -267,8 +287,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	logName := strings.TrimSuffix(*out, ".onnx") + ".train.json"
-	if err := os.WriteFile(logName, append(js, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(logName, append(js, '\n')); err != nil {
 		return err
 	}
 	if !cfg.Float16 {
@@ -321,3 +340,55 @@ func warmStart(net *nn.Net, m *graph.Model, file, sum string, trainSet, testSet 
 	}
 	return &initRecord{File: file, SHA256: sum, TestAccuracy: train.Accuracy(net, testSet), Calibrated: k}, nil
 }
+
+// checkTrainFlags validates every train flag before anything is read or
+// trained, returning a one-line message ("" when all are valid).
+func checkTrainFlags(fs *flag.FlagSet, cfg *train.Config, width, lr, mom, wd, swaLR float64, workers, limit int, arch string, resume bool) string {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case cfg.Epochs < 1 || cfg.Epochs > maxEpochs:
+		return fmt.Sprintf("--epochs %d: want 1 to %d", cfg.Epochs, maxEpochs)
+	case cfg.Batch < 1 || cfg.Batch > maxBatch:
+		return fmt.Sprintf("--batch %d: want 1 to %d", cfg.Batch, maxBatch)
+	case cfg.Optimizer != "adam" && cfg.Optimizer != "sgd":
+		return fmt.Sprintf("--optimizer %q: want adam or sgd", cfg.Optimizer)
+	case !finite(lr) || lr < 0 || float32(lr) == 0 && lr != 0 || lr > 10:
+		return fmt.Sprintf("--lr %g: want a learning rate above 0 and at most 10 (or 0 for the optimizer's default)", lr)
+	case !finite(mom) || mom < 0 || mom >= 1:
+		return fmt.Sprintf("--momentum %g: want 0 ≤ momentum < 1", mom)
+	case set["momentum"] && cfg.Optimizer != "sgd" && !resume:
+		return fmt.Sprintf("--momentum %g: only --optimizer sgd uses it", mom)
+	case !finite(wd) || wd < 0 || wd >= 1:
+		return fmt.Sprintf("--weight-decay %g: want 0 ≤ weight decay < 1", wd)
+	case cfg.Schedule != "cosine" && cfg.Schedule != "step" && cfg.Schedule != "constant":
+		return fmt.Sprintf("--schedule %q: want cosine, step or constant", cfg.Schedule)
+	case cfg.Augment.CropPad < 0 || cfg.Augment.CropPad > maxCropPad:
+		return fmt.Sprintf("--crop-pad %d: want 0 to %d", cfg.Augment.CropPad, maxCropPad)
+	case cfg.TestEvery < 0 || cfg.TestEvery > maxEpochs:
+		return fmt.Sprintf("--test-every %d: want 0 to %d", cfg.TestEvery, maxEpochs)
+	case cfg.SWAFrom < 0 || cfg.SWAFrom > cfg.Epochs:
+		return fmt.Sprintf("--swa-from %d: want an epoch from 1 to --epochs %d (or 0: off)", cfg.SWAFrom, cfg.Epochs)
+	case !finite(swaLR) || swaLR < 0 || swaLR > 10:
+		return fmt.Sprintf("--swa-lr %g: want 0 (keep the schedule) to 10", swaLR)
+	case swaLR > 0 && cfg.SWAFrom == 0 && !resume:
+		return fmt.Sprintf("--swa-lr %g needs --swa-from", swaLR)
+	case !finite(width) || width <= 0:
+		return fmt.Sprintf("--width %g: want a positive multiplier", width)
+	case workers < 1:
+		return fmt.Sprintf("--workers %d: want at least 1", workers)
+	case limit < 0:
+		return fmt.Sprintf("--limit %d: want 0 (all) or more", limit)
+	case !resume && !slices.Contains(nn.ZooNames, arch):
+		return fmt.Sprintf("--model %q: want one of %s", arch, strings.Join(nn.ZooNames, ", "))
+	}
+	return ""
+}
+
+// Bounds of the train flags.
+const (
+	maxEpochs  = 100000
+	maxBatch   = 1 << 16
+	maxCropPad = 64
+)
