@@ -27,6 +27,7 @@ func TestTrainFlagsValidated(t *testing.T) {
 		{[]string{"--crop-pad", "-1"}, "--crop-pad -1: want 0 to"},
 		{[]string{"--optimizer", "sgd", "--momentum", "NaN"}, "--momentum NaN: want 0 ≤ momentum < 1"},
 		{[]string{"--optimizer", "sgd", "--momentum", "1"}, "--momentum 1: want"},
+		{[]string{"--optimizer", "sgd", "--momentum", "0"}, "--momentum 0: not supported"},
 		{[]string{"--momentum", "0.5"}, "only --optimizer sgd uses it"},
 		{[]string{"--lr", "NaN"}, "--lr NaN: want"},
 		{[]string{"--lr", "-1"}, "--lr -1: want"},

@@ -358,6 +358,9 @@ func checkTrainFlags(fs *flag.FlagSet, cfg *train.Config, width, lr, mom, wd, sw
 		return fmt.Sprintf("--lr %g: want a learning rate above 0 and at most 10 (or 0 for the optimizer's default)", lr)
 	case !finite(mom) || mom < 0 || mom >= 1:
 		return fmt.Sprintf("--momentum %g: want 0 ≤ momentum < 1", mom)
+	case set["momentum"] && mom == 0 && !resume:
+		// train.Config takes a zero momentum for its default, 0.9.
+		return "--momentum 0: not supported (plain SGD without momentum); give a small value such as 1e-6"
 	case set["momentum"] && cfg.Optimizer != "sgd" && !resume:
 		return fmt.Sprintf("--momentum %g: only --optimizer sgd uses it", mom)
 	case !finite(wd) || wd < 0 || wd >= 1:
