@@ -8,8 +8,9 @@ import (
 	"github.com/quartz-snn/quartz/graph"
 )
 
-// Calibration holds the activation samples of a model's normalized layers,
-// gathered in one pass over the calibration set. It produces normalized
+// Calibration holds the histograms of the activations of a model's
+// normalized layers (see the package doc, "Percentiles"), gathered in one
+// pass over the calibration set: per layer, and per channel. It produces normalized
 // models for any number of percentile choices without running the network
 // again: Normalize(m, src, cfg) is Calibrate followed by
 // (*Calibration).Normalize, with the same results.
@@ -17,17 +18,22 @@ import (
 // A Calibration is read-only after Calibrate; Normalize may be called
 // concurrently.
 type Calibration struct {
-	model    *graph.Model
-	param    []int      // parameter layer of each target
-	act      []int      // activation layer of each target
-	fixed    []bool     // pooling targets: inherit P of their input
-	samplers []*sampler // nil for fixed targets
+	model *graph.Model
+	param []int    // parameter layer of each target
+	act   []int    // activation layer of each target
+	fixed []bool   // pooling targets: inherit P of their input
+	hists []*hist  // nil for fixed targets
+	chans [][]hist // per target, per channel; nil for fixed targets
+	hw    []int    // values per channel and sample of each target
 }
 
-// Calibrate runs src once and keeps up to maxValues activation values per
-// normalized layer of m (0 means DefaultMaxValues; see the package doc,
-// "Percentiles"). m must be simplified (no BatchNorm); it is not modified,
-// and the Calibration keeps a reference to it.
+// Calibrate runs src once and counts every activation value of every
+// normalized layer of m in that layer's histograms (see the package doc,
+// "Percentiles"). maxValues is ignored: it bounded the values kept by an
+// earlier sampler, and every value is counted now. m must be simplified (no
+// BatchNorm); it is not modified, and the Calibration keeps a reference to
+// it. src may hand a layer's values over in any number of batches, in any
+// order of samples: the result is the same.
 func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) {
 	param, act := Targets(m)
 	if len(param) == 0 {
@@ -36,22 +42,27 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	if err := CheckStructure(m); err != nil {
 		return nil, err
 	}
-	if maxValues <= 0 {
-		maxValues = DefaultMaxValues
-	}
-	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)), samplers: make([]*sampler, len(param))}
+	_ = maxValues
+	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)),
+		hists: make([]*hist, len(param)), chans: make([][]hist, len(param)), hw: make([]int, len(param))}
 	byAct := map[int]int{} // layer index → target index
 	for t, p := range param {
 		op := m.Nodes[p].Op
 		c.fixed[t] = op == graph.AvgPool || op == graph.GlobalAvgPool
 		if !c.fixed[t] {
-			c.samplers[t] = &sampler{max: maxValues}
+			c.hists[t] = newHist()
+			ch, hw := channels(m.Nodes[act[t]].OutShape)
+			c.chans[t] = make([]hist, ch)
+			for i := range c.chans[t] {
+				c.chans[t][i] = makeHist(chanBits)
+			}
+			c.hw[t] = hw
 			byAct[act[t]] = t
 		}
 	}
 	err := src(func(layer int, out []float32) {
 		if t, ok := byAct[layer]; ok {
-			c.samplers[t].add(out)
+			addChannels(c.hists[t], c.chans[t], c.hw[t], out)
 		}
 	})
 	if err != nil {
@@ -125,8 +136,7 @@ func percentiles(cfg Config, n int) ([]float64, error) {
 }
 
 // Normalize returns a normalized copy of the calibrated model for the
-// percentiles of cfg (cfg.MaxValues is ignored: the values were kept by
-// Calibrate), and its report.
+// percentiles of cfg (cfg.MaxValues is ignored), and its report.
 func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	pcts, err := percentiles(cfg, len(c.param))
 	if err != nil {
@@ -140,17 +150,17 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t]}
 		scale := prev
 		if !c.fixed[t] {
-			s := c.samplers[t]
-			if s.seen == 0 {
+			s := c.hists[t]
+			if s.n == 0 {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
-			scale = s.percentile(pcts[t])
+			scale = s.percentile(pcts[t], true)
 			if a := nm.Nodes[c.act[t]]; a.Op == graph.Clip && a.Min == 0 && a.Max > 0 {
 				// Clip(0, a): normalizing by a makes the clip exactly the
 				// Quartz neuron's saturation at 1, whatever the percentile.
 				scale = float64(a.Max)
 			}
-			st.Values, st.Kept = s.seen, len(s.vals)
+			st.Values, st.Kept = int(s.n), int(s.n)
 			st.AboveOne = s.fractionAbove(scale)
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
@@ -178,4 +188,111 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 		prev = scale
 	}
 	return nm, rep, nil
+}
+
+// channels returns the channel count of an activation of shape s (its first
+// axis; 1 for a scalar) and the values per channel and sample.
+func channels(s []int) (ch, hw int) {
+	if len(s) == 0 || s[0] < 1 {
+		return 1, max(1, graph.Size(s))
+	}
+	return s[0], max(1, graph.Size(s)/s[0])
+}
+
+// addChannels counts out, [n, ch, hw], in the layer histogram h and the
+// channel histograms cs.
+func addChannels(h *hist, cs []hist, hw int, out []float32) {
+	h.add(out)
+	ch := len(cs)
+	for i := 0; i+hw <= len(out); i += hw {
+		cs[(i/hw)%ch].add(out[i : i+hw])
+	}
+}
+
+// target checks t, the index of a normalized layer, and reports whether
+// it has statistics of its own (pooling layers that inherit their scale
+// have none).
+func (c *Calibration) target(t int) bool {
+	if t < 0 || t >= len(c.param) {
+		panic(fmt.Sprintf("normalize: normalized layer %d of %d", t, len(c.param)))
+	}
+	return !c.fixed[t]
+}
+
+// Values returns the number of activation values counted for normalized
+// layer t (0-based, in the order of Config.LayerPercentiles); 0 for a
+// pooling layer that inherits its scale.
+func (c *Calibration) Values(t int) int64 {
+	if !c.target(t) {
+		return 0
+	}
+	return int64(c.hists[t].n)
+}
+
+// Percentile returns the nearest-rank p-th percentile (p in (0, 100]) of
+// all activation values of normalized layer t, as Normalize uses it before
+// any Clip override: within 2^-11 relative of the exact value (see the
+// package doc, "Percentiles"). It is NaN for a pooling layer that inherits
+// its scale, and when no values were counted.
+func (c *Calibration) Percentile(t int, p float64) float64 {
+	if !c.target(t) {
+		return math.NaN()
+	}
+	return c.hists[t].percentile(p, true)
+}
+
+// Channels returns the number of channels of normalized layer t (the first
+// axis of its activation: C of [C, H, W], the units of a Linear); 0 for a
+// pooling layer that inherits its scale.
+func (c *Calibration) Channels(t int) int {
+	if !c.target(t) {
+		return 0
+	}
+	return len(c.chans[t])
+}
+
+// ChannelMax returns the largest activation value of every channel of
+// normalized layer t (exact; −Inf for a channel that saw no values), nil
+// for a pooling layer that inherits its scale.
+func (c *Calibration) ChannelMax(t int) []float64 {
+	if !c.target(t) {
+		return nil
+	}
+	out := make([]float64, len(c.chans[t]))
+	for i := range c.chans[t] {
+		out[i] = float64(c.chans[t][i].mx)
+	}
+	return out
+}
+
+// ChannelPercentile returns the nearest-rank p-th percentile (p in (0,
+// 100]) of the activation values of every channel of normalized layer t, nil
+// for a pooling layer that inherits its scale. The channel histograms are
+// coarser than the layer's: a value is within 2^-6 (1.6 %) relative of the
+// exact percentile (exact for zeros, the channel's maximum and a bin of
+// equal values); NaN for a channel that saw no values.
+func (c *Calibration) ChannelPercentile(t int, p float64) []float64 {
+	if !c.target(t) {
+		return nil
+	}
+	out := make([]float64, len(c.chans[t]))
+	for i := range c.chans[t] {
+		out[i] = c.chans[t][i].percentile(p, false)
+	}
+	return out
+}
+
+// Bytes returns the memory held by the histograms.
+func (c *Calibration) Bytes() int64 {
+	var b int64
+	for t, h := range c.hists {
+		if h == nil {
+			continue
+		}
+		b += h.bytes()
+		for i := range c.chans[t] {
+			b += c.chans[t][i].bytes()
+		}
+	}
+	return b
 }

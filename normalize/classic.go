@@ -40,17 +40,13 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 	if err != nil {
 		return nil, nil, err
 	}
-	maxv := cfg.MaxValues
-	if maxv <= 0 {
-		maxv = DefaultMaxValues
-	}
 	nm := m.Clone()
 	rep := &Report{}
 	for t, p := range param {
 		l := nm.Nodes[p]
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t], Scale: 1}
 		if l.Op == graph.Conv || l.Op == graph.Linear {
-			s := &sampler{max: maxv}
+			s := newHist()
 			a := act[t]
 			if err := run(nm)(func(layer int, out []float32) {
 				if layer == a {
@@ -59,14 +55,14 @@ func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Re
 			}); err != nil {
 				return nil, nil, fmt.Errorf("normalize: calibration: %w", err)
 			}
-			if s.seen == 0 {
+			if s.n == 0 {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
-			scale := s.percentile(pcts[t])
+			scale := s.percentile(pcts[t], true)
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
 			}
-			st.Scale, st.Values, st.Kept, st.AboveOne = scale, s.seen, len(s.vals), s.fractionAbove(scale)
+			st.Scale, st.Values, st.Kept, st.AboveOne = scale, int(s.n), int(s.n), s.fractionAbove(scale)
 			for i := range l.W {
 				l.W[i] = float32(float64(l.W[i]) / scale)
 			}

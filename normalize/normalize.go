@@ -1,9 +1,6 @@
 package normalize
 
 import (
-	"math"
-	"slices"
-
 	"github.com/quartz-snn/quartz/graph"
 )
 
@@ -11,7 +8,9 @@ import (
 // It was chosen by measurement on the shipped LeNet-5 (docs/quartz.md).
 const DefaultPercentile = 99
 
-// DefaultMaxValues bounds the activation values kept per layer.
+// DefaultMaxValues was the bound on the activation values kept per layer by
+// the sampler that the histograms replaced. It is no longer used: every
+// value is counted.
 const DefaultMaxValues = 1 << 24
 
 // Config selects the percentiles.
@@ -21,8 +20,9 @@ type Config struct {
 	// LayerPercentiles, if set, gives one percentile per normalized layer
 	// (in order) and overrides Percentile.
 	LayerPercentiles []float64
-	// MaxValues bounds the activation values kept per layer; 0 means
-	// DefaultMaxValues.
+	// MaxValues is ignored: every activation value is counted in the
+	// layer's histogram (see the package doc, "Percentiles"). It is kept so
+	// that existing callers compile.
 	MaxValues int
 }
 
@@ -36,7 +36,7 @@ type LayerStat struct {
 	// normalization (they will fire early or saturate in the SNN).
 	AboveOne float64
 	Values   int // activation values seen
-	Kept     int // values kept for the percentile
+	Kept     int // values counted for the percentile: all of them, = Values
 }
 
 // Report describes a normalization.
@@ -96,113 +96,4 @@ func Normalize(m *graph.Model, src Source, cfg Config) (*graph.Model, *Report, e
 		return nil, nil, err
 	}
 	return c.Normalize(cfg)
-}
-
-// sampler keeps up to max values, switching to a coarser stride as more
-// arrive. The stride doubles when the buffer fills, keeping every value whose
-// global position is a multiple of the stride: deterministic for a given
-// order of values.
-type sampler struct {
-	max    int
-	stride int
-	seen   int
-	vals   []float32
-}
-
-func (s *sampler) add(v []float32) {
-	if s.stride == 0 {
-		s.stride = 1
-	}
-	for _, x := range v {
-		if s.seen%s.stride == 0 {
-			if len(s.vals) == s.max {
-				// Keep every other kept value: those at positions that are
-				// multiples of the doubled stride.
-				k := 0
-				for i := 0; i < len(s.vals); i += 2 {
-					s.vals[k] = s.vals[i]
-					k++
-				}
-				s.vals = s.vals[:k]
-				s.stride *= 2
-				if s.seen%s.stride != 0 {
-					s.seen++
-					continue
-				}
-			}
-			s.vals = append(s.vals, x)
-		}
-		s.seen++
-	}
-}
-
-// percentile returns the nearest-rank p-th percentile of the kept values.
-func (s *sampler) percentile(p float64) float64 {
-	n := len(s.vals)
-	rank := int(math.Ceil(p / 100 * float64(n)))
-	if rank < 1 {
-		rank = 1
-	}
-	if rank > n {
-		rank = n
-	}
-	v := slices.Clone(s.vals)
-	return float64(selectK(v, rank-1))
-}
-
-func (s *sampler) fractionAbove(scale float64) float64 {
-	if len(s.vals) == 0 {
-		return 0
-	}
-	n := 0
-	for _, x := range s.vals {
-		if float64(x) > scale {
-			n++
-		}
-	}
-	return float64(n) / float64(len(s.vals))
-}
-
-// selectK returns the k-th smallest element (0-based) of v, reordering v.
-// Quickselect with median-of-three pivots; NaNs are not expected (the
-// network's parameters are checked finite).
-func selectK(v []float32, k int) float32 {
-	lo, hi := 0, len(v)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		// median of three into v[mid]
-		if v[mid] < v[lo] {
-			v[mid], v[lo] = v[lo], v[mid]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[mid] {
-			v[hi], v[mid] = v[mid], v[hi]
-		}
-		pivot := v[mid]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return v[k]
-		}
-	}
-	return v[k]
 }

@@ -42,10 +42,6 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 			return nil, nil, fmt.Errorf("normalize: percentile %v outside (0, 100]", pcts[i])
 		}
 	}
-	maxv := cfg.MaxValues
-	if maxv <= 0 {
-		maxv = DefaultMaxValues
-	}
 
 	// Collect activations of the target layers.
 	byAct := map[int]int{} // layer index → target index
@@ -58,9 +54,9 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 		op := m.Nodes[p].Op
 		fixed[t] = op == graph.AvgPool || op == graph.GlobalAvgPool
 	}
-	samplers := make([]*sampler, len(param))
+	samplers := make([]*hist, len(param))
 	for t := range samplers {
-		samplers[t] = &sampler{max: maxv}
+		samplers[t] = newHist()
 	}
 	err := src(func(layer int, out []float32) {
 		if t, ok := byAct[layer]; ok && !fixed[t] {
@@ -80,11 +76,11 @@ func normalizeReference(m *graph.Model, src Source, cfg Config) (*graph.Model, *
 		scale := prev
 		if !fixed[t] {
 			s := samplers[t]
-			if s.seen == 0 {
+			if s.n == 0 {
 				return nil, nil, fmt.Errorf("normalize: layer %d %q: no calibration activations (empty calibration set?)", p, l.Name)
 			}
-			scale = s.percentile(pcts[t])
-			st.Values, st.Kept = s.seen, len(s.vals)
+			scale = s.percentile(pcts[t], true)
+			st.Values, st.Kept = int(s.n), int(s.n)
 			st.AboveOne = s.fractionAbove(scale)
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: layer %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
