@@ -202,10 +202,9 @@ func channels(s []int) (ch, hw int) {
 // addChannels counts out, [n, ch, hw], in the layer histogram h and the
 // channel histograms cs.
 func addChannels(h *hist, cs []hist, hw int, out []float32) {
-	h.add(out)
 	ch := len(cs)
 	for i := 0; i+hw <= len(out); i += hw {
-		cs[(i/hw)%ch].add(out[i : i+hw])
+		addPair(h, &cs[(i/hw)%ch], out[i:i+hw])
 	}
 }
 

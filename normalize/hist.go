@@ -86,49 +86,92 @@ func makeHist(bits uint) hist {
 
 func newHist() *hist { h := makeHist(layerBits); return &h }
 
-func (h *hist) add(v []float32) {
-	mn, mx := h.mn, h.mx
+func (h *hist) add(v []float32) { addPair(h, nil, v) }
+
+// index returns the bin of key k in the span of sign pos, growing the span
+// when k is outside.
+func (h *hist) index(k uint32, pos bool) (c []uint64, i int) {
+	s := &h.neg
+	if pos {
+		s = &h.pos
+	}
+	i = int(k>>(23-h.bits)) - int(s.lo)<<h.bits
+	if uint(i) >= uint(len(s.counts)) {
+		s.grow(int32(k>>23), h.bits)
+		i = int(k>>(23-h.bits)) - int(s.lo)<<h.bits
+	}
+	return s.counts, i
+}
+
+// addPair counts v in h and, when c is not nil, in c too: one pass that
+// reads every value once.
+func addPair(h, c *hist, v []float32) {
+	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
 	var z, nan uint64
-	sh := 23 - h.bits
-	pc, pb := h.pos.counts, int(h.pos.lo)<<h.bits
-	nc, nb := h.neg.counts, int(h.neg.lo)<<h.bits
+	hs, cs := 23-h.bits, uint(0)
+	hpc, hpb := h.pos.counts, int(h.pos.lo)<<h.bits
+	var cpc []uint64
+	var cpb int
+	if c != nil {
+		cs = 23 - c.bits
+		cpc, cpb = c.pos.counts, int(c.pos.lo)<<c.bits
+	}
 	for _, x := range v {
-		if x == 0 {
-			z++
+		b := math.Float32bits(x)
+		if a := b &^ (1 << 31); a-1 >= 0x7f800000 { // zero or NaN
+			if a == 0 {
+				z++
+			} else {
+				nan++
+			}
 			continue
 		}
-		if x != x {
-			nan++
-			continue
+		if x > mx {
+			mx = x
 		}
-		mn = min(mn, x)
-		mx = max(mx, x)
-		k := key(x)
-		if x > 0 {
-			i := int(k>>sh) - pb
-			if uint(i) >= uint(len(pc)) {
+		if x < mn {
+			mn = x
+		}
+		if b>>31 == 0 { // positive: the common case, inlined
+			k := b | 1<<31
+			i := int(k>>hs) - hpb
+			if uint(i) >= uint(len(hpc)) {
 				h.pos.grow(int32(k>>23), h.bits)
-				pc, pb = h.pos.counts, int(h.pos.lo)<<h.bits
-				i = int(k>>sh) - pb
+				hpc, hpb = h.pos.counts, int(h.pos.lo)<<h.bits
+				i = int(k>>hs) - hpb
 			}
-			pc[i]++
-		} else {
-			i := int(k>>sh) - nb
-			if uint(i) >= uint(len(nc)) {
-				h.neg.grow(int32(k>>23), h.bits)
-				nc, nb = h.neg.counts, int(h.neg.lo)<<h.bits
-				i = int(k>>sh) - nb
+			hpc[i]++
+			if c != nil {
+				j := int(k>>cs) - cpb
+				if uint(j) >= uint(len(cpc)) {
+					c.pos.grow(int32(k>>23), c.bits)
+					cpc, cpb = c.pos.counts, int(c.pos.lo)<<c.bits
+					j = int(k>>cs) - cpb
+				}
+				cpc[j]++
 			}
-			nc[i]++
+			continue
+		}
+		k := ^b
+		cc, i := h.index(k, false)
+		cc[i]++
+		if c != nil {
+			cc, i = c.index(k, false)
+			cc[i]++
 		}
 	}
 	if z > 0 {
 		mn, mx = min(mn, 0), max(mx, 0)
 	}
-	h.zeros += z
-	h.nans += nan
-	h.n += uint64(len(v))
-	h.mn, h.mx = mn, mx
+	for _, t := range []*hist{h, c} {
+		if t == nil {
+			continue
+		}
+		t.zeros += z
+		t.nans += nan
+		t.n += uint64(len(v))
+		t.mn, t.mx = min(t.mn, mn), max(t.mx, mx)
+	}
 }
 
 // bins calls f for every bin in value order, with its count and value range,
