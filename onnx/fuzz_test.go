@@ -2,6 +2,9 @@ package onnx
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"time"
 	"testing"
 )
 
@@ -42,6 +45,16 @@ func fuzzSeeds(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0x3a, 0x02, 0x0a, 0x00})
+	// The real-world corpus, where present: the smaller files only, so
+	// that mutation stays fast (the structure is the same in the others).
+	paths, _ := filepath.Glob("../../shared/data/onnx-realworld/*/model.onnx")
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Size() <= 64<<10 {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 }
 
 // FuzzDecode checks that Decode never panics and that whatever it accepts
@@ -75,11 +88,18 @@ func FuzzDecode(f *testing.F) {
 func FuzzConvert(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// No input may take long: a hang or a huge fold is a defect too.
+		tm := time.AfterFunc(10*time.Second, func() { panic("FuzzConvert: one input ran over 10 s") })
+		defer tm.Stop()
 		m, err := Decode(b)
 		if err != nil {
 			return
 		}
+		t0 := time.Now()
 		g, _, err := ConvertWith(m, Options{Dir: t.TempDir()})
+		if d := time.Since(t0); d > 3*time.Second {
+			t.Fatalf("slow convert: %v", d)
+		}
 		if err != nil {
 			return
 		}

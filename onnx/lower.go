@@ -427,6 +427,9 @@ func (c *converter) matMul(n *Node, name string, x *value) (*value, error) {
 	if err := checkAttrs(n); err != nil {
 		return nil, err
 	}
+	if len(n.Input) != 2 {
+		return nil, fmt.Errorf("%d inputs: want 2", len(n.Input))
+	}
 	if c.vals[n.Input[1]] != nil {
 		return nil, fmt.Errorf("a product of two activations is %w", ErrUnsupported)
 	}

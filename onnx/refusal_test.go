@@ -82,3 +82,13 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("external data with no folder: %v", err)
 	}
 }
+
+// TestMissingInputs: a node with fewer inputs than its op needs is refused
+// with an error, not a panic (found by FuzzConvert: a MatMul with one
+// input).
+func TestMissingInputs(t *testing.T) {
+	m := newBuilder(13, 4).node("MatMul", "mm", []string{"x"}).done()
+	if _, _, err := Convert(m); err == nil || !strings.Contains(err.Error(), `node "mm" (MatMul): 1 inputs: want 2`) {
+		t.Errorf("Convert: %v, want the MatMul refused for its missing input", err)
+	}
+}
