@@ -4,8 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 )
 
 func fuzzSeeds(f *testing.F) {
