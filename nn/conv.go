@@ -74,15 +74,11 @@ func newConv(p *pool, idx int, l *graph.Node) (*conv, error) {
 	c.kk = c.cin * c.kh * c.kw
 	c.P = c.oh * c.ow
 	c.mb = max(1, colBudget/(c.kk*c.P))
-	c.wp = &Param{Layer: idx, Name: l.Name + ".weight", Data: l.W, Grad: make([]float32, len(l.W)), Decay: true}
+	c.wp = &Param{Layer: idx, Name: l.Name + ".weight", Data: l.W, Decay: true}
 	if l.B != nil {
-		c.bp = &Param{Layer: idx, Name: l.Name + ".bias", Data: l.B, Grad: make([]float32, len(l.B))}
+		c.bp = &Param{Layer: idx, Name: l.Name + ".bias", Data: l.B}
 	}
-	c.scratch = make([]convScratch, p.workers)
-	for i := range c.scratch {
-		c.scratch[i].dw = make([]float32, len(l.W))
-		c.scratch[i].db = make([]float32, c.cout)
-	}
+	c.scratch = make([]convScratch, p.workers) // dw, db: on the first backward
 	c.fwdFn = c.fwdRange
 	c.bwdFn = c.bwdRange
 	if c.cing == 1 && c.g > 1 {
@@ -107,6 +103,12 @@ func (c *conv) forward(x, y []float32, n int, train bool) {
 }
 
 func (c *conv) backward(x, y, dy, dx []float32, n int) {
+	if c.scratch[0].dw == nil {
+		for i := range c.scratch {
+			c.scratch[i].dw = make([]float32, len(c.wt))
+			c.scratch[i].db = make([]float32, c.cout)
+		}
+	}
 	c.x, c.dy, c.dx = x, dy, dx
 	if c.wflip != nil && dx != nil {
 		c.flipWeights()

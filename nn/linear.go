@@ -23,13 +23,9 @@ type linear struct {
 
 func newLinear(p *pool, idx int, l *graph.Node) *linear {
 	f := &linear{p: p, out: l.WShape[0], in: l.WShape[1], wt: l.W, bias: l.B}
-	f.wp = &Param{Layer: idx, Name: l.Name + ".weight", Data: l.W, Grad: make([]float32, len(l.W)), Decay: true}
+	f.wp = &Param{Layer: idx, Name: l.Name + ".weight", Data: l.W, Decay: true}
 	if l.B != nil {
-		f.bp = &Param{Layer: idx, Name: l.Name + ".bias", Data: l.B, Grad: make([]float32, len(l.B))}
-	}
-	for range p.workers {
-		f.dw = append(f.dw, make([]float32, len(l.W)))
-		f.db = append(f.db, make([]float32, f.out))
+		f.bp = &Param{Layer: idx, Name: l.Name + ".bias", Data: l.B}
 	}
 	f.fwdFn, f.bwdFn = f.fwdRange, f.bwdRange
 	return f
@@ -67,6 +63,12 @@ func (f *linear) fwdRange(w, lo, hi int) {
 }
 
 func (f *linear) backward(x, y, dy, dx []float32, n int) {
+	if f.dw == nil { // per-worker partials: on the first backward
+		for range f.p.workers {
+			f.dw = append(f.dw, make([]float32, len(f.wt)))
+			f.db = append(f.db, make([]float32, f.out))
+		}
+	}
 	f.x, f.dy, f.dx = x, dy, dx
 	f.p.run(n, f.bwdFn)
 	f.x, f.dy, f.dx = nil, nil, nil

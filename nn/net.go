@@ -102,6 +102,9 @@ type Net struct {
 
 	pred    []float32
 	predCap int
+
+	live  *livePlan   // inference buffers by liveness (infer.go)
+	lbufs [][]float32 // by slot
 }
 
 // PredictBatch is the batch size Predict runs the network at.
@@ -280,10 +283,23 @@ func (net *Net) OutSize() int { return net.outSize }
 
 // Params returns the trainable parameters in node order (weight, bias,
 // gamma, beta). The slice and its Params are owned by the Net.
-func (net *Net) Params() []*Param { return net.ps }
+//
+// The gradient buffers are allocated on the first call of Params, ZeroGrad,
+// Backward or an optimizer's Step: a Net that only runs inference has none.
+func (net *Net) Params() []*Param { net.grads(); return net.ps }
+
+// grads allocates the parameter gradients.
+func (net *Net) grads() {
+	for _, p := range net.ps {
+		if p.Grad == nil {
+			p.Grad = make([]float32, len(p.Data))
+		}
+	}
+}
 
 // ZeroGrad clears every parameter gradient.
 func (net *Net) ZeroGrad() {
+	net.grads()
 	for _, p := range net.ps {
 		clear(p.Grad)
 	}
@@ -371,6 +387,7 @@ func (net *Net) Backward(dout []float32) {
 	if !net.valid {
 		panic("nn: Backward without Forward")
 	}
+	net.grads()
 	n := net.lastN
 	if len(dout) < n*net.outSize {
 		panic(fmt.Sprintf("nn: Backward: %d values for %d samples of %d", len(dout), n, net.outSize))
@@ -475,6 +492,12 @@ func (net *Net) Backward(dout []float32) {
 // Predict returns the network's outputs [n, OutSize()] for n samples in eval
 // mode, running PredictBatch samples at a time. The result is owned by the
 // Net and valid until the next Predict. It invalidates Backward's caches.
+//
+// Predict and Activations keep no buffers for Backward: a node's output
+// buffer is reused once every node that reads it has run (a chain runs on
+// two buffers of the largest activation), separately from Forward's
+// per-node buffers, which they do not allocate. The values are those of
+// Forward(x, n, false), bit for bit.
 func (net *Net) Predict(x []float32, n int) []float32 {
 	if len(x) < n*net.inSize {
 		panic(fmt.Sprintf("nn: Predict: %d values for %d samples of %d", len(x), n, net.inSize))
@@ -485,7 +508,7 @@ func (net *Net) Predict(x []float32, n int) []float32 {
 	out := net.pred[:n*net.outSize]
 	for lo := 0; lo < n; lo += PredictBatch {
 		b := min(PredictBatch, n-lo)
-		y := net.Forward(x[lo*net.inSize:(lo+b)*net.inSize], b, false)
+		y := net.infer(x[lo*net.inSize:(lo+b)*net.inSize], b, nil)
 		copy(out[lo*net.outSize:], y)
 	}
 	net.valid = false
@@ -517,13 +540,16 @@ func (net *Net) RecomputeBatchNorm(batches iter.Seq2[[]float32, int]) int {
 }
 
 // Activations runs n samples in eval mode and calls fn(i, out) for every
-// node i in order, where out is node i's output [n, size of OutShape] (for
-// Flatten, Reshape and Dropout, the same values as their input). out is owned by the
-// Net and only valid during the call. All n samples run as one batch, so
-// memory grows with n; callers take large sets in chunks.
+// node i in order, as soon as node i is computed, where out is node i's
+// output [n, size of OutShape] (for Flatten, Reshape and Dropout, the same
+// values as their input). out is owned by the Net and only valid during the
+// call: its buffer is reused for later nodes once every reader of node i
+// has run (see Predict), so fn copies what it keeps. All n samples run as
+// one batch, so memory grows with n; callers take large sets in chunks. It
+// invalidates Backward's caches.
 func (net *Net) Activations(x []float32, n int, fn func(node int, out []float32)) {
-	net.Forward(x, n, false)
-	for i := range net.nodes {
-		fn(i, net.acts[i])
+	if n < 1 || len(x) < n*net.inSize {
+		panic(fmt.Sprintf("nn: Activations: %d values for %d samples of %d", len(x), n, net.inSize))
 	}
+	net.infer(x, n, fn)
 }

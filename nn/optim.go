@@ -31,6 +31,7 @@ func (o *SGD) SetLR(lr float32) { o.LR = lr }
 
 func (o *SGD) Step(net *Net) {
 	bind(&o.net, net, "SGD")
+	net.grads()
 	if o.vel == nil && o.Momentum != 0 {
 		for _, p := range net.ps {
 			o.vel = append(o.vel, make([]float32, len(p.Data)))
@@ -86,6 +87,7 @@ func (o *Adam) SetLR(lr float32) { o.LR = lr }
 
 func (o *Adam) Step(net *Net) {
 	bind(&o.net, net, "Adam")
+	net.grads()
 	if o.m == nil {
 		for _, p := range net.ps {
 			o.m = append(o.m, make([]float32, len(p.Data)))

@@ -26,7 +26,10 @@ type pool2d struct {
 	oh, ow         int
 	kh, kw, sh, sw int
 	pt, pl, pb, pr int
-	idx            []int32
+	idx            []int32   // argmax of every output, for backward (training)
+	eidx           [][]int32 // inference: per worker, one sample's argmax (discarded)
+	infer          bool      // set by Net.infer: no backward follows
+	keep           bool      // this forward keeps idx
 	x, y           []float32
 	dy, dx         []float32
 	fwdFn, bwdFn   func(w, lo, hi int)
@@ -48,8 +51,15 @@ func (q *pool2d) alias(bool) bool  { return false }
 func (q *pool2d) params() []*Param { return nil }
 
 func (q *pool2d) forward(x, y []float32, n int, train bool) {
-	if q.isMax && len(q.idx) < len(y) {
+	q.keep = !q.infer
+	if q.isMax && q.keep && len(q.idx) < len(y) {
 		q.idx = make([]int32, len(y))
+	}
+	if q.isMax && !q.keep && q.eidx == nil {
+		q.eidx = make([][]int32, q.p.workers)
+		for w := range q.eidx {
+			q.eidx[w] = make([]int32, q.c*q.oh*q.ow)
+		}
 	}
 	q.x, q.y = x, y
 	q.p.run(n, q.fwdFn)
@@ -88,16 +98,24 @@ func (q *pool2d) window(oy, ox int) (y0, y1, x0, x1 int, div float32) {
 	return
 }
 
-func (q *pool2d) fwdRange(_, lo, hi int) {
+func (q *pool2d) fwdRange(w, lo, hi int) {
 	inS, outS := q.c*q.h*q.w, q.c*q.oh*q.ow
 	for s := lo; s < hi; s++ {
 		x, y := q.x[s*inS:(s+1)*inS], q.y[s*outS:(s+1)*outS]
+		var idx []int32
+		if q.isMax {
+			if q.keep {
+				idx = q.idx[s*outS : (s+1)*outS]
+			} else {
+				idx = q.eidx[w]
+			}
+		}
 		switch {
 		case q.isMax && q.kh == 2 && q.kw == 2 && q.sh == 2 && q.sw == 2 &&
 			q.pt == 0 && q.pl == 0 && 2*q.oh <= q.h && 2*q.ow <= q.w:
-			q.max2x2(x, y, q.idx[s*outS:(s+1)*outS])
+			q.max2x2(x, y, idx)
 		case q.isMax:
-			q.maxGeneric(x, y, q.idx[s*outS:(s+1)*outS])
+			q.maxGeneric(x, y, idx)
 		default:
 			q.avg(x, y)
 		}
