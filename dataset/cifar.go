@@ -83,6 +83,12 @@ func cifarBinFiles(name string, paths []string, limit int) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dataset: %w", err)
 		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("dataset: %s: not a regular file (%v)", p, fi.Mode().Type())
+		}
+		if fi.Size() == 0 {
+			return nil, fmt.Errorf("dataset: %s: empty file (0 records of %d bytes)", p, cifarRecord)
+		}
 		if rem := fi.Size() % cifarRecord; rem != 0 {
 			return nil, formatErr(p, fi.Size()-rem, "partial record: %d of %d bytes (file size %d is not a multiple of %d)", rem, cifarRecord, fi.Size(), cifarRecord)
 		}

@@ -41,6 +41,7 @@ func Example() {
 	writeDigit(dir, "test/cat", "a.png", 255)
 	writeDigit(dir, "test/cat", "b.png", 51)
 	writeDigit(dir, "test/dog", "a.png", 0)
+	writeDigit(dir, "train/cat", "a.png", 0) // both splits must have the same classes
 	writeDigit(dir, "train/dog", "a.png", 0)
 
 	s, err := dataset.Open("folder:"+dir, dataset.Options{Split: "test"})

@@ -24,6 +24,15 @@ import (
 // archive.
 var maxMember int64 = 64 << 20
 
+// MaxPixels bounds the width × height of one image of a folder or archive
+// (16 megapixels, 4096×4096). The header is read first: a larger image, such
+// as a decompression bomb (a few MB of JPEG that decode to gigabytes), is
+// refused before it is decoded.
+const MaxPixels = 1 << 24
+
+// maxPixels is the limit in force; tests lower it.
+var maxPixels int64 = MaxPixels
+
 // imgEntry is one image file of a class folder.
 type imgEntry struct {
 	class string // class folder name
@@ -99,6 +108,39 @@ func dirEntries(root string) ([]imgEntry, []string, error) {
 	return entries, classes, nil
 }
 
+// classDirs lists the class folder names of root, as dirEntries does.
+func classDirs(root string) ([]string, error) {
+	des, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	var classes []string
+	for _, d := range des {
+		if !isHidden(d.Name()) && isDirEntry(root, d) {
+			classes = append(classes, d.Name())
+		}
+	}
+	return classes, nil
+}
+
+// sameClasses refuses a data set whose train and test splits name
+// different classes: labels are indices into the sorted class list, so
+// {cat,dog} against {cat,zebra} would silently score zebras as dogs.
+func sameClasses(where, split string, classes []string, other string, otherClasses []string) error {
+	if otherClasses == nil || slices.Equal(classes, otherClasses) {
+		return nil
+	}
+	return fmt.Errorf("dataset: %s: the %s split has classes %v but the %s split has %v; both must have the same class folders", where, split, classes, other, otherClasses)
+}
+
+// otherSplit returns the split that is not split.
+func otherSplit(split string) string {
+	if split == "train" {
+		return "test"
+	}
+	return "train"
+}
+
 // tarEntries streams a tar archive (gzipped or not) from r and keeps the
 // image members of split. Members are laid out either as
 // [root/]<split>/<class>/<file> — then members of other splits are skipped
@@ -117,7 +159,8 @@ func tarEntries(r io.Reader, archive, split string) ([]imgEntry, []string, error
 		kept                int64
 		root                string
 		haveRoot            bool
-		firstSplit, firstFl string // first member of each layout seen
+		firstSplit, firstFl string              // first member of each layout seen
+		otherSet            = map[string]bool{} // classes of the other split
 	)
 	for {
 		hdr, err := tr.Next()
@@ -145,6 +188,7 @@ func tarEntries(r io.Reader, archive, split string) ([]imgEntry, []string, error
 				firstSplit = name
 			}
 			if parts[n-3] != split {
+				otherSet[parts[n-2]] = true
 				continue // another split: skip its data unread
 			}
 			pre = strings.Join(parts[:n-3], "/")
@@ -188,6 +232,16 @@ func tarEntries(r io.Reader, archive, split string) ([]imgEntry, []string, error
 		classes = append(classes, c)
 	}
 	slices.Sort(classes)
+	if len(otherSet) > 0 {
+		other := make([]string, 0, len(otherSet))
+		for c := range otherSet {
+			other = append(other, c)
+		}
+		slices.Sort(other)
+		if err := sameClasses(archive, split, classes, otherSplit(split), other); err != nil {
+			return nil, nil, err
+		}
+	}
 	return entries, classes, nil
 }
 
@@ -258,7 +312,11 @@ func isGrayModel(m color.Model) bool { return m == color.GrayModel || m == color
 // 1 if every image is grayscale, else 3. Then pixels are decoded in
 // parallel, each straight into its own slot, so the result does not depend
 // on scheduling.
-func decodeSet(name string, order []imgEntry, labels []uint8, classes []string) (*Set, error) {
+//
+// want, if positive, is the number of values per sample the caller's model
+// takes: images of another size are refused from their headers, before the
+// set is decoded.
+func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, want int) (*Set, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("dataset: %s: no images", name)
 	}
@@ -273,6 +331,9 @@ func decodeSet(name string, order []imgEntry, labels []uint8, classes []string) 
 		cfg, _, err := image.DecodeConfig(r)
 		if err != nil {
 			return e.err("decoding image header: %w", err)
+		}
+		if px, ok := checkedSize(int64(cfg.Width), int64(cfg.Height)); !ok || px > maxPixels {
+			return e.err("image is %dx%d, more than the limit of %d pixels (refused before decoding; resize the images)", cfg.Width, cfg.Height, maxPixels)
 		}
 		infos[i] = imgInfo{w: cfg.Width, h: cfg.Height, gray: isGrayModel(cfg.ColorModel)}
 		return nil
@@ -292,6 +353,9 @@ func decodeSet(name string, order []imgEntry, labels []uint8, classes []string) 
 		if !in.gray {
 			c = 3
 		}
+	}
+	if want > 0 && c*h*w != want {
+		return nil, order[0].err("images are %dx%dx%d (%d values), the model takes %d values per sample", c, h, w, c*h*w, want)
 	}
 	total, ok := checkedSize(int64(len(order)), int64(c), int64(h), int64(w))
 	if !ok {
@@ -415,7 +479,7 @@ func parallelFor(n int, fn func(i int) error) error {
 // directory with train/ or test/ sub-folders, p/<split> is used; otherwise
 // p itself holds the class folders and split is ignored. Archives (.tar,
 // .tar.gz, .tgz) are streamed, never unpacked to disk.
-func imageFolder(name, p, split string, limit int) (*Set, error) {
+func imageFolder(name, p, split string, limit, want int) (*Set, error) {
 	var (
 		entries []imgEntry
 		classes []string
@@ -434,6 +498,15 @@ func imageFolder(name, p, split string, limit int) (*Set, error) {
 			}
 		}
 		entries, classes, err = dirEntries(root)
+		if err == nil && root != p {
+			o := filepath.Join(p, otherSplit(split))
+			if fi, serr := os.Stat(o); serr == nil && fi.IsDir() {
+				var other []string
+				if other, err = classDirs(o); err == nil {
+					err = sameClasses(p, split, classes, otherSplit(split), other)
+				}
+			}
+		}
 	} else {
 		var f *os.File
 		if f, err = os.Open(p); err != nil {
@@ -455,7 +528,7 @@ func imageFolder(name, p, split string, limit int) (*Set, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("dataset: %s: no .png/.jpg/.jpeg images in class folders", p)
 	}
-	return decodeSet(name, order, labels, classes)
+	return decodeSet(name, order, labels, classes, want)
 }
 
 // ReadImageTar reads split from a tar archive (gzipped or not) of class
@@ -470,5 +543,5 @@ func ReadImageTar(r io.Reader, name, split string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeSet(name, order, labels, classes)
+	return decodeSet(name, order, labels, classes, 0)
 }

@@ -21,6 +21,11 @@ type Options struct {
 	Dir   string // data directory; default $QUARTZ_DATA
 	Split string // "train" or "test" (default "test")
 	Limit int    // >0: keep only the first Limit samples
+	// SampleSize, if positive, is the number of values per sample (C·H·W)
+	// the model takes. Image folders and archives are checked against it
+	// from the image headers, before the set is decoded; other formats
+	// have fixed sizes and are checked by the caller.
+	SampleSize int
 }
 
 // SpecUsage lists the data set specs Open accepts, for command help texts.
@@ -77,7 +82,7 @@ func Open(spec string, opt Options) (*Set, error) {
 		for _, ext := range []string{".tar.gz", ".tgz", ".tar"} {
 			base = strings.TrimSuffix(base, ext)
 		}
-		return imageFolder(base+"/"+split, arg, split, opt.Limit)
+		return imageFolder(base+"/"+split, arg, split, opt.Limit, opt.SampleSize)
 	}
 	return nil, fmt.Errorf("dataset: unknown spec %q\n%s", spec, SpecUsage)
 }
@@ -205,6 +210,12 @@ func openCIFARPath(p, split string, limit int) (*Set, error) {
 	}
 	switch {
 	case !fi.IsDir() && strings.HasSuffix(p, ".bin"):
+		// One batch file serves every split. The test batch must not serve
+		// as the training split: calibration (or training) would see the
+		// test images and the reported accuracy would be optimistic.
+		if base := filepath.Base(p); split == "train" && strings.HasPrefix(base, "test_batch") {
+			return nil, fmt.Errorf("dataset: cifar10: %s is the test batch and cannot serve as the train split (calibration or training would see the test images); give the folder of batches, or a data_batch_N.bin file", p)
+		}
 		return cifarBinFiles("cifar10/"+strings.TrimSuffix(filepath.Base(p), ".bin"), []string{p}, limit)
 	case fi.IsDir() && hasAnyCIFARBin(p):
 		return cifarBinSplit(p, split, limit)
@@ -214,7 +225,7 @@ func openCIFARPath(p, split string, limit int) (*Set, error) {
 		return nil, fmt.Errorf("dataset: cifar10: %s holds neither binary batches (%s, %s) nor train/ or test/ image folders",
 			p, cifarBatches["train"][0], cifarBatches["test"][0])
 	}
-	s, err := imageFolder("cifar10/"+split, p, split, limit)
+	s, err := imageFolder("cifar10/"+split, p, split, limit, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package nir
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -228,8 +229,41 @@ func Marshal(n *snn.Network) ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	Seal(root)
 	data, err := hdf5.Marshal(root)
 	return data, warnings, err
+}
+
+// ChecksumAttr is the root attribute that holds the hex SHA-256 of the
+// file's payload (hdf5.Digest of the tree): Marshal writes it, Unmarshal
+// refuses a file whose payload does not match it. NIR readers ignore it.
+const ChecksumAttr = "quartz_sha256"
+
+// Seal sets the checksum attribute of root to the digest of its tree.
+func Seal(root *hdf5.Group) {
+	sum := hdf5.Digest(root)
+	root.SetAttr(ChecksumAttr, &hdf5.Dataset{Type: hdf5.String, Str: []string{hex.EncodeToString(sum[:])}})
+}
+
+// NoChecksum is Unmarshal's warning for a file without the checksum
+// attribute (written by another tool, or by quartz before it had one).
+const NoChecksum = "the file has no quartz_sha256 checksum attribute: corruption of its weights cannot be detected"
+
+// verify checks root's checksum attribute; with none it returns the
+// NoChecksum warning.
+func verify(root *hdf5.Group) (string, error) {
+	a := root.Attr(ChecksumAttr)
+	if a == nil {
+		return NoChecksum, nil
+	}
+	if a.Type != hdf5.String || len(a.Str) != 1 || len(a.Shape) != 0 {
+		return "", &ImportError{Path: "/@" + ChecksumAttr, Msg: "not a scalar string"}
+	}
+	sum := hdf5.Digest(root)
+	if got := hex.EncodeToString(sum[:]); got != a.Str[0] {
+		return "", &ImportError{Path: "/@" + ChecksumAttr, Msg: fmt.Sprintf("checksum mismatch: the payload's SHA-256 is %.16s…, the file says %.16s…; the file is corrupted", got, a.Str[0])}
+	}
+	return "", nil
 }
 
 // layerMeta writes the Quartz profile of layer i into node's metadata.

@@ -23,13 +23,28 @@ func (e *ImportError) Error() string {
 	return fmt.Sprintf("nir: import: %s: %s", e.Path, e.Msg)
 }
 
-// Unmarshal decodes an HDF5 NIR file written by Marshal (see Import).
-func Unmarshal(data []byte) (*snn.Network, error) {
+// Unmarshal decodes an HDF5 NIR file written by Marshal (see Import). It
+// first checks the payload against the file's checksum attribute
+// (ChecksumAttr) and refuses a mismatch; a file without one is read with
+// the NoChecksum warning.
+func Unmarshal(data []byte) (*snn.Network, []string, error) {
 	root, err := hdf5.Read(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return Import(root)
+	warn, err := verify(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := Import(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	if warn != "" {
+		warnings = append(warnings, warn)
+	}
+	return n, warnings, nil
 }
 
 // Import rebuilds the Quartz network from a NIR graph of the Quartz profile:

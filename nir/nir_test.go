@@ -22,7 +22,7 @@ func dyadic(rng *rand.Rand, sigma float64) float32 {
 // randomNetwork converts a small random chain model: conv (stride, padding,
 // dilation, groups), max and average pooling, linear layers, sometimes an
 // analog first layer, per-layer windows or truncating thresholds.
-func randomNetwork(t *testing.T, rng *rand.Rand) *snn.Network {
+func randomNetwork(t testing.TB, rng *rand.Rand) *snn.Network {
 	t.Helper()
 	for {
 		c, h, w := 1+rng.IntN(3), 3+rng.IntN(6), 3+rng.IntN(6)
@@ -147,7 +147,7 @@ func TestRoundTripRandom(t *testing.T) {
 		if err != nil {
 			t.Fatalf("net %d: %v", k, err)
 		}
-		back, err := Unmarshal(data)
+		back, _, err := Unmarshal(data)
 		if err != nil {
 			t.Fatalf("net %d: %v", k, err)
 		}
@@ -320,7 +320,7 @@ func TestInputAffine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := Unmarshal(data)
+	back, _, err := Unmarshal(data)
 	if err != nil {
 		t.Fatal(err)
 	}

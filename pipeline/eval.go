@@ -128,7 +128,7 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := sim.Run(x, n, func(i int, r *snn.SampleResult) {
+		err := sim.RunContext(ctx, x, n, func(i int, r *snn.SampleResult) {
 			mu.Lock()
 			sum.Add(r, labels[lo+i], true)
 			snnPred[lo+i] = int32(r.Class)

@@ -114,7 +114,7 @@ func EvaluateRate(ctx context.Context, c *Converted, test *dataset.Set, cfg rate
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s, err := sim.Evaluate(x, n, labels[lo:lo+n])
+		s, err := sim.EvaluateContext(ctx, x, n, labels[lo:lo+n])
 		if err != nil {
 			return err
 		}

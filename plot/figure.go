@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,7 +134,36 @@ func newPlot(title, xlabel, ylabel string) *gplot.Plot {
 
 // single draws one plot on the whole canvas.
 func single(p *gplot.Plot) func(draw.Canvas) {
-	return func(c draw.Canvas) { p.Draw(c) }
+	return func(c draw.Canvas) {
+		fixRanges(p)
+		p.Draw(c)
+	}
+}
+
+// fixRanges makes every axis drawable whatever data it got: an axis with
+// no data (or only NaN) gets a unit range, and a logarithmic axis whose
+// range is one value, or reaches 0, gets a positive range around its data
+// (gonum would widen a one-value range by ±1, below 0 on a log axis, and
+// panic).
+func fixRanges(p *gplot.Plot) {
+	for _, a := range []*gplot.Axis{&p.X, &p.Y} {
+		finite := !math.IsNaN(a.Min) && !math.IsNaN(a.Max) && !math.IsInf(a.Min, 0) && !math.IsInf(a.Max, 0) && a.Min <= a.Max
+		if !isLog(a) {
+			if !finite {
+				a.Min, a.Max = 0, 1
+			}
+			continue
+		}
+		switch {
+		case !finite || a.Max <= 0:
+			a.Min, a.Max = 1, 10
+		case a.Min <= 0:
+			a.Min = a.Max / 1000
+		}
+		if a.Max < a.Min*1.2 {
+			a.Min, a.Max = a.Min/2, a.Max*2
+		}
+	}
 }
 
 // grid draws plots in rows and columns (nil entries leave a blank tile),
@@ -160,6 +190,11 @@ func grid(ps [][]*gplot.Plot, title string) func(draw.Canvas) {
 					e.HideAxes()
 					full[i][j] = e
 				}
+			}
+		}
+		for i := range full {
+			for j := range full[i] {
+				fixRanges(full[i][j])
 			}
 		}
 		canv := gplot.Align(full, t, c)

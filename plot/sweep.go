@@ -108,9 +108,42 @@ func setLogX(p *gplot.Plot) {
 	p.X.Tick.Marker = logTicks{}
 }
 
-// series adds a line with points, coloured and shaped by index k.
+// isLog reports whether an axis has a logarithmic scale.
+func isLog(a *gplot.Axis) bool {
+	_, ok := a.Scale.(gplot.LogScale)
+	return ok
+}
+
+// drawable reports whether a point can be drawn on p: finite, and positive
+// along a logarithmic axis.
+func drawable(p *gplot.Plot, x, y float64) bool {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	return finite(x) && finite(y) && (x > 0 || !isLog(&p.X)) && (y > 0 || !isLog(&p.Y))
+}
+
+// keep returns the indices of the drawable points of xy.
+func keep(p *gplot.Plot, xy plotter.XYs) []int {
+	var idx []int
+	for i, v := range xy {
+		if drawable(p, v.X, v.Y) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// series adds a line with points, coloured and shaped by index k. Points
+// that cannot be drawn (NaN, or not positive on a log axis) are left out;
+// a series left empty adds nothing. The CSV keeps them all.
 func series(p *gplot.Plot, k int, name string, xy plotter.XYs) error {
-	l, pts, err := plotter.NewLinePoints(xy)
+	var ok plotter.XYs
+	for _, i := range keep(p, xy) {
+		ok = append(ok, xy[i])
+	}
+	if len(ok) == 0 {
+		return nil
+	}
+	l, pts, err := plotter.NewLinePoints(ok)
 	if err != nil {
 		return err
 	}
@@ -127,6 +160,9 @@ func series(p *gplot.Plot, k int, name string, xy plotter.XYs) error {
 }
 
 func hline(p *gplot.Plot, name string, y, x0, x1 float64) error {
+	if !drawable(p, x0, y) || !drawable(p, x1, y) {
+		return nil
+	}
 	l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
 	if err != nil {
 		return err
@@ -230,8 +266,13 @@ func ErrorVsOps(s *sweep.Results) (*Figure, error) {
 		if err := series(p, j, pctName(pc), xy); err != nil {
 			return nil, err
 		}
-		if pc == best.Percentile {
-			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
+		var okXY plotter.XYs
+		var okLabels []string
+		for _, i := range keep(p, xy) {
+			okXY, okLabels = append(okXY, xy[i]), append(okLabels, labels[i])
+		}
+		if pc == best.Percentile && len(okXY) > 0 {
+			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: okXY, Labels: okLabels})
 			if err != nil {
 				return nil, err
 			}
@@ -243,7 +284,7 @@ func ErrorVsOps(s *sweep.Results) (*Figure, error) {
 			p.Add(lb)
 		}
 	}
-	if annErr, ok := annError(s); ok && best.ANNMACs > 0 {
+	if annErr, ok := annError(s); ok && best.ANNMACs > 0 && drawable(p, float64(best.ANNMACs), math.Max(annErr, minErr)) {
 		sc, err := plotter.NewScatter(plotter.XYs{{X: float64(best.ANNMACs), Y: math.Max(annErr, minErr)}})
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package ratecode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -226,7 +227,7 @@ func (s *Sim) Run(x []float32) (*Trace, error) {
 	var sum Summary
 	sum.Checkpoints = make([]Checkpoint, len(s.checks))
 	sum.Layers = make([]LayerStats, len(s.layers))
-	class := w.sample(x, -1, &sum)
+	class := w.sample(context.Background(), x, -1, &sum)
 	tr := &Trace{Class: class, Layers: sum.Layers}
 	for i := range s.layers {
 		tr.Counts = append(tr.Counts, slices.Clone(w.count[i]))
@@ -244,6 +245,14 @@ func (s *Sim) Run(x []float32) (*Trace, error) {
 // Samples are spread over the workers; the result does not depend on their
 // number.
 func (s *Sim) Evaluate(x []float32, n int, labels []int32) (*Summary, error) {
+	return s.EvaluateContext(context.Background(), x, n, labels)
+}
+
+// EvaluateContext is Evaluate that stops when ctx is done: every worker
+// checks ctx before each sample and every 64 steps within one, so a
+// cancellation takes effect within a fraction of a sample's time; it then
+// returns ctx's error and no summary.
+func (s *Sim) EvaluateContext(ctx context.Context, x []float32, n int, labels []int32) (*Summary, error) {
 	if err := s.checkInput(x, n); err != nil {
 		return nil, err
 	}
@@ -271,11 +280,17 @@ func (s *Sim) Evaluate(x []float32, n int, labels []int32) (*Summary, error) {
 				if labels != nil {
 					label = labels[i]
 				}
-				w.sample(x[i*s.inSize:(i+1)*s.inSize], label, p)
+				if ctx.Err() != nil {
+					return
+				}
+				w.sample(ctx, x[i*s.inSize:(i+1)*s.inSize], label, p)
 			}
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var sum Summary
 	for k := range parts {
 		sum.merge(&parts[k])
@@ -326,7 +341,7 @@ func (s *Sim) worker(k int) *worker {
 
 // sample simulates one sample, adds its counts to sum and returns the class
 // at the last step (potential readout).
-func (w *worker) sample(x []float32, label int32, sum *Summary) int {
+func (w *worker) sample(ctx context.Context, x []float32, label int32, sum *Summary) int {
 	s := w.s
 	for i, l := range s.layers {
 		clear(w.u[i])
@@ -344,6 +359,9 @@ func (w *worker) sample(x []float32, label int32, sum *Summary) int {
 	s.layers[0].analog(x, w.drive)
 	class := -1
 	for t := int32(1); t <= int32(s.steps); t++ {
+		if t&63 == 0 && ctx.Err() != nil {
+			return class // abandoned: EvaluateContext returns ctx's error
+		}
 		var in []int32
 		for i, l := range s.layers {
 			out := w.spk[i][:0]

@@ -249,6 +249,58 @@ const MaxTail = 1 << 16
 // maxSteps bounds the windows so that every step fits an int32.
 const maxSteps = 1 << 28
 
+// Limits on the sizes a Network may have; Validate refuses a network beyond
+// them before anything is allocated, so that a crafted file cannot overflow
+// an int, index out of range or make the simulator loop for years. They are
+// far above any network the converter makes for the supported data sets.
+const (
+	// MaxNeurons bounds every shape's element count (input, layer input
+	// and output) and every single dimension, geometry included (kernel,
+	// stride, padding, dilation).
+	MaxNeurons = 1 << 26
+	// MaxWeights bounds a layer's weight count.
+	MaxWeights = 1 << 28
+	// maxIndex bounds a conv-like layer's im2col table (kernel rows ×
+	// output positions, int32 entries).
+	maxIndex = 1 << 28
+	// maxSynapses bounds a layer's synapse count (output neurons × kernel
+	// rows), which the counterweight check and every sample visit.
+	maxSynapses = 1 << 33
+	// maxScratch bounds a worker's scratch rows (window span × channels
+	// per group, float32 entries).
+	maxScratch = 1 << 28
+)
+
+// checkedSize returns the element count of shape, or false if a dimension is
+// not in 1..MaxNeurons or the product exceeds limit (no overflow: every
+// partial product is compared before the next multiplication).
+func checkedSize(shape []int, limit int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 1 || d > MaxNeurons || n > limit/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, n <= limit
+}
+
+// mulLimit returns a·b·…, or false if a factor is negative or the product
+// exceeds limit.
+func mulLimit(limit int, f ...int) (int, bool) {
+	n := 1
+	for _, d := range f {
+		if d < 0 {
+			return 0, false
+		}
+		if d != 0 && n > limit/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
+}
+
 // ValidationError reports what is wrong with a Network, and where.
 type ValidationError struct {
 	Layer int    // index in Network.Layers, −1 for the network itself
@@ -279,6 +331,9 @@ func (n *Network) Validate() error {
 	}
 	if len(n.InShape) != 3 || n.InShape[0] <= 0 || n.InShape[1] <= 0 || n.InShape[2] <= 0 {
 		return netErr("input shape %v: want [C H W] with positive dimensions", n.InShape)
+	}
+	if _, ok := checkedSize(n.InShape, MaxNeurons); !ok {
+		return netErr("input shape %v: more than %d values", n.InShape, MaxNeurons)
 	}
 	if n.Threshold != Round && n.Threshold != Truncate {
 		return netErr("invalid threshold mode %d", int(n.Threshold))
@@ -340,6 +395,16 @@ func (n *Network) Validate() error {
 	if steps+n.Layers[last].TOut+MaxTail >= maxSteps {
 		return netErr("windows add up to %d steps, more than %d", steps, maxSteps-MaxTail)
 	}
+	// The simulator's per-worker scratch: span × channels per group.
+	for _, i := range spiking {
+		l := n.Layers[i]
+		g := newGeom(l)
+		span := n.Tau(i) + l.T
+		if _, ok := mulLimit(maxScratch, span, g.coutg); !ok {
+			return &ValidationError{Layer: i, Name: l.Name, Kind: l.Kind,
+				Msg: fmt.Sprintf("window span %d × %d channels per group exceeds the simulator's limit of %d", span, g.coutg, maxScratch)}
+		}
+	}
 	return nil
 }
 
@@ -366,6 +431,17 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 			return bad("input shape %v: dimensions must be positive", l.InShape)
 		}
 	}
+	if _, ok := checkedSize(l.InShape, MaxNeurons); !ok {
+		return bad("input shape %v: more than %d values", l.InShape, MaxNeurons)
+	}
+	if _, ok := checkedSize(l.OutShape, MaxNeurons); !ok {
+		return bad("output shape %v: want positive dimensions, at most %d values", l.OutShape, MaxNeurons)
+	}
+	if l.WShape != nil {
+		if _, ok := checkedSize(l.WShape, MaxWeights); !ok {
+			return bad("weight shape %v: want positive dimensions, at most %d values", l.WShape, MaxWeights)
+		}
+	}
 	if size(l.InShape) != size(in) {
 		return bad("input shape %v does not match the previous output %v", l.InShape, in)
 	}
@@ -385,6 +461,15 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 	}
 	if !equalInts(out, l.OutShape) {
 		return bad("output shape %v, geometry gives %v", l.OutShape, out)
+	}
+	if l.Kind != Linear {
+		g := newGeom(l)
+		if _, ok := mulLimit(maxIndex, g.k, g.npos); !ok {
+			return bad("kernel %v over %d×%d outputs: %d×%d im2col entries exceed the limit of %d", l.Kernel, g.ho, g.wo, g.k, g.npos, maxIndex)
+		}
+		if _, ok := mulLimit(maxSynapses, g.cout, g.npos, g.k); !ok {
+			return bad("%d neurons × %d synapses each exceed the limit of %d", g.cout*g.npos, g.k, maxSynapses)
+		}
 	}
 	finite := func(name string, v []float32) *ValidationError {
 		for j, x := range v {
@@ -485,13 +570,19 @@ func (l *Layer) outShape() ([]int, string) {
 			if p < 0 {
 				return nil, fmt.Sprintf("negative padding %v", l.Pad)
 			}
+			if p > MaxNeurons {
+				return nil, fmt.Sprintf("padding %v: more than %d", l.Pad, MaxNeurons)
+			}
+		}
+		if max(l.Kernel[0], l.Kernel[1], l.Stride[0], l.Stride[1]) > MaxNeurons {
+			return nil, fmt.Sprintf("kernel %v or stride %v: more than %d", l.Kernel, l.Stride, MaxNeurons)
 		}
 		c := l.InShape[0]
 		dil := [2]int{1, 1}
 		if l.Kind == Conv {
 			dil = l.Dilation
-			if dil[0] <= 0 || dil[1] <= 0 {
-				return nil, fmt.Sprintf("dilation %v must be positive", dil)
+			if dil[0] <= 0 || dil[1] <= 0 || dil[0] > MaxNeurons || dil[1] > MaxNeurons {
+				return nil, fmt.Sprintf("dilation %v must be in 1..%d", dil, MaxNeurons)
 			}
 			if len(l.WShape) != 4 || l.WShape[2] != l.Kernel[0] || l.WShape[3] != l.Kernel[1] || l.WShape[0] <= 0 {
 				return nil, fmt.Sprintf("weight shape %v does not match kernel %v", l.WShape, l.Kernel)
@@ -530,11 +621,13 @@ func outSize(in, k, s, padA, padB, dil int, ceil bool) (int, bool) {
 	return o, true
 }
 
-// emptyWindow returns a message if some MaxPool window holds no input.
+// emptyWindow returns a message if some MaxPool window holds no input. The
+// windows move right with o, so only the first can end before the input and
+// only the last can start after it.
 func emptyWindow(l *Layer) string {
 	for a := 0; a < 2; a++ {
 		n, in := l.OutShape[1+a], l.InShape[1+a]
-		for o := 0; o < n; o++ {
+		for _, o := range []int{0, n - 1} {
 			lo := o*l.Stride[a] - l.Pad[a]
 			hi := lo + l.Kernel[a]
 			if hi <= 0 || lo >= in {

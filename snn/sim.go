@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/bits"
@@ -549,7 +550,15 @@ func (w *Worker) finish(r *SampleResult) {
 // valid only during the call. Each sample's result does not depend on the
 // number of workers.
 func (s *Sim) Run(x []float32, nSamples int, onSample func(i int, r *SampleResult)) error {
-	return s.run(x, nSamples, func(_, i int, r *SampleResult) {
+	return s.RunContext(context.Background(), x, nSamples, onSample)
+}
+
+// RunContext is Run that stops when ctx is done: every worker checks ctx
+// before each sample, so a cancellation takes effect within one sample's
+// time; it then returns ctx's error, and the samples not simulated are not
+// reported.
+func (s *Sim) RunContext(ctx context.Context, x []float32, nSamples int, onSample func(i int, r *SampleResult)) error {
+	return s.runCtx(ctx, x, nSamples, func(_, i int, r *SampleResult) {
 		if onSample != nil {
 			onSample(i, r)
 		}
@@ -557,6 +566,10 @@ func (s *Sim) Run(x []float32, nSamples int, onSample func(i int, r *SampleResul
 }
 
 func (s *Sim) run(x []float32, nSamples int, f func(worker, i int, r *SampleResult)) error {
+	return s.runCtx(context.Background(), x, nSamples, f)
+}
+
+func (s *Sim) runCtx(ctx context.Context, x []float32, nSamples int, f func(worker, i int, r *SampleResult)) error {
 	if nSamples < 0 || len(x) < nSamples*s.inSize {
 		return fmt.Errorf("snn: %d values hold fewer than %d samples of %d", len(x), nSamples, s.inSize)
 	}
@@ -571,6 +584,10 @@ func (s *Sim) run(x []float32, nSamples int, f func(worker, i int, r *SampleResu
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= nSamples {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					once.Do(func() { firstErr = err })
 					return
 				}
 				if err := worker.Simulate(x[i*s.inSize:(i+1)*s.inSize], &r); err != nil {

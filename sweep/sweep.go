@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -415,17 +416,60 @@ func prepareDir(dir string) error {
 			return err
 		}
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp") {
+			if e.Type().IsRegular() && isOwnTemp(e.Name(), d != dir) {
 				os.Remove(filepath.Join(d, e.Name()))
 			}
 		}
 	}
 	// Check now that the directory is writable, not after the first point.
-	probe := filepath.Join(dir, "points", ".probe.tmp")
-	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+	probe, err := os.CreateTemp(filepath.Join(dir, "points"), ".quartz-probe*")
+	if err != nil {
 		return fmt.Errorf("%s is not writable: %w", dir, err)
 	}
-	return os.Remove(probe)
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// ModelID returns the model fingerprint (Config.ModelID) recorded in dir's
+// sweep.json, "" if the sweep recorded none.
+func ModelID(dir string) (string, error) {
+	name := filepath.Join(dir, "sweep.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return "", err
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return m.ModelID, nil
+}
+
+// ownFiles are the files the sweep writes in its output directory.
+var ownFiles = map[string]bool{"sweep.json": true, "ann.json": true, "results.json": true, "results.csv": true, "rate.csv": true}
+
+// pointFile matches the files the sweep writes in points/: t8_p99.5.json,
+// rate_p99.json.
+var pointFile = regexp.MustCompile(`^(t[0-9]+|rate)_p[0-9]+(\.[0-9]+)?\.json$`)
+
+// isOwnTemp reports whether name is a temporary file that atomicfile.Write
+// left while writing one of the sweep's own files (atomicfile.IsTemp: "." +
+// base + ".tmp" + decimal digits, where base is a file the sweep writes, in
+// points/ when inPoints). Anything else, such as a user's .bashrc.tmpl, is
+// left alone.
+func isOwnTemp(name string, inPoints bool) bool {
+	i := strings.LastIndex(name, ".tmp")
+	if i < 1 || !strings.HasPrefix(name, ".") {
+		return false
+	}
+	base := name[1:i]
+	if !atomicfile.IsTemp(name, base) {
+		return false
+	}
+	if inPoints {
+		return pointFile.MatchString(base)
+	}
+	return ownFiles[base]
 }
 
 func checkManifest(dir string, want manifest) error {

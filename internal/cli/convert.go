@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/quartz-snn/quartz/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -29,9 +32,13 @@ const snnFormat = "quartz-snn"
 // snnFile is the file quartz convert writes: the network (snn.Network,
 // documented field by field in package snn) and how it was made.
 type snnFile struct {
-	Format       string            `json:"format"`  // "quartz-snn"
-	Version      int               `json:"version"` // 1
-	SourceModel  string            `json:"source_model"`
+	Format      string `json:"format"`  // "quartz-snn"
+	Version     int    `json:"version"` // 1
+	SourceModel string `json:"source_model"`
+	// SourceSHA256 is the hex SHA-256 of the model file it was converted
+	// from; eval --snn FILE --model M refuses an M with another digest.
+	// Files written before it existed have none.
+	SourceSHA256 string            `json:"source_sha256,omitempty"`
 	Data         string            `json:"calibration_data"`
 	Config       snnFileConfig     `json:"config"`
 	Norm         *normalize.Report `json:"normalization"`
@@ -79,7 +86,11 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	}
 	printNotes(e, conv.Notes...)
 	conv.SNN.Name = filepath.Base(*model)
-	f := snnFile{Format: snnFormat, Version: 1, SourceModel: *model, Data: d.spec, Norm: conv.Norm, Network: conv.SNN,
+	sum, err := fileSHA256(*model)
+	if err != nil {
+		return err
+	}
+	f := snnFile{Format: snnFormat, Version: 1, SourceModel: *model, SourceSHA256: sum, Data: d.spec, Norm: conv.Norm, Network: conv.SNN,
 		CalibSamples: conv.CalibSize,
 		Config: snnFileConfig{Tmax: conv.Config.Tmax, TmaxLayers: conv.Config.TmaxLayers, Percentile: conv.Config.Percentile,
 			LayerPercentiles: conv.Config.LayerPercentiles, CalibSeed: conv.Config.CalibSeed, AnalogFirst: conv.Config.AnalogFirst}}
@@ -102,13 +113,22 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 // readSNN reads a converted network; with model set, the ANN is read too so
 // that its accuracy can be reported beside the SNN's.
 func readSNN(path, model string, pre *preprocFlags, workers int) (*pipeline.Converted, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadFile(path, atomicfile.MaxModelSize)
 	if err != nil {
 		return nil, err
 	}
 	f, err := parseSNNFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if model != "" && f.SourceSHA256 != "" {
+		sum, err := fileSHA256(model)
+		if err != nil {
+			return nil, err
+		}
+		if sum != f.SourceSHA256 {
+			return nil, fmt.Errorf("%s: converted from a model with SHA-256 %.12s…, not %s (SHA-256 %.12s…): the ANN and SNN would be unrelated networks", path, f.SourceSHA256, model, sum)
+		}
 	}
 	c := &pipeline.Converted{SNN: f.Network, Norm: f.Norm, CalibSize: f.CalibSamples,
 		Config: pipeline.Config{Tmax: f.Config.Tmax, TmaxLayers: f.Config.TmaxLayers, Percentile: f.Config.Percentile,
@@ -133,6 +153,25 @@ func readSNN(path, model string, pre *preprocFlags, workers int) (*pipeline.Conv
 		}
 	}
 	return c, nil
+}
+
+// fileSHA256 returns the hex SHA-256 of a regular file's contents.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: not a regular file", path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // parseSNNFile decodes and validates a converted-network file.

@@ -271,7 +271,7 @@ func convertModel(ctx context.Context, path string, d dataFlags, c *convFlags, c
 }
 
 func convertGraph(ctx context.Context, m *graph.Model, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape)})
 	if err != nil {
 		return nil, fmt.Errorf("calibration set: %w", err)
 	}

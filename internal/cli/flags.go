@@ -31,10 +31,17 @@ func (d *dataFlags) registerSpec(fs *flag.FlagSet, defSpec string) {
 }
 
 func (d *dataFlags) open(split string) (*dataset.Set, error) {
+	return d.openSized(split, 0)
+}
+
+// openSized is open for a model that takes sampleSize values per sample:
+// image folders of another size are refused from their headers, before
+// they are decoded (0: any size).
+func (d *dataFlags) openSized(split string, sampleSize int) (*dataset.Set, error) {
 	if d.limit < 0 {
 		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
 	}
-	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit})
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize})
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -34,9 +38,20 @@ func FuzzParseSNNFile(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"format":"quartz-snn","version":1,"network":{"in_shape":[1,1,1],"layers":[]}}`))
 	f.Add([]byte(`{"format":"quartz-snn","version":1,"network":{"in_shape":[1,1000000000,1000000000],"layers":[{"kind":"Linear","in_shape":[1],"out_shape":[1],"t":1,"t_out":1}]}}`))
+	// A real file: models/lenet5.onnx converted on MNIST.
+	f.Add(readGzip(f, "testdata/lenet5.snn.json.gz"))
+	// Crafted files that hung or panicked before the size limits.
+	f.Add([]byte(`{"format":"quartz-snn","version":1,"network":{"in_shape":[1,1,2305843009213693952],"layers":[{"kind":"MaxPool","in_shape":[1,1,2305843009213693952],"out_shape":[1,1,2305843009213693952],"kernel":[1,1],"stride":[1,1]},{"kind":"Conv","in_shape":[1,1,2305843009213693952],"out_shape":[1,1,1],"kernel":[1,1],"stride":[1,2305843009213693952],"dilation":[1,1],"group":1,"w":[0],"w_shape":[1,1,1,1],"b":[0.5],"t":4,"t_out":4,"theta":3.5,"counter":[0.5],"output":true}]}}`))
+	f.Add([]byte(`{"format":"quartz-snn","version":1,"network":{"in_shape":[1,1,1],"layers":[{"kind":"Conv","in_shape":[1,1,1],"out_shape":[1,1,1],"kernel":[4294967296,4294967296],"stride":[8589934592,8589934592],"pad":[4294967296,4294967296,4294967296,4294967296],"dilation":[1,1],"group":1,"w_shape":[1,1,4294967296,4294967296],"b":[0.5],"t":4,"t_out":4,"theta":3.5,"counter":[0.5],"output":true}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sf, err := parseSNNFile(data)
 		if err != nil {
+			return
+		}
+		// Accepted networks are within snn's limits, which still allow
+		// minutes of simulation; simulate only the small ones.
+		sp, relay := sf.Network.Neurons()
+		if sp+relay > 1<<16 || graph.Size(sf.Network.InShape) > 1<<16 || sf.Network.EndStep() > 1<<12 {
 			return
 		}
 		sim, err := snn.NewSim(sf.Network, 1)
@@ -49,4 +64,22 @@ func FuzzParseSNNFile(f *testing.F) {
 			return
 		}
 	})
+}
+
+// readGzip returns the decompressed contents of a gzip file.
+func readGzip(tb testing.TB, name string) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
 }

@@ -65,7 +65,9 @@ func emulateSet(ctx context.Context, n *snn.Network, p *hw.Profile, s *dataset.S
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	const chunk = 1000
+	// Small chunks: ctx is checked between them, so Ctrl-C takes effect
+	// within a chunk's time (well under a second).
+	const chunk = 128
 	x := make([]float32, min(chunk, s.Len())*s.SampleSize())
 	idx := make([]int, chunk)
 	y := make([]int32, chunk)

@@ -41,9 +41,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := nir.Unmarshal(data)
+	n, warnings, err := nir.Unmarshal(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "warning: %s: %s\n", *in, w)
 	}
 	cfg := snnFileConfig{Tmax: n.InputT()}
 	var ts []int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
@@ -67,6 +68,11 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	res, err := sweep.Load(dir)
 	if err != nil {
 		return fmt.Errorf("%s: not a finished sweep (run quartz sweep -o %s first): %w", dir, dir, err)
+	}
+	if *model != "" {
+		if err := checkSweepModel(dir, *model); err != nil {
+			return err
+		}
 	}
 	if *out == "" {
 		*out = filepath.Join(dir, plotsDir)
@@ -259,4 +265,27 @@ func thresholdOf(s string) snn.Threshold {
 		return snn.Truncate
 	}
 	return snn.Round
+}
+
+// checkSweepModel refuses a --model whose SHA-256 differs from the one the
+// sweep in dir recorded (sweep.json's model_id, "sha256:HEX" and the
+// preprocessing flags): its figures would mix two networks.
+func checkSweepModel(dir, model string) error {
+	id, err := sweep.ModelID(dir)
+	if err != nil {
+		return err
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(id), " ")
+	rec, ok := strings.CutPrefix(first, "sha256:")
+	if !ok {
+		return nil // a sweep that recorded no fingerprint
+	}
+	sum, err := fileSHA256(model)
+	if err != nil {
+		return err
+	}
+	if sum != rec {
+		return fmt.Errorf("%s: the sweep in %s was run on a model with SHA-256 %.12s…, not this one (%.12s…): its figures would mix two networks", model, dir, rec, sum)
+	}
+	return nil
 }

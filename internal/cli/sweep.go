@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/quartz-snn/quartz/graph"
 	"os"
 	"path/filepath"
 
@@ -105,7 +106,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		cfg.AnalogFirst = on
 		fmt.Fprintf(e.stderr, "note: %s\n", note)
 	}
-	test, err := d.open(d.split)
+	test, err := d.openSized(d.split, graph.Size(m.InputShape))
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printNotes(e, note)
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train"})
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape)})
 	if err != nil {
 		return fmt.Errorf("calibration set: %w", err)
 	}

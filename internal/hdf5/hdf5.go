@@ -76,6 +76,46 @@ type Member struct {
 // (readers such as h5py list them by name).
 type Group struct {
 	Members []Member
+	// Attrs are the group's attributes (HDF5 attribute messages), in the
+	// order they were set.
+	Attrs []Attr
+}
+
+// Attr is a named attribute of a Group.
+type Attr struct {
+	Name  string
+	Value *Dataset
+}
+
+// Attr returns the value of the attribute name, nil if there is none.
+func (g *Group) Attr(name string) *Dataset {
+	for _, a := range g.Attrs {
+		if a.Name == name {
+			return a.Value
+		}
+	}
+	return nil
+}
+
+// SetAttr sets the attribute name to v, replacing an attribute of that name.
+func (g *Group) SetAttr(name string, v *Dataset) {
+	for i := range g.Attrs {
+		if g.Attrs[i].Name == name {
+			g.Attrs[i].Value = v
+			return
+		}
+	}
+	g.Attrs = append(g.Attrs, Attr{Name: name, Value: v})
+}
+
+// DeleteAttr removes the attribute name, if there is one.
+func (g *Group) DeleteAttr(name string) {
+	for i := range g.Attrs {
+		if g.Attrs[i].Name == name {
+			g.Attrs = append(g.Attrs[:i:i], g.Attrs[i+1:]...)
+			return
+		}
+	}
 }
 
 // Get returns the member called name, or nil.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -186,8 +187,59 @@ func TestH5dump(t *testing.T) {
 	}
 }
 
+// TestAttributes: group attributes of every type round-trip, and Digest
+// covers the members but not the attributes.
+func TestAttributes(t *testing.T) {
+	g := withAttrs()
+	b, err := Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Attrs, g.Attrs) || !reflect.DeepEqual(back.SubGroup("sub").Attrs, g.SubGroup("sub").Attrs) {
+		t.Fatalf("attributes %+v, want %+v", back.Attrs, g.Attrs)
+	}
+	d0 := Digest(back)
+	back.DeleteAttr("s")
+	if Digest(back) != d0 {
+		t.Fatal("digest depends on attributes")
+	}
+	back.Lookup("sub/x").Dataset.F32[0] = 2
+	if Digest(back) == d0 {
+		t.Fatal("digest does not depend on values")
+	}
+	for _, c := range []struct {
+		name string
+		g    *Group
+		want string
+	}{
+		{"duplicate", &Group{Attrs: []Attr{{"a", &Dataset{Type: Int64, I64: []int64{1}}}, {"a", &Dataset{Type: Int64, I64: []int64{1}}}}}, "duplicate attribute"},
+		{"nil", &Group{Attrs: []Attr{{"a", nil}}}, "nil attribute"},
+		{"bad name", &Group{Attrs: []Attr{{"a/b", &Dataset{Type: Int64, I64: []int64{1}}}}}, "invalid"},
+		{"too large", &Group{Attrs: []Attr{{"a", &Dataset{Type: Float64, Shape: []int{10000}, F64: make([]float64, 10000)}}}}, "64 KiB"},
+	} {
+		if _, err := Marshal(c.g); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+func withAttrs() *Group {
+	g := &Group{}
+	sub := g.AddGroup("sub")
+	sub.AddFloat32("x", []int{2}, 1, -1)
+	g.SetAttr("s", &Dataset{Type: String, Str: []string{"abc"}})
+	g.SetAttr("i", &Dataset{Type: Int64, Shape: []int{3}, I64: []int64{1, -2, 3}})
+	sub.SetAttr("f", &Dataset{Type: Float32, Shape: []int{1}, F32: []float32{0.5}})
+	sub.SetAttr("d", &Dataset{Type: Float64, F64: []float64{2.5}})
+	return g
+}
+
 func FuzzRead(f *testing.F) {
-	for _, g := range []*Group{tiny(), every()} {
+	for _, g := range []*Group{tiny(), every(), withAttrs()} {
 		b, _ := Marshal(g)
 		f.Add(b)
 	}

@@ -120,6 +120,7 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 		elem                                  uint64
 		strPad                                byte
 		dataAddr, dataSize                    uint64
+		attrs                                 []Attr
 	)
 	for _, m := range msgs {
 		b, off := m.data, int64(m.off)
@@ -173,8 +174,17 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 			}
 			dataAddr, dataSize = binary.LittleEndian.Uint64(b[2:]), binary.LittleEndian.Uint64(b[10:])
 			hasLayout = true
-		case 0x0C:
-			return nil, r.errf(off, "attributes not supported")
+		case msgAttribute:
+			a, err := r.attribute(b, off)
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range attrs {
+				if o.Name == a.Name {
+					return nil, r.errf(off, "duplicate attribute %q", a.Name)
+				}
+			}
+			attrs = append(attrs, a)
 		case 0x10:
 			return nil, r.errf(off, "object header continuation not supported")
 		case 0x11:
@@ -187,8 +197,10 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 	switch {
 	case isGroup && isData:
 		return nil, r.errf(int64(addr), "object is both a group and a dataset")
+	case len(attrs) > 0 && !isGroup:
+		return nil, r.errf(int64(addr), "attributes of a dataset not supported (only of groups)")
 	case isGroup:
-		g := &Group{Members: links}
+		g := &Group{Members: links, Attrs: attrs}
 		r.objs[addr] = g
 		seen := map[string]bool{}
 		for i := range links {
@@ -215,7 +227,6 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 	if hi != 0 || (dataAddr != undefAddr && want != dataSize) {
 		return nil, r.errf(int64(addr), "storage holds %d bytes, %d elements of %d bytes need %d", dataSize, nelem, elem, want)
 	}
-	d := &Dataset{Type: typ, Shape: shape}
 	var raw []byte
 	if dataAddr == undefAddr {
 		if nelem != 0 {
@@ -224,6 +235,15 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 	} else if raw, err = r.span(dataAddr, dataSize, "dataset storage"); err != nil {
 		return nil, err
 	}
+	d := decodeValues(typ, shape, nelem, elem, strPad, raw)
+	r.objs[addr] = d
+	return d, nil
+}
+
+// decodeValues builds a dataset from raw, which holds exactly nelem
+// elements of elem bytes.
+func decodeValues(typ Type, shape []int, nelem, elem uint64, strPad byte, raw []byte) *Dataset {
+	d := &Dataset{Type: typ, Shape: shape}
 	n := int(nelem)
 	le := binary.LittleEndian
 	switch typ {
@@ -255,8 +275,55 @@ func (r *reader) object(addr uint64, depth int) (any, error) {
 			d.Str[i] = string(s)
 		}
 	}
-	r.objs[addr] = d
-	return d, nil
+	return d
+}
+
+// attribute decodes an attribute message (version 1 or 3) holding a
+// value of one of the four element types.
+func (r *reader) attribute(b []byte, off int64) (Attr, error) {
+	if len(b) < 8 || (b[0] != 1 && b[0] != 3) {
+		return Attr{}, r.errf(off, "attribute message: unsupported version")
+	}
+	if b[1] != 0 {
+		return Attr{}, r.errf(off, "attribute message: shared datatype or dataspace not supported")
+	}
+	le := binary.LittleEndian
+	nName, nType, nSpace := uint64(le.Uint16(b[2:])), uint64(le.Uint16(b[4:])), uint64(le.Uint16(b[6:]))
+	p := uint64(8)
+	pad := func(n uint64) uint64 { return n }
+	if b[0] == 1 {
+		pad = func(n uint64) uint64 { return (n + 7) &^ 7 }
+	} else {
+		p = 9 // character set
+	}
+	if nName == 0 || uint64(len(b)) < p+pad(nName)+pad(nType)+pad(nSpace) {
+		return Attr{}, r.errf(off, "attribute message too short")
+	}
+	name := b[p : p+nName]
+	if name[nName-1] != 0 {
+		return Attr{}, r.errf(off, "attribute name not NUL-terminated")
+	}
+	a := Attr{Name: string(name[:nName-1])}
+	if err := validName(a.Name); err != nil {
+		return Attr{}, r.errf(off, "attribute name %q is invalid", a.Name)
+	}
+	p += pad(nName)
+	typ, elem, strPad, err := r.datatype(b[p:p+nType], off)
+	if err != nil {
+		return Attr{}, err
+	}
+	p += pad(nType)
+	shape, nelem, err := r.dataspace(b[p:p+nSpace], off)
+	if err != nil {
+		return Attr{}, err
+	}
+	p += pad(nSpace)
+	hi, want := bits.Mul64(nelem, elem)
+	if hi != 0 || want > uint64(len(b))-p {
+		return Attr{}, r.errf(off, "attribute %q holds %d bytes, %d elements of %d bytes need %d", a.Name, uint64(len(b))-p, nelem, elem, want)
+	}
+	a.Value = decodeValues(typ, shape, nelem, elem, strPad, b[p:p+want])
+	return a, nil
 }
 
 type rawMessage struct {

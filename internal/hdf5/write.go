@@ -25,6 +25,7 @@ const (
 	msgLink      = 0x06
 	msgLayout    = 0x08
 	msgGroupInfo = 0x0A
+	msgAttribute = 0x0C
 	msgModTime   = 0x12
 )
 
@@ -118,6 +119,41 @@ func (w *writer) group(g *Group, path string) (uint64, error) {
 		}
 		msgs = append(msgs, message{typ: msgLink, data: linkMessage(m.Name, addr)})
 	}
+	seen = map[string]bool{}
+	for _, a := range g.Attrs {
+		p := strings.TrimSuffix(path, "/") + "/@" + a.Name
+		if err := validName(a.Name); err != nil {
+			return 0, fmt.Errorf("%w in %s", err, path)
+		}
+		if seen[a.Name] {
+			return 0, fmt.Errorf("hdf5: %s: duplicate attribute", p)
+		}
+		seen[a.Name] = true
+		if a.Value == nil {
+			return 0, fmt.Errorf("hdf5: %s: nil attribute", p)
+		}
+		space, dtype, raw, err := encode(a.Value, p)
+		if err != nil {
+			return 0, err
+		}
+		// Attribute message version 3: name (NUL-terminated), datatype,
+		// dataspace and the value, unpadded; name in UTF-8.
+		le := binary.LittleEndian
+		b := []byte{3, 0}
+		b = le.AppendUint16(b, uint16(len(a.Name)+1))
+		b = le.AppendUint16(b, uint16(len(dtype)))
+		b = le.AppendUint16(b, uint16(len(space)))
+		b = append(b, 1)
+		b = append(b, a.Name...)
+		b = append(b, 0)
+		b = append(b, dtype...)
+		b = append(b, space...)
+		b = append(b, raw...)
+		if len(b) >= 1<<16 {
+			return 0, fmt.Errorf("hdf5: %s: attribute of %d bytes, more than 64 KiB", p, len(b))
+		}
+		msgs = append(msgs, message{typ: msgAttribute, data: b})
+	}
 	return w.header(msgs), nil
 }
 
@@ -153,24 +189,44 @@ func linkMessage(name string, addr uint64) []byte {
 }
 
 func (w *writer) dataset(d *Dataset, path string) (uint64, error) {
+	space, dtype, raw, err := encode(d, path)
+	if err != nil {
+		return 0, err
+	}
+	addr := undefAddr
+	if len(raw) > 0 {
+		addr = uint64(len(w.buf))
+		w.buf = append(w.buf, raw...)
+	}
+	layout := append([]byte{3, 1}, le64(addr, uint64(len(raw)))...)
+	return w.header([]message{
+		{typ: msgDataspace, data: space},
+		{typ: msgDatatype, flags: 1, data: dtype},
+		// Fill Value version 3: late allocation, write "if set", none set.
+		{typ: msgFillValue, flags: 1, data: []byte{3, 0x0A}},
+		{typ: msgLayout, data: layout},
+	}), nil
+}
+
+// encode returns the dataspace and datatype messages of d and its values.
+func encode(d *Dataset, path string) (space, dtype, raw []byte, err error) {
 	n := 1
 	for _, s := range d.Shape {
 		if s < 0 {
-			return 0, fmt.Errorf("hdf5: %s: negative dimension in shape %v", path, d.Shape)
+			return nil, nil, nil, fmt.Errorf("hdf5: %s: negative dimension in shape %v", path, d.Shape)
 		}
 		if s > 0 && n > math.MaxInt32/s {
-			return 0, fmt.Errorf("hdf5: %s: shape %v too large", path, d.Shape)
+			return nil, nil, nil, fmt.Errorf("hdf5: %s: shape %v too large", path, d.Shape)
 		}
 		n *= s
 	}
 	if got := d.values(); got != n {
 		if got < 0 {
-			return 0, fmt.Errorf("hdf5: %s: invalid type %v", path, d.Type)
+			return nil, nil, nil, fmt.Errorf("hdf5: %s: invalid type %v", path, d.Type)
 		}
-		return 0, fmt.Errorf("hdf5: %s: %d values for shape %v (%d elements)", path, got, d.Shape, n)
+		return nil, nil, nil, fmt.Errorf("hdf5: %s: %d values for shape %v (%d elements)", path, got, d.Shape, n)
 	}
 	le := binary.LittleEndian
-	var raw, dtype []byte
 	switch d.Type {
 	case Float32:
 		dtype = floatType(4)
@@ -195,7 +251,7 @@ func (w *writer) dataset(d *Dataset, path string) (uint64, error) {
 		size := 1
 		for _, s := range d.Str {
 			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
-				return 0, fmt.Errorf("hdf5: %s: string %q holds a NUL byte or invalid UTF-8", path, s)
+				return nil, nil, nil, fmt.Errorf("hdf5: %s: string %q holds a NUL byte or invalid UTF-8", path, s)
 			}
 			size = max(size, len(s))
 		}
@@ -206,26 +262,14 @@ func (w *writer) dataset(d *Dataset, path string) (uint64, error) {
 			copy(raw[i*size:], s)
 		}
 	}
-	addr := undefAddr
-	if len(raw) > 0 {
-		addr = uint64(len(w.buf))
-		w.buf = append(w.buf, raw...)
-	}
-	space := []byte{2, byte(len(d.Shape)), 0, 1}
+	space = []byte{2, byte(len(d.Shape)), 0, 1}
 	if len(d.Shape) == 0 {
 		space[3] = 0 // scalar
 	}
 	for _, s := range d.Shape {
 		space = le.AppendUint64(space, uint64(s))
 	}
-	layout := append([]byte{3, 1}, le64(addr, uint64(len(raw)))...)
-	return w.header([]message{
-		{typ: msgDataspace, data: space},
-		{typ: msgDatatype, flags: 1, data: dtype},
-		// Fill Value version 3: late allocation, write "if set", none set.
-		{typ: msgFillValue, flags: 1, data: []byte{3, 0x0A}},
-		{typ: msgLayout, data: layout},
-	}), nil
+	return space, dtype, raw, nil
 }
 
 // floatType is an IEEE little-endian floating-point datatype of 4 or 8 bytes.
