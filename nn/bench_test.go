@@ -184,3 +184,30 @@ func BenchmarkLeNetPredict(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPredictVGG11 runs Predict on 256 CIFAR-shaped images
+// (-benchmem: the bytes allocated by New and the first Predict, per op).
+func BenchmarkPredictVGG11(b *testing.B) {
+	for _, width := range []float64{0.25, 1} {
+		b.Run(fmt.Sprintf("w%v", width), func(b *testing.B) {
+			m, err := Zoo("vgg11", []int{3, 32, 32}, 10, width)
+			if err != nil {
+				b.Fatal(err)
+			}
+			Init(m, 1)
+			x := make([]float32, PredictBatch*3*32*32)
+			for i := range x {
+				x[i] = float32(i%13) / 13
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				net, err := New(m, 2)
+				if err != nil {
+					b.Fatal(err)
+				}
+				net.Predict(x, PredictBatch)
+				net.Close()
+			}
+		})
+	}
+}
