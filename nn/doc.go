@@ -30,7 +30,11 @@
 // [n, size of its OutShape], kept from Forward to Backward, except the
 // alias nodes (Flatten, Reshape, and Dropout outside training), whose
 // output is their input's buffer itself: no copy. Activations reports the
-// outputs by node index, and Param.Layer is a node index.
+// outputs by node index, and Param.Layer is a node index. Predict and
+// Activations run without Forward's per-node buffers: a node's output is
+// reused once its readers have run (a chain needs two buffers;
+// EstimateInference gives the bytes), and a Net that never trains holds no
+// gradient buffers.
 //
 // Backward runs the nodes in reverse order. Each value (a node's output,
 // shared with the alias nodes that pass it on, or the model input) has one
