@@ -5,10 +5,13 @@
 #   tools/bench.sh > bench.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "# $(date -u +%F) $(go version) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) $(nproc) cores"
+cpu() { grep -m1 "^$1" /proc/cpuinfo | cut -d: -f2 | xargs; }
+echo "# $(date -u +%F) $(go version); CPU as /proc/cpuinfo reports it: $(cpu 'model name'), family $(cpu 'cpu family') model $(cpu 'model\s'), flags avx2=$(grep -qw avx2 /proc/cpuinfo && echo y || echo n) avx512f=$(grep -qw avx512f /proc/cpuinfo && echo y || echo n); $(nproc) cores"
 go build -o /tmp/quartz-bench ./cmd/quartz
 echo "## GEMM"
-go test -run XXX -bench 'Sgemm/(square/256|lenet)' -benchtime 300ms -count 3 ./internal/gemm
+# go test splits -bench at every '/', so each family is its own run.
+go test -run XXX -bench 'Sgemm/square/256' -benchtime 300ms -count 3 ./internal/gemm
+go test -run XXX -bench 'Sgemm/lenet' -benchtime 300ms -count 3 ./internal/gemm
 echo "## CNN engine"
 go test -run XXX -bench 'Conv|LeNet' -benchmem -count 3 ./nn
 echo "## SNN simulator"
