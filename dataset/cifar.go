@@ -109,6 +109,7 @@ func cifarBinFiles(name string, paths []string, limit int) (*Set, error) {
 		if err := readCIFARFile(p, s, int(total)); err != nil {
 			return nil, err
 		}
+		s.files = append(s.files, p)
 	}
 	return s, s.check()
 }

@@ -316,7 +316,10 @@ func isGrayModel(m color.Model) bool { return m == color.GrayModel || m == color
 // want, if positive, is the number of values per sample the caller's model
 // takes: images of another size are refused from their headers, before the
 // set is decoded.
-func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, want int) (*Set, error) {
+//
+// lazy keeps the entries instead of decoding them: the samples are decoded
+// when they are read (Options.Lazy).
+func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, want int, lazy bool) (*Set, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("dataset: %s: no images", name)
 	}
@@ -361,6 +364,10 @@ func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, 
 	if !ok {
 		return nil, fmt.Errorf("dataset: %s: %d images of %dx%dx%d exceed %d bytes", name, len(order), c, h, w, maxBytes)
 	}
+	if lazy {
+		s := &Set{Name: name, C: c, H: h, W: w, Classes: classes, Labels: labels, lazy: &lazyImages{order: order}}
+		return s, s.check()
+	}
 	s := &Set{Name: name, C: c, H: h, W: w, Classes: classes, Pix: make([]uint8, total), Labels: labels}
 	n := s.SampleSize()
 	err = parallelFor(len(order), func(i int) error {
@@ -374,6 +381,7 @@ func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, 
 		if err != nil {
 			return e.err("decoding image: %w", err)
 		}
+		decodes.Add(1)
 		if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 			return e.err("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
 		}
@@ -479,7 +487,10 @@ func parallelFor(n int, fn func(i int) error) error {
 // directory with train/ or test/ sub-folders, p/<split> is used; otherwise
 // p itself holds the class folders and split is ignored. Archives (.tar,
 // .tar.gz, .tgz) are streamed, never unpacked to disk.
-func imageFolder(name, p, split string, limit, want int) (*Set, error) {
+//
+// lazy decodes only the headers now and the pixels of a sample when it is
+// read (Options.Lazy).
+func imageFolder(name, p, split string, limit, want int, lazy bool) (*Set, error) {
 	var (
 		entries []imgEntry
 		classes []string
@@ -528,7 +539,19 @@ func imageFolder(name, p, split string, limit, want int) (*Set, error) {
 	if len(order) == 0 {
 		return nil, fmt.Errorf("dataset: %s: no .png/.jpg/.jpeg images in class folders", p)
 	}
-	return decodeSet(name, order, labels, classes, want)
+	s, err := decodeSet(name, order, labels, classes, want, lazy)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		s.files = make([]string, len(order))
+		for i := range order {
+			s.files[i] = order[i].path
+		}
+	} else {
+		s.files = []string{p}
+	}
+	return s, nil
 }
 
 // ReadImageTar reads split from a tar archive (gzipped or not) of class
@@ -543,5 +566,5 @@ func ReadImageTar(r io.Reader, name, split string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeSet(name, order, labels, classes, 0)
+	return decodeSet(name, order, labels, classes, 0, false)
 }

@@ -179,7 +179,12 @@ func idxSet(name, imagesPath, labelsPath string, classes []string, limit int) (*
 	if err != nil {
 		return nil, err
 	}
-	return idxToSet(name, im, imagesPath, lb, labelsPath, classes)
+	s, err := idxToSet(name, im, imagesPath, lb, labelsPath, classes)
+	if err != nil {
+		return nil, err
+	}
+	s.files = []string{imagesPath, labelsPath}
+	return s, nil
 }
 
 func idxToSet(name string, im *IDX, imagesPath string, lb *IDX, labelsPath string, classes []string) (*Set, error) {

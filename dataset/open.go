@@ -26,6 +26,13 @@ type Options struct {
 	// from the image headers, before the set is decoded; other formats
 	// have fixed sizes and are checked by the caller.
 	SampleSize int
+	// Lazy, for image folders and archives, reads the image headers now
+	// (sizes are checked, as without it) and decodes a sample's pixels only
+	// when it is read (Set.Chunks, Gather, Image), every time it is read:
+	// a caller that uses 10,000 of 50,000 images decodes 10,000. Pix is
+	// then nil; the values read are those of the set decoded eagerly, bit
+	// for bit. Other formats ignore it.
+	Lazy bool
 }
 
 // SpecUsage lists the data set specs Open accepts, for command help texts.
@@ -71,9 +78,9 @@ func Open(spec string, opt Options) (*Set, error) {
 		return openFashion(arg, dir, split, opt.Limit)
 	case "cifar10":
 		if hasArg {
-			return openCIFARPath(arg, split, opt.Limit)
+			return openCIFARPath(arg, split, opt.Limit, opt.Lazy)
 		}
-		return openCIFAR(dir, split, opt.Limit)
+		return openCIFAR(dir, split, opt.Limit, opt.Lazy)
 	case "folder":
 		if !hasArg {
 			break
@@ -82,7 +89,7 @@ func Open(spec string, opt Options) (*Set, error) {
 		for _, ext := range []string{".tar.gz", ".tgz", ".tar"} {
 			base = strings.TrimSuffix(base, ext)
 		}
-		return imageFolder(base+"/"+split, arg, split, opt.Limit, opt.SampleSize)
+		return imageFolder(base+"/"+split, arg, split, opt.Limit, opt.SampleSize, opt.Lazy)
 	}
 	return nil, fmt.Errorf("dataset: unknown spec %q\n%s", spec, SpecUsage)
 }
@@ -177,7 +184,7 @@ func openFashion(arg, dir, split string, limit int) (*Set, error) {
 }
 
 // openCIFAR finds CIFAR-10 under dir.
-func openCIFAR(dir, split string, limit int) (*Set, error) {
+func openCIFAR(dir, split string, limit int, lazy bool) (*Set, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("dataset: cifar10: no data directory: set QUARTZ_DATA (Options.Dir) to a folder holding cifar10/ or cifar-10-batches-bin/, or use cifar10:PATH")
 	}
@@ -195,7 +202,7 @@ func openCIFAR(dir, split string, limit int) (*Set, error) {
 		if fi.IsDir() && !hasAnyCIFARBin(c) && !hasSplitDirs(c) {
 			continue
 		}
-		return openCIFARPath(c, split, limit)
+		return openCIFARPath(c, split, limit, lazy)
 	}
 	return nil, fmt.Errorf("dataset: cifar10: no CIFAR-10 data found; looked for binary batches or train|test/<class>/ image folders in %s",
 		strings.Join(cands, ", "))
@@ -203,7 +210,7 @@ func openCIFAR(dir, split string, limit int) (*Set, error) {
 
 // openCIFARPath loads CIFAR-10 from a folder of binary batches, one batch
 // file, or an image folder or archive.
-func openCIFARPath(p, split string, limit int) (*Set, error) {
+func openCIFARPath(p, split string, limit int, lazy bool) (*Set, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: cifar10: %w", err)
@@ -225,7 +232,7 @@ func openCIFARPath(p, split string, limit int) (*Set, error) {
 		return nil, fmt.Errorf("dataset: cifar10: %s holds neither binary batches (%s, %s) nor train/ or test/ image folders",
 			p, cifarBatches["train"][0], cifarBatches["test"][0])
 	}
-	s, err := imageFolder("cifar10/"+split, p, split, limit, 0)
+	s, err := imageFolder("cifar10/"+split, p, split, limit, 0, lazy)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,13 @@ type Set struct {
 	Classes []string // class names, index = label
 	Pix     []uint8  // N*C*H*W, NCHW
 	Labels  []uint8  // N
+
+	// lazy, when not nil, decodes the samples on demand (Options.Lazy):
+	// Pix is nil.
+	lazy *lazyImages
+	// files are the files the set was read from (Fingerprint); archive
+	// members and image files of a lazy set are found through lazy.
+	files []string
 }
 
 // Len returns the number of samples.
@@ -41,6 +48,13 @@ var scale = func() (t [256]float32) {
 // dst is shorter than SampleSize().
 func (s *Set) Image(i int, dst []float32) {
 	n := s.SampleSize()
+	if s.lazy != nil {
+		var y [1]int32
+		if err := s.gatherLazy([]int{i}, dst[:n], y[:]); err != nil {
+			panic(err)
+		}
+		return
+	}
 	src := s.Pix[i*n : (i+1)*n]
 	dst = dst[:n]
 	for j, v := range src {
@@ -51,7 +65,16 @@ func (s *Set) Image(i int, dst []float32) {
 // Gather writes the samples idx[0], idx[1], … to x (len(idx)*SampleSize()
 // values, NCHW) and their labels to y (len(idx) values). It panics, like a
 // slice index, if an index is out of range or x or y is too short.
+//
+// A lazy set (Options.Lazy) decodes the samples here and panics on an
+// image that fails to decode; Chunks returns that error instead.
 func (s *Set) Gather(idx []int, x []float32, y []int32) {
+	if s.lazy != nil {
+		if err := s.gatherLazy(idx, x, y); err != nil {
+			panic(err)
+		}
+		return
+	}
 	n := s.SampleSize()
 	for k, i := range idx {
 		s.Image(i, x[k*n:(k+1)*n])
@@ -65,6 +88,11 @@ func (s *Set) Gather(idx []int, x []float32, y []int32) {
 func (s *Set) Slice(from, to int) *Set {
 	n := s.SampleSize()
 	t := *s
+	if s.lazy != nil {
+		t.lazy = &lazyImages{order: s.lazy.order[from:to:to]}
+		t.Labels = s.Labels[from:to:to]
+		return &t
+	}
 	t.Pix = s.Pix[from*n : to*n : to*n]
 	t.Labels = s.Labels[from:to:to]
 	return &t
@@ -91,7 +119,11 @@ func (s *Set) check() error {
 	if s.C <= 0 || s.H <= 0 || s.W <= 0 {
 		return fmt.Errorf("dataset: %s: bad sample shape %dx%dx%d", s.Name, s.C, s.H, s.W)
 	}
-	if len(s.Pix) != len(s.Labels)*s.SampleSize() {
+	if s.lazy != nil {
+		if len(s.lazy.order) != len(s.Labels) || s.Pix != nil {
+			return fmt.Errorf("dataset: %s: lazy set of %d images for %d labels", s.Name, len(s.lazy.order), len(s.Labels))
+		}
+	} else if len(s.Pix) != len(s.Labels)*s.SampleSize() {
 		return fmt.Errorf("dataset: %s: %d pixel bytes for %d samples of %d", s.Name, len(s.Pix), len(s.Labels), s.SampleSize())
 	}
 	if len(s.Classes) > 256 {
@@ -169,7 +201,13 @@ func (s *Set) Chunks(idx []int, size int, fn func(x []float32, y []int32, n int)
 				seq[i] = lo + i
 			}
 		}
-		s.Gather(part[:n], x, y)
+		if s.lazy != nil {
+			if err := s.gatherLazy(part[:n], x, y); err != nil {
+				return err
+			}
+		} else {
+			s.Gather(part[:n], x, y)
+		}
 		if err := fn(x[:n*s.SampleSize()], y[:n], n); err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ type Result struct {
 	Threshold  string  `json:"threshold"`
 	Analog     bool    `json:"analog_first"`
 	CalibSize  int     `json:"calibration_samples"`
+	// PercentileAuto says how --percentile auto chose Percentile; absent
+	// for a fixed percentile.
+	PercentileAuto *AutoChoice `json:"percentile_auto,omitempty"`
 
 	ANNAccuracy *float64 `json:"ann_accuracy"` // nil without the ANN (eval --snn alone)
 	SNNAccuracy float64  `json:"snn_accuracy"`
@@ -94,7 +97,8 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	}
 	cfg := c.Config
 	res := &Result{Model: c.SNN.Name, Data: test.Name, Samples: test.Len(), Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers,
-		Percentile: cfg.Percentile, Threshold: c.SNN.Threshold.String(), Analog: cfg.AnalogFirst, CalibSize: c.CalibSize}
+		Percentile: cfg.Percentile, Threshold: c.SNN.Threshold.String(), Analog: cfg.AnalogFirst, CalibSize: c.CalibSize,
+		PercentileAuto: c.Auto}
 	if c.Norm != nil {
 		res.Warnings = append(res.Warnings, c.Norm.Warnings...)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
@@ -36,18 +37,54 @@ type Config struct {
 	AnalogFirst      bool
 	Workers          int       // goroutines (≤ 0: all CPUs)
 	Progress         io.Writer // progress bars (nil: none)
+
+	// Auto chooses the percentile (ChoosePercentile) among Candidates
+	// (default AutoCandidates) on AutoSamples (default DefaultAutoSamples)
+	// samples of the training split held out of the calibration draw
+	// (SplitIndices); Percentile and LayerPercentiles must be unset.
+	Auto        bool
+	Candidates  []float64
+	AutoSamples int
+	// Cache is the calibration cache directory ("": no cache); see
+	// cache.go for the key.
+	Cache string
+	// MaxMemory, if positive, refuses a conversion whose estimated peak
+	// (EstimateConvert) exceeds it, before anything large is allocated.
+	MaxMemory int64
 }
 
 func (c *Config) defaults() error {
 	if c.Tmax == 0 && len(c.TmaxLayers) == 0 {
 		c.Tmax = DefaultTmax
 	}
-	if c.Tmax < 0 {
-		return fmt.Errorf("tmax %d: must be ≥ 1", c.Tmax)
+	if c.Tmax < 0 || c.Tmax > MaxTmax {
+		return fmt.Errorf("tmax %d: want 1..%d", c.Tmax, MaxTmax)
 	}
 	for _, t := range c.TmaxLayers {
-		if t < 1 {
-			return fmt.Errorf("per-layer tmax %v: every value must be ≥ 1", c.TmaxLayers)
+		if t < 1 || t > MaxTmax {
+			return fmt.Errorf("per-layer tmax %v: every value must be in 1..%d", c.TmaxLayers, MaxTmax)
+		}
+	}
+	if c.Workers > MaxWorkers {
+		return fmt.Errorf("workers %d: at most %d", c.Workers, MaxWorkers)
+	}
+	if c.Auto {
+		if c.Percentile != 0 || c.LayerPercentiles != nil {
+			return errors.New("percentile auto: a fixed percentile was given too")
+		}
+		if c.AutoSamples == 0 {
+			c.AutoSamples = DefaultAutoSamples
+		}
+		if c.AutoSamples < 1 || c.AutoSamples > MaxCalib {
+			return fmt.Errorf("auto samples %d: want 1..%d", c.AutoSamples, MaxCalib)
+		}
+		if c.Candidates == nil {
+			c.Candidates = AutoCandidates
+		}
+		for _, p := range c.Candidates {
+			if !(p > 0 && p <= 100) {
+				return fmt.Errorf("percentile candidate %v: must be in (0, 100]", p)
+			}
 		}
 	}
 	if c.Percentile == 0 {
@@ -59,8 +96,8 @@ func (c *Config) defaults() error {
 	if c.Calib == 0 {
 		c.Calib = DefaultCalib
 	}
-	if c.Calib < 0 {
-		return fmt.Errorf("calibration size %d: must be ≥ 1", c.Calib)
+	if c.Calib < 0 || c.Calib > MaxCalib {
+		return fmt.Errorf("calibration size %d: want 1..%d", c.Calib, MaxCalib)
 	}
 	return nil
 }
@@ -74,6 +111,11 @@ type Converted struct {
 	SNN        *snn.Network
 	Config     Config
 	CalibSize  int // calibration samples actually used
+	// Auto is how --percentile auto chose Config.Percentile (nil for a
+	// fixed percentile).
+	Auto *AutoChoice
+	// CalibCached reports that the calibration was read from the cache.
+	CalibCached bool
 	// Notes say how the data was fed where that is not plain, e.g. images
 	// flattened into a model that takes flat vectors (InputNote).
 	Notes []string
@@ -101,13 +143,55 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, fmt.Errorf("simplify: %w", err)
 	}
+	if len(s.Nodes) > MaxNodes {
+		return nil, fmt.Errorf("model %q has %d nodes, at most %d are supported", m.Name, len(s.Nodes), MaxNodes)
+	}
+	if err := CheckMemory("calibrating "+modelName(m), EstimateConvert(s, calib, cfg.Workers), cfg.MaxMemory); err != nil {
+		return nil, err
+	}
 	// Refuse what does not convert before the (long) calibration pass.
 	if err := checkConvertible(s, cfg); err != nil {
 		return nil, err
 	}
-	cal, used, err := Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
+	c := &Converted{ANN: m, Simplified: s}
+	autoN := 0
+	if cfg.Auto {
+		autoN = cfg.AutoSamples
+	}
+	idx, valid := SplitIndices(calib.Len(), cfg.Calib, autoN, cfg.CalibSeed)
+	cal, key, cached, notes, err := calibrateCached(ctx, s, calib, idx, cfg.CalibSeed, cfg.Workers, cfg.Progress, cfg.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("normalize: calibration: %w", err)
+	}
+	c.Notes, c.CalibCached = append(c.Notes, notes...), cached
+	if cached {
+		c.addNote("calibration read from the cache in " + cfg.Cache)
+	}
+	if cfg.Auto {
+		source := "training samples held out of the calibration draw"
+		if len(valid) == 0 {
+			// Never the test set: the calibration samples themselves.
+			valid = idx[:min(len(idx), cfg.AutoSamples)]
+			source = "calibration samples (the training split has none left beyond the calibration draw)"
+		}
+		var ak string
+		if cfg.Cache != "" {
+			var note string
+			ak = autoKey(key, valid, cfg.Candidates, cfg)
+			c.Auto, note = loadAuto(cfg.Cache, ak, cfg.Candidates)
+			c.addNote(note)
+		}
+		if c.Auto == nil {
+			if c.Auto, err = ChoosePercentile(ctx, m, cal, calib, valid, cfg.Candidates, cfg); err != nil {
+				return nil, err
+			}
+			c.Auto.Source = source
+			if cfg.Cache != "" {
+				c.addNote(storeAuto(cfg.Cache, ak, c.Auto))
+			}
+		}
+		cfg.Percentile = c.Auto.Chosen
+		c.addNote(c.Auto.Note())
 	}
 	nm, rep, err := cal.Normalize(normalize.Config{Percentile: cfg.Percentile, LayerPercentiles: cfg.LayerPercentiles})
 	if err != nil {
@@ -117,7 +201,7 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, err
 	}
-	c := &Converted{ANN: m, Simplified: s, Normalized: nm, Norm: rep, SNN: sn, Config: cfg, CalibSize: used}
+	c.Normalized, c.Norm, c.SNN, c.Config, c.CalibSize = nm, rep, sn, cfg, len(idx)
 	if note := InputNote(m.InputShape, calib); note != "" {
 		c.Notes = append(c.Notes, note)
 	}
@@ -172,16 +256,64 @@ func snnConfig(cfg Config) snn.Config {
 // follow. It returns the calibration and the number of samples used. prog,
 // if not nil, gets a progress bar.
 func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, seed uint64, workers int, prog io.Writer) (*normalize.Calibration, int, error) {
+	idx := CalibIndices(calib.Len(), n, seed)
+	cal, err := calibrateIdx(ctx, s, calib, idx, workers, prog)
+	return cal, len(idx), err
+}
+
+// CalibrateCached is Calibrate through the calibration cache in dir ("":
+// none): an entry for the same simplified model, set, sample count and
+// seed is read back instead of running the model; a missing one is
+// computed and stored. cached reports a hit; notes say why an entry was
+// recomputed or not written.
+func CalibrateCached(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, seed uint64, workers int, prog io.Writer, dir string) (cal *normalize.Calibration, used int, cached bool, notes []string, err error) {
+	idx := CalibIndices(calib.Len(), n, seed)
+	cal, _, cached, notes, err = calibrateCached(ctx, s, calib, idx, seed, workers, prog, dir)
+	return cal, len(idx), cached, notes, err
+}
+
+func calibrateCached(ctx context.Context, s *graph.Model, calib *dataset.Set, idx []int, seed uint64, workers int, prog io.Writer, dir string) (cal *normalize.Calibration, key string, cached bool, notes []string, err error) {
+	note := func(n string) {
+		if n != "" {
+			notes = append(notes, n)
+		}
+	}
+	if dir != "" {
+		if key, err = calibKey(s, calib, len(idx), seed); err != nil {
+			return nil, "", false, nil, err
+		}
+		var n string
+		cal, n = loadCalibration(dir, key, s)
+		note(n)
+		if cal != nil {
+			return cal, key, true, notes, nil
+		}
+	}
+	if cal, err = calibrateIdx(ctx, s, calib, idx, workers, prog); err != nil {
+		return nil, "", false, nil, err
+	}
+	if dir != "" {
+		note(storeCalibration(dir, key, cal))
+	}
+	return cal, key, false, notes, nil
+}
+
+// calibrateCalls counts the calibration forward passes (tests).
+var calibrateCalls atomic.Int64
+
+// calibrateIdx runs s over the samples idx of calib and counts the
+// activations.
+func calibrateIdx(ctx context.Context, s *graph.Model, calib *dataset.Set, idx []int, workers int, prog io.Writer) (*normalize.Calibration, error) {
+	calibrateCalls.Add(1)
 	net, err := nn.New(s, workers)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer net.Close()
-	idx := CalibIndices(calib.Len(), n, seed)
 	bar := progress.OnTerminal(prog, "calibrate", len(idx))
 	defer bar.Done()
 	src := func(fn func(layer int, out []float32)) error {
-		return calib.Chunks(idx, 256, func(x []float32, _ []int32, k int) error {
+		return calib.Chunks(idx, calibBatch, func(x []float32, _ []int32, k int) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -190,8 +322,20 @@ func Calibrate(ctx context.Context, s *graph.Model, calib *dataset.Set, n int, s
 			return nil
 		})
 	}
-	cal, err := normalize.Calibrate(s, src, 0)
-	return cal, len(idx), err
+	return normalize.Calibrate(s, src, 0)
+}
+
+func (c *Converted) addNote(n string) {
+	if n != "" {
+		c.Notes = append(c.Notes, n)
+	}
+}
+
+func modelName(m *graph.Model) string {
+	if m.Name == "" {
+		return "the model"
+	}
+	return fmt.Sprintf("model %q", m.Name)
 }
 
 // CalibIndices draws min(k, n) distinct sample indices, sorted, from a PCG
@@ -204,12 +348,18 @@ func CalibIndices(n, k int, seed uint64) []int {
 		}
 		return idx
 	}
-	r := rand.New(rand.NewPCG(seed, 0x5155_4152_545a)) // "QUARTZ"
-	perm := r.Perm(n)[:k]
+	perm := slices.Clone(calibPerm(n, seed)[:k])
 	// Sorting keeps memory access sequential; the set of samples is what
 	// matters for the percentile.
 	slices.Sort(perm)
 	return perm
+}
+
+// calibPerm is the permutation of n samples the calibration draw takes
+// its first samples from.
+func calibPerm(n int, seed uint64) []int {
+	r := rand.New(rand.NewPCG(seed, 0x5155_4152_545a)) // "QUARTZ"
+	return r.Perm(n)
 }
 
 func checkShape(m *graph.Model, s *dataset.Set) error {

@@ -3,6 +3,7 @@ package sweep
 import (
 	"errors"
 	"fmt"
+	"github.com/quartz-snn/quartz/pipeline"
 	"math"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ func (g Grid) Validate() error {
 	for _, t := range g.Tmax {
 		if t < 1 {
 			return fmt.Errorf("Tmax %d: must be ≥ 1", t)
+		}
+		if t > pipeline.MaxTmax {
+			return fmt.Errorf("Tmax %d: at most %d", t, pipeline.MaxTmax)
 		}
 		if seenT[t] {
 			return fmt.Errorf("Tmax %d given twice", t)

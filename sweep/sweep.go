@@ -40,6 +40,11 @@ type Config struct {
 	AnalogFirst        bool
 	Workers            int       // goroutines (≤ 0: all CPUs)
 	Progress           io.Writer // progress bar (nil: none)
+	// Cache is the calibration cache directory ("": none), as
+	// pipeline.Config.Cache; MaxMemory refuses a calibration whose
+	// estimate (pipeline.EstimateConvert) exceeds it (0: no limit).
+	Cache     string
+	MaxMemory int64
 	// RateSteps, if positive, also runs the rate-coded baseline for N =
 	// RateSteps steps once per percentile (pipeline.EvaluateRate, reading
 	// accuracy and costs at ratecode.DefaultCheckpoints(N)); 0 is off.
@@ -218,10 +223,18 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		}
 	}
 
-	// The calibration, once.
-	cal, n, err := pipeline.Calibrate(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress)
+	// The calibration, once (or read back from the cache).
+	if err := pipeline.CheckMemory("calibrating "+cfg.ModelName, pipeline.EstimateConvert(s, calib, cfg.Workers), cfg.MaxMemory); err != nil {
+		return err
+	}
+	cal, n, _, notes, err := pipeline.CalibrateCached(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress, cfg.Cache)
 	if err != nil {
 		return err
+	}
+	if cfg.Progress != nil {
+		for _, note := range notes {
+			fmt.Fprintf(cfg.Progress, "note: %s\n", note)
+		}
 	}
 
 	j := &job{simplified: s, cal: cal, calibSize: n, test: test, dir: dir, cfg: cfg, pcfg: pcfg, ann: ann}

@@ -9,7 +9,10 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/quartz-snn/quartz/pipeline"
 )
 
 // command is one subcommand.
@@ -144,6 +147,11 @@ func parse(fs *flag.FlagSet, args []string, maxArgs int) error {
 			return err
 		}
 		return errUsage
+	}
+	if f := fs.Lookup("workers"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > pipeline.MaxWorkers {
+			return fmt.Errorf("--workers %d: at most %d", n, pipeline.MaxWorkers)
+		}
 	}
 	if fs.NArg() > maxArgs {
 		fmt.Fprintf(fs.Output(), "unexpected arguments: %s\n", strings.Join(fs.Args(), " "))

@@ -44,6 +44,9 @@ type snnFile struct {
 	Norm         *normalize.Report `json:"normalization"`
 	Network      *snn.Network      `json:"network"`
 	CalibSamples int               `json:"calibration_samples"`
+	// PercentileAuto is how --percentile auto chose the percentile
+	// (absent for a fixed one).
+	PercentileAuto *pipeline.AutoChoice `json:"percentile_auto,omitempty"`
 }
 
 type snnFileConfig struct {
@@ -91,7 +94,7 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	f := snnFile{Format: snnFormat, Version: 1, SourceModel: *model, SourceSHA256: sum, Data: d.spec, Norm: conv.Norm, Network: conv.SNN,
-		CalibSamples: conv.CalibSize,
+		CalibSamples: conv.CalibSize, PercentileAuto: conv.Auto,
 		Config: snnFileConfig{Tmax: conv.Config.Tmax, TmaxLayers: conv.Config.TmaxLayers, Percentile: conv.Config.Percentile,
 			LayerPercentiles: conv.Config.LayerPercentiles, CalibSeed: conv.Config.CalibSeed, AnalogFirst: conv.Config.AnalogFirst}}
 	js, err := json.Marshal(f)
@@ -130,7 +133,7 @@ func readSNN(path, model string, pre *preprocFlags, workers int) (*pipeline.Conv
 			return nil, fmt.Errorf("%s: converted from a model with SHA-256 %.12s…, not %s (SHA-256 %.12s…): the ANN and SNN would be unrelated networks", path, f.SourceSHA256, model, sum)
 		}
 	}
-	c := &pipeline.Converted{SNN: f.Network, Norm: f.Norm, CalibSize: f.CalibSamples,
+	c := &pipeline.Converted{SNN: f.Network, Norm: f.Norm, CalibSize: f.CalibSamples, Auto: f.PercentileAuto,
 		Config: pipeline.Config{Tmax: f.Config.Tmax, TmaxLayers: f.Config.TmaxLayers, Percentile: f.Config.Percentile,
 			LayerPercentiles: f.Config.LayerPercentiles, CalibSeed: f.Config.CalibSeed, AnalogFirst: f.Config.AnalogFirst,
 			Threshold: f.Network.Threshold, Workers: workers}}

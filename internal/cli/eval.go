@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
-	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
@@ -29,8 +29,12 @@ func init() {
 type convFlags struct {
 	tmax        int
 	tmaxLayers  string
-	percentile  float64
+	percentile  string
 	pctLayers   string
+	autoSamples int
+	cache       string
+	noCache     bool
+	maxMem      memFlag
 	calib       int
 	calibSeed   uint64
 	threshold   string
@@ -38,11 +42,19 @@ type convFlags struct {
 	pre         preprocFlags
 }
 
-func (c *convFlags) register(fs *flag.FlagSet) {
+func (c *convFlags) register(fs *flag.FlagSet) { c.registerPct(fs, "auto") }
+
+// registerPct registers the flags with defPct the default --percentile.
+func (c *convFlags) registerPct(fs *flag.FlagSet, defPct string) {
 	fs.IntVar(&c.tmax, "tmax", pipeline.DefaultTmax, "time steps T per layer window")
 	fs.StringVar(&c.tmaxLayers, "tmax-layers", "", "per-layer T, comma separated (one per spiking layer; overrides --tmax)")
-	fs.Float64Var(&c.percentile, "percentile", normalize.DefaultPercentile, "normalization percentile in (0, 100]")
-	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated")
+	fs.StringVar(&c.percentile, "percentile", defPct, "normalization percentile in (0, 100], or auto: the best SNN–ANN agreement at --tmax among "+
+		pctList(pipeline.AutoCandidates)+" on training samples held out of the calibration draw")
+	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated (overrides --percentile)")
+	fs.IntVar(&c.autoSamples, "auto-samples", pipeline.DefaultAutoSamples, "--percentile auto: validation samples held out of the training split")
+	fs.StringVar(&c.cache, "cache", "", "calibration cache `DIR` (default $XDG_CACHE_HOME/quartz or ~/.cache/quartz)")
+	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the calibration cache")
+	fs.Var(&c.maxMem, "max-memory", memUsage)
 	fs.IntVar(&c.calib, "calib", pipeline.DefaultCalib, "calibration samples drawn from the training split")
 	fs.Uint64Var(&c.calibSeed, "calib-seed", 1, "seed of the calibration draw")
 	fs.StringVar(&c.threshold, "threshold", "round", "firing threshold: round (θ = T−½) or truncate (θ = T)")
@@ -51,23 +63,55 @@ func (c *convFlags) register(fs *flag.FlagSet) {
 }
 
 func (c *convFlags) config(workers int) (pipeline.Config, error) {
-	cfg := pipeline.Config{Tmax: c.tmax, Percentile: c.percentile, Calib: c.calib, CalibSeed: c.calibSeed,
-		AnalogFirst: c.analogFirst.on, Workers: workers}
+	cfg := pipeline.Config{Tmax: c.tmax, Calib: c.calib, CalibSeed: c.calibSeed,
+		AnalogFirst: c.analogFirst.on, Workers: workers, MaxMemory: c.maxMem.limit()}
+	if !c.noCache {
+		cfg.Cache = cacheDir(c.cache)
+	}
 	if c.tmax < 1 {
 		return cfg, fmt.Errorf("--tmax %d: must be ≥ 1", c.tmax)
 	}
-	if !(c.percentile > 0 && c.percentile <= 100) {
-		return cfg, fmt.Errorf("--percentile %v: must be in (0, 100]", c.percentile)
+	if c.tmax > pipeline.MaxTmax {
+		return cfg, fmt.Errorf("--tmax %d: at most %d", c.tmax, pipeline.MaxTmax)
 	}
 	if c.calib < 1 {
 		return cfg, fmt.Errorf("--calib %d: must be ≥ 1", c.calib)
+	}
+	if c.calib > pipeline.MaxCalib {
+		return cfg, fmt.Errorf("--calib %d: at most %d", c.calib, pipeline.MaxCalib)
+	}
+	if c.autoSamples < 1 || c.autoSamples > pipeline.MaxCalib {
+		return cfg, fmt.Errorf("--auto-samples %d: want 1..%d", c.autoSamples, pipeline.MaxCalib)
 	}
 	var err error
 	if cfg.TmaxLayers, err = intList("--tmax-layers", c.tmaxLayers); err != nil {
 		return cfg, err
 	}
+	for _, t := range cfg.TmaxLayers {
+		if t > pipeline.MaxTmax {
+			return cfg, fmt.Errorf("--tmax-layers %q: every T must be in 1..%d", c.tmaxLayers, pipeline.MaxTmax)
+		}
+	}
+	if strings.TrimSpace(c.pctLayers) == "auto" {
+		return cfg, errors.New("--percentile-layers auto: choosing a percentile per layer is not built yet; use --percentile auto or give the per-layer values")
+	}
 	if cfg.LayerPercentiles, err = floatList("--percentile-layers", c.pctLayers); err != nil {
 		return cfg, err
+	}
+	switch p := strings.TrimSpace(c.percentile); {
+	case cfg.LayerPercentiles != nil:
+		// The per-layer values override --percentile (auto included).
+		if p != "auto" {
+			if cfg.Percentile, err = parsePercentile(p); err != nil {
+				return cfg, err
+			}
+		}
+	case p == "auto":
+		cfg.Auto, cfg.AutoSamples = true, c.autoSamples
+	default:
+		if cfg.Percentile, err = parsePercentile(p); err != nil {
+			return cfg, err
+		}
 	}
 	switch c.threshold {
 	case "round":
@@ -78,6 +122,22 @@ func (c *convFlags) config(workers int) (pipeline.Config, error) {
 		return cfg, fmt.Errorf("--threshold %q: want round or truncate", c.threshold)
 	}
 	return cfg, nil
+}
+
+func parsePercentile(s string) (float64, error) {
+	p, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(p > 0 && p <= 100) {
+		return 0, fmt.Errorf("--percentile %s: must be in (0, 100] (or auto)", s)
+	}
+	return p, nil
+}
+
+func pctList(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ", ")
 }
 
 func intList(name, s string) ([]int, error) {
@@ -180,6 +240,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			return report.Rate(e.stdout, rr, nil)
 		}
 	}
+	if conv.ANN != nil {
+		if err := pipeline.CheckMemory("evaluating the ANN", pipeline.EstimateEvaluate(conv.ANN, test, *workers), c.maxMem.limit()); err != nil {
+			return err
+		}
+	}
 	res, err := pipeline.Evaluate(ctx, conv, test)
 	if err != nil {
 		return err
@@ -271,7 +336,8 @@ func convertModel(ctx context.Context, path string, d dataFlags, c *convFlags, c
 }
 
 func convertGraph(ctx context.Context, m *graph.Model, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape)})
+	// Lazy: image folders and archives decode only the samples drawn.
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true})
 	if err != nil {
 		return nil, fmt.Errorf("calibration set: %w", err)
 	}

@@ -151,12 +151,21 @@ func runMap(ctx context.Context, e *env, args []string) error {
 			if err != nil || len(in) != 3 {
 				return fmt.Errorf("--in %q: want C,H,W", *inShape)
 			}
+			need, err := zooEstimate(*zoo, in, *classes, *width, 1, *workers, false)
+			if err != nil {
+				return fmt.Errorf("--zoo %s: %w", *zoo, err)
+			}
+			if err := pipeline.CheckMemory("--zoo "+*zoo+" --in "+*inShape, need, c.maxMem.limit()); err != nil {
+				return err
+			}
 			if m, err = nn.Zoo(*zoo, in, *classes, *width); err != nil {
 				return err
 			}
 		} else if err = checkModel(*model); err != nil {
 			return err
 		} else if m, err = onnx.ReadFile(*model); err != nil {
+			return err
+		} else if err = checkNodes(*model, m); err != nil {
 			return err
 		}
 		s, err := graph.Simplify(m)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
 )
 
 // preprocFlags are --input-scale, --input-mean and --input-std: the input
@@ -152,6 +153,9 @@ func loadModel(path string, pre *preprocFlags) (*graph.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNodes(path, m); err != nil {
+		return nil, err
+	}
 	if pre == nil {
 		return m, nil
 	}
@@ -167,4 +171,12 @@ func (p *preprocFlags) String() string {
 		return ""
 	}
 	return fmt.Sprintf("scale=%g mean=%s std=%s", p.scale, p.mean, p.std)
+}
+
+// checkNodes refuses a model of more than pipeline.MaxNodes nodes.
+func checkNodes(path string, m *graph.Model) error {
+	if len(m.Nodes) > pipeline.MaxNodes {
+		return fmt.Errorf("%s: %d nodes, at most %d are supported", path, len(m.Nodes), pipeline.MaxNodes)
+	}
+	return nil
 }

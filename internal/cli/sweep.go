@@ -49,6 +49,10 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	rateSteps := fs.Int("rate-steps", 0, "also run the rate-coded baseline for `N` steps once per percentile (0: off); DIR/rate.csv")
 	var pre preprocFlags
 	pre.register(fs)
+	cache := fs.String("cache", "", "calibration cache `DIR` (default $XDG_CACHE_HOME/quartz or ~/.cache/quartz)")
+	noCache := fs.Bool("no-cache", false, "neither read nor write the calibration cache")
+	var maxMem memFlag
+	fs.Var(&maxMem, "max-memory", memUsage)
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -62,14 +66,17 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *calibN < 1 {
-		return fmt.Errorf("--calib %d: must be ≥ 1", *calibN)
+	if *calibN < 1 || *calibN > pipeline.MaxCalib {
+		return fmt.Errorf("--calib %d: want 1..%d", *calibN, pipeline.MaxCalib)
 	}
 	if *rateSteps < 0 || *rateSteps > ratecode.MaxSteps {
 		return fmt.Errorf("--rate-steps %d: want 0 (off) or 1..%d", *rateSteps, ratecode.MaxSteps)
 	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps}
+		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps, MaxMemory: maxMem.limit()}
+	if !*noCache {
+		cfg.Cache = cacheDir(*cache)
+	}
 	switch *threshold {
 	case "round":
 		cfg.Threshold = snn.Round
@@ -98,6 +105,9 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
+	if err := checkNodes(*model, m); err != nil {
+		return err
+	}
 	pre.analogFirst = analog.allows()
 	if m, err = pre.apply(m); err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
@@ -115,9 +125,12 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printNotes(e, note)
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape)})
+	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true})
 	if err != nil {
 		return fmt.Errorf("calibration set: %w", err)
+	}
+	if err := pipeline.CheckMemory("evaluating the ANN", pipeline.EstimateEvaluate(m, test, *workers), cfg.MaxMemory); err != nil {
+		return err
 	}
 	res, err := sweep.Run(ctx, m, calib, test, *out, cfg)
 	if err != nil {

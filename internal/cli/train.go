@@ -17,6 +17,7 @@ import (
 	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
+	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/train"
 )
 
@@ -99,6 +100,8 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.SWAFrom, "swa-from", 0, "stochastic weight averaging: average the weights of epoch `N` and every later epoch, and end with that average, its BatchNorm statistics recomputed on the training set (0: off)")
 	swaLR := fs.Float64("swa-lr", 0, "constant learning rate from the --swa-from epoch on (0: keep --schedule)")
 	resume := fs.Bool("resume", false, "continue from the checkpoint; a larger --epochs extends the run (the schedule is recomputed over the new total)")
+	var maxMem memFlag
+	fs.Var(&maxMem, "max-memory", memUsage)
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -234,6 +237,13 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "resuming %s after epoch %d of %d\n", *ckpt, from.Epoch, cfg.Epochs)
 	} else {
+		need, err := zooEstimate(*arch, shape, len(trainSet.Classes), *width, cfg.Batch, *workers, true)
+		if err != nil {
+			return err
+		}
+		if err := pipeline.CheckMemory("training "+*arch, need+trainSet.Bytes()+testSet.Bytes(), maxMem.limit()); err != nil {
+			return err
+		}
 		if m, err = nn.Zoo(*arch, shape, len(trainSet.Classes), *width); err != nil {
 			return err
 		}
@@ -379,6 +389,8 @@ func checkTrainFlags(fs *flag.FlagSet, cfg *train.Config, width, lr, mom, wd, sw
 		return fmt.Sprintf("--swa-lr %g needs --swa-from", swaLR)
 	case !finite(width) || width <= 0:
 		return fmt.Sprintf("--width %g: want a positive multiplier", width)
+	case width > maxWidth:
+		return fmt.Sprintf("--width %g: at most %d", width, maxWidth)
 	case workers < 1:
 		return fmt.Sprintf("--workers %d: want at least 1", workers)
 	case limit < 0:

@@ -1,0 +1,217 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
+	"github.com/quartz-snn/quartz/internal/progress"
+	"github.com/quartz-snn/quartz/nn"
+	"github.com/quartz-snn/quartz/normalize"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+// AutoCandidates are the percentiles --percentile auto tries, and
+// DefaultAutoSamples the size of its validation slice.
+var AutoCandidates = []float64{99, 99.5, 99.9, 99.95, 99.99, 100}
+
+const DefaultAutoSamples = 1000
+
+// AutoChoice records how --percentile auto chose (`quartz eval --json`
+// prints it as "percentile_auto").
+type AutoChoice struct {
+	Candidates []float64 `json:"candidates"`
+	// Agreement is, per candidate, the % of validation samples where the
+	// SNN predicts the ANN's class; −1 where the candidate does not
+	// convert (a layer dead at that percentile).
+	Agreement []float64 `json:"agreement"`
+	Chosen    float64   `json:"chosen"`
+	Samples   int       `json:"samples"` // validation samples
+	// Source says where the validation slice came from.
+	Source string `json:"source"`
+	Tmax   int    `json:"tmax"`
+	Cached bool   `json:"cached,omitempty"` // read back from the cache
+}
+
+// Note is the one-line account of the choice printed on stderr.
+func (a *AutoChoice) Note() string {
+	s := fmt.Sprintf("percentile auto: chose %g, the best SNN–ANN agreement at Tmax %d on %d %s (", a.Chosen, a.Tmax, a.Samples, a.Source)
+	for i, p := range a.Candidates {
+		if i > 0 {
+			s += ", "
+		}
+		if a.Agreement[i] < 0 {
+			s += fmt.Sprintf("%g: does not convert", p)
+		} else {
+			s += fmt.Sprintf("%g: %.2f %%", p, a.Agreement[i])
+		}
+	}
+	s += "; ties go to the higher percentile, which clips fewer activations)"
+	if a.Cached {
+		s += " [cached]"
+	}
+	return s
+}
+
+// SplitIndices draws the calibration sample and the validation slice of
+// --percentile auto from one PCG permutation of n training samples seeded
+// by seed: calib is CalibIndices(n, k, seed), the first min(k, n) samples
+// of the permutation, and valid the next min(v, n−k), both sorted; the two
+// never overlap. valid is empty when the calibration takes every sample.
+func SplitIndices(n, k, v int, seed uint64) (calib, valid []int) {
+	calib = CalibIndices(n, k, seed)
+	if k >= n || v <= 0 {
+		return calib, nil
+	}
+	perm := calibPerm(n, seed)
+	valid = slices.Clone(perm[k:min(n, k+v)])
+	slices.Sort(valid)
+	return calib, valid
+}
+
+// choose picks the candidate with the highest agreement; ties go to the
+// higher percentile. It returns −1 when none converts.
+func choose(cands, agree []float64) int {
+	best := -1
+	for i := range cands {
+		if agree[i] < 0 {
+			continue
+		}
+		if best < 0 || agree[i] > agree[best] || agree[i] == agree[best] && cands[i] > cands[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// ChoosePercentile is --percentile auto: for each candidate percentile it
+// normalizes the calibrated model (cal, one calibration pass for all),
+// converts it with cfg (Tmax, threshold, analog first) and simulates the
+// validation samples valid of set (which must not be the test set: callers
+// pass samples of the training split held out of the calibration draw),
+// and returns the candidate whose SNN predicts the class of the ANN ann
+// (the model as given) on most samples. Ties go to the higher percentile:
+// on the slice they are equal, and the higher one clips fewer activations,
+// the error that grows on inputs unlike the slice.
+func ChoosePercentile(ctx context.Context, ann *graph.Model, cal *normalize.Calibration, set *dataset.Set, valid []int, cands []float64, cfg Config) (*AutoChoice, error) {
+	if len(valid) == 0 {
+		return nil, errors.New("percentile auto: no validation samples")
+	}
+	if len(cands) == 0 {
+		cands = AutoCandidates
+	}
+	a := &AutoChoice{Candidates: slices.Clone(cands), Agreement: make([]float64, len(cands)), Samples: len(valid), Tmax: cfg.Tmax}
+	net, err := nn.New(ann, cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	annPred := make([]int32, 0, len(valid))
+	var am []int32
+	err = set.Chunks(valid, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		am = nn.Argmax(net.Predict(x, n), n, am)
+		annPred = append(annPred, am[:n]...)
+		return nil
+	})
+	net.Close()
+	if err != nil {
+		return nil, err
+	}
+	bar := progress.OnTerminal(cfg.Progress, "percentile auto", len(cands)*len(valid))
+	defer bar.Done()
+	for i, p := range cands {
+		nm, _, err := cal.Normalize(normalize.Config{Percentile: p})
+		if err != nil {
+			a.Agreement[i] = -1
+			bar.Add(len(valid))
+			continue
+		}
+		sn, err := snn.Convert(nm, snnConfig(cfg))
+		if err != nil {
+			return nil, err
+		}
+		sim, err := snn.NewSim(sn, cfg.Workers)
+		if err != nil {
+			return nil, err
+		}
+		pred := make([]int32, len(valid))
+		var mu sync.Mutex
+		lo := 0
+		err = set.Chunks(valid, 1000, func(x []float32, _ []int32, n int) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := sim.RunContext(ctx, x, n, func(j int, r *snn.SampleResult) {
+				mu.Lock()
+				pred[lo+j] = int32(r.Class)
+				mu.Unlock()
+			})
+			lo += n
+			bar.Add(n)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.Agreement[i] = matchPercent(annPred, pred)
+	}
+	k := choose(a.Candidates, a.Agreement)
+	if k < 0 {
+		return nil, fmt.Errorf("percentile auto: no candidate of %v converts (a layer is dead on the calibration set at every one)", cands)
+	}
+	a.Chosen = a.Candidates[k]
+	return a, nil
+}
+
+// autoKey is the cache key of an auto choice.
+func autoKey(calKey string, valid []int, cands []float64, cfg Config) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00auto %s %v %d %v %v %v\x00", cacheVersion, calKey, cands, cfg.Tmax, cfg.TmaxLayers, cfg.Threshold, cfg.AnalogFirst)
+	fmt.Fprintf(h, "%v", valid)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func loadAuto(dir, key string, cands []float64) (*AutoChoice, string) {
+	p := filepath.Join(dir, "auto-"+key+".json")
+	data, err := atomicfile.ReadFile(p, 1<<20)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ""
+	}
+	var a AutoChoice
+	if err == nil {
+		err = json.Unmarshal(data, &a)
+	}
+	if err == nil && (!slices.Equal(a.Candidates, cands) || len(a.Agreement) != len(cands) || !slices.Contains(cands, a.Chosen)) {
+		err = errors.New("does not fit the candidates")
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("calibration cache: %s: %v; recomputing", p, err)
+	}
+	a.Cached = true
+	return &a, ""
+}
+
+func storeAuto(dir, key string, a *AutoChoice) string {
+	js, err := json.Marshal(a)
+	if err == nil {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			err = atomicfile.Write(filepath.Join(dir, "auto-"+key+".json"), append(js, '\n'))
+		}
+	}
+	if err != nil {
+		return fmt.Sprintf("calibration cache: not written: %v", err)
+	}
+	return ""
+}
