@@ -116,3 +116,29 @@ func (s *Set) Fingerprint() (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Subset returns the samples idx of s, in that order, as a Set held in
+// memory (a lazy set's samples are decoded once, here). Its Fingerprint
+// hashes its pixels.
+func (s *Set) Subset(idx []int) (*Set, error) {
+	n := s.SampleSize()
+	if _, ok := checkedSize(int64(len(idx)), int64(n)); !ok {
+		return nil, fmt.Errorf("dataset: %s: %d samples of %d values exceed %d bytes", s.Name, len(idx), n, maxBytes)
+	}
+	t := &Set{Name: s.Name, C: s.C, H: s.H, W: s.W, Classes: s.Classes, Pix: make([]uint8, len(idx)*n), Labels: make([]uint8, len(idx))}
+	var err error
+	if s.lazy != nil {
+		err = parallelFor(len(idx), func(k int) error { return s.decodeInto(idx[k], t.Pix[k*n:(k+1)*n]) })
+	} else {
+		for k, i := range idx {
+			copy(t.Pix[k*n:(k+1)*n], s.Pix[i*n:(i+1)*n])
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range idx {
+		t.Labels[k] = s.Labels[i]
+	}
+	return t, t.check()
+}

@@ -76,6 +76,16 @@ func TestLazyMatchesEager(t *testing.T) {
 			if !slices.Equal(a, b) {
 				t.Fatalf("%s: Slice/Image differ", spec)
 			}
+			// Subset: decoded once, in memory, the same pixels.
+			sub, err := lazy.Subset(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var subPix []float32
+			sub.Chunks(nil, 10, func(x []float32, _ []int32, _ int) error { subPix = append(subPix, x...); return nil })
+			if sub.Lazy() || !slices.Equal(subPix, want[0]) {
+				t.Fatalf("%s: Subset differs", spec)
+			}
 			fa, err := lazy.Fingerprint()
 			if err != nil {
 				t.Fatal(err)

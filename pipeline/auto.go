@@ -111,11 +111,18 @@ func ChoosePercentile(ctx context.Context, ann *graph.Model, cal *normalize.Cali
 		cands = AutoCandidates
 	}
 	a := &AutoChoice{Candidates: slices.Clone(cands), Agreement: make([]float64, len(cands)), Samples: len(valid), Tmax: cfg.Tmax}
+	// The slice in memory: a lazy set decodes each image once, not once
+	// per candidate.
+	set, err := set.Subset(valid)
+	if err != nil {
+		return nil, err
+	}
+	valid = nil // all of the subset, in order
 	net, err := nn.New(ann, cfg.Workers)
 	if err != nil {
 		return nil, err
 	}
-	annPred := make([]int32, 0, len(valid))
+	annPred := make([]int32, 0, set.Len())
 	var am []int32
 	err = set.Chunks(valid, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
 		if err := ctx.Err(); err != nil {
@@ -129,13 +136,13 @@ func ChoosePercentile(ctx context.Context, ann *graph.Model, cal *normalize.Cali
 	if err != nil {
 		return nil, err
 	}
-	bar := progress.OnTerminal(cfg.Progress, "percentile auto", len(cands)*len(valid))
+	bar := progress.OnTerminal(cfg.Progress, "percentile auto", len(cands)*set.Len())
 	defer bar.Done()
 	for i, p := range cands {
 		nm, _, err := cal.Normalize(normalize.Config{Percentile: p})
 		if err != nil {
 			a.Agreement[i] = -1
-			bar.Add(len(valid))
+			bar.Add(set.Len())
 			continue
 		}
 		sn, err := snn.Convert(nm, snnConfig(cfg))
@@ -146,7 +153,7 @@ func ChoosePercentile(ctx context.Context, ann *graph.Model, cal *normalize.Cali
 		if err != nil {
 			return nil, err
 		}
-		pred := make([]int32, len(valid))
+		pred := make([]int32, set.Len())
 		var mu sync.Mutex
 		lo := 0
 		err = set.Chunks(valid, 1000, func(x []float32, _ []int32, n int) error {
