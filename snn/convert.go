@@ -36,9 +36,6 @@ func (e *ConvertError) Error() string {
 	return fmt.Sprintf("snn: convert: node %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
 }
 
-// notBuilt is appended to the error of a model that is not a chain.
-const notBuilt = " (the spiking side of DAGs is not built)"
-
 // CheckConvertible reports whether Convert accepts m with cfg: it returns
 // Convert's error, or nil, and drops the network. Every caller
 // that must say whether a model converts (quartz inspect, and pipeline
@@ -84,7 +81,10 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 		return nil, fmt.Errorf("snn: convert: %w", err)
 	}
 	if err := mc.CheckChain(); err != nil {
-		return nil, fmt.Errorf("snn: convert: %w%s", err, notBuilt)
+		if err := mc.CheckFinite(); err != nil {
+			return nil, fmt.Errorf("snn: convert: %w", err)
+		}
+		return convertDAG(mc, cfg, m.Name)
 	}
 	if err := mc.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("snn: convert: %w", err)

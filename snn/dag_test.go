@@ -43,19 +43,51 @@ func tanhModel() *graph.Model {
 	}}
 }
 
-// TestConvertRefusesDAG: a residual network is refused naming the Add
-// node, wrapping graph.ErrBranching; CheckConvertible says the same.
-func TestConvertRefusesDAG(t *testing.T) {
-	for _, analog := range []bool{false, true} {
-		cfg := Config{Tmax: 4, AnalogFirst: analog}
-		_, err := Convert(residualModel(), cfg)
-		if !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `node 3 "add1" (Add)`) ||
-			!strings.HasPrefix(err.Error(), "snn: convert: ") || !strings.Contains(err.Error(), "not supported yet") {
-			t.Errorf("analog %v: %v, want graph.ErrBranching naming node 3 \"add1\"", analog, err)
-		}
-		if err2 := CheckConvertible(residualModel(), cfg); err2 == nil || err2.Error() != err.Error() {
-			t.Errorf("analog %v: CheckConvertible %v, Convert %v", analog, err2, err)
-		}
+// TestConvertResidual: a residual block converts to one Sum layer with two
+// input groups: the identity and conv2's weights, both from relu1's layer
+// (SPEC §7). AnalogFirst is refused
+// naming the branching node; CheckConvertible says the same.
+func TestConvertResidual(t *testing.T) {
+	n, err := Convert(residualModel(), Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Layers) != 3 || n.Layers[1].Kind != Sum || len(n.Layers[1].Groups) != 2 || n.Layers[1].Name != "add1" {
+		t.Fatalf("layers %s, want conv1, add1 (Sum, 2 groups), fc", describe(n))
+	}
+	g := n.Layers[1].Groups
+	// add1 = relu1 + conv2(relu1): both groups read conv1's layer, with
+	// no delay (the delays are tested on the random DAGs).
+	if g[0].From != 0 || g[0].Kind != Identity || g[0].Delay != 0 || g[1].From != 0 || g[1].Kind != Conv || g[1].Delay != 0 {
+		t.Errorf("groups %+v, want the identity and conv2, both from layer 0 without delay", g)
+	}
+	if taus := n.Taus(); taus[1] != 4 || taus[2] != 8 {
+		t.Errorf("τ = %v, want [0 4 8]", taus)
+	}
+	cfg := Config{Tmax: 4, AnalogFirst: true}
+	_, err = Convert(residualModel(), cfg)
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Layer != 3 || !strings.Contains(err.Error(), "not supported for branching networks yet") {
+		t.Errorf("analog: %v, want a *ConvertError naming node 3", err)
+	}
+	if err2 := CheckConvertible(residualModel(), cfg); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("analog: CheckConvertible %v, Convert %v", err2, err)
+	}
+	if err := n.CheckChain("test"); !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `layer 1 "add1"`) {
+		t.Errorf("CheckChain: %v", err)
+	}
+}
+
+// TestConvertSignedRefused: a sum without ReLU that is not the output
+// (a linear bottleneck) is refused naming the node: signed pairs are not
+// built yet.
+func TestConvertSignedRefused(t *testing.T) {
+	m := residualModel()
+	m.Nodes = append(m.Nodes[:4], m.Nodes[5:]...) // drop relu2
+	_, err := Convert(m, Config{Tmax: 4})
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Layer != 3 || !strings.Contains(err.Error(), "signed pairs not built yet") {
+		t.Errorf("%v, want a *ConvertError naming node 3 and signed pairs", err)
 	}
 }
 

@@ -1,0 +1,378 @@
+package snn
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/quartz-snn/quartz/graph"
+)
+
+// This file converts a model that is not a chain (SPEC §7): residual Adds
+// become one spiking node with several input groups, Concat is structure.
+
+// part is one piece of a value carried by spikes: the output of a layer
+// (−1: the network input) with its shape.
+type part struct {
+	layer int
+	shape []int
+}
+
+// dagValue is what a graph node's output is on the spiking side.
+type dagValue struct {
+	parts   []part    // spikes: one part, or several for a Concat (channel order)
+	pending bool      // a Conv/Linear without ReLU merged into the Add that reads it
+	scale   []float32 // an Affine x·scale over parts (per channel), read by Adds only
+}
+
+// convertDAG is Convert for a model that is not a chain. mc is a clone
+// with explicit inputs and shapes.
+func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
+	nodes := mc.Nodes
+	cerr := func(i int, format string, a ...any) error {
+		return &ConvertError{Layer: i, Name: nodes[i].Name, Op: nodes[i].Op, Msg: fmt.Sprintf(format, a...)}
+	}
+	first := 0
+	for first < len(nodes) && len(nodes[first].Inputs) == 1 && nodes[first].Inputs[0] == first-1 {
+		first++
+	}
+	if cfg.AnalogFirst {
+		return nil, cerr(first, "an analog first layer (AnalogFirst) is not supported for branching networks yet")
+	}
+	T := cfg.Tmax
+	if len(cfg.TmaxLayers) > 0 {
+		T = cfg.TmaxLayers[0]
+		for _, t := range cfg.TmaxLayers {
+			if t != T {
+				return nil, fmt.Errorf("snn: convert: per-layer windows %v: a branching network needs one T for all spiking layers (not supported for branching networks yet)", cfg.TmaxLayers)
+			}
+		}
+	}
+	if T < 1 || T > maxSteps/4 {
+		return nil, fmt.Errorf("snn: convert: T = %d, want 1..%d", T, maxSteps/4)
+	}
+	cons := mc.Consumers()
+	last := len(nodes) - 1
+	// isOutput: node i's value reaches the model output through structure only.
+	isOutput := func(i int) bool {
+		for i != last {
+			if len(cons[i]) != 1 {
+				return false
+			}
+			i = cons[i][0]
+			switch nodes[i].Op {
+			case graph.Dropout, graph.Flatten, graph.Reshape, graph.ReLU, graph.Clip:
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	n := &Network{Name: name, InShape: slices.Clone(mc.InputShape), Threshold: cfg.Threshold}
+	var ends []int // per layer: end of its window
+	vals := make([]dagValue, len(nodes))
+	valOf := func(j int) dagValue {
+		if j == graph.ModelInput {
+			return dagValue{parts: []part{{-1, mc.InputShape}}}
+		}
+		return vals[j]
+	}
+	endOf := func(l int) int {
+		if l < 0 {
+			return 0
+		}
+		return ends[l]
+	}
+	// add appends a layer reading groups gs (nil: an implicit group, set
+	// in the layer's own fields, from the previous layer).
+	add := func(l *Layer, gs []Group) int {
+		idx := len(n.Layers)
+		tau := 0
+		if gs == nil {
+			if idx > 0 {
+				tau = ends[idx-1]
+			}
+		} else {
+			for _, g := range gs {
+				tau = max(tau, endOf(g.From))
+			}
+			for k := range gs {
+				gs[k].Delay = tau - endOf(gs[k].From)
+			}
+			l.Groups = gs
+			l.InShape = slices.Clone(gs[0].InShape)
+		}
+		e := tau
+		if l.Spiking() {
+			l.T, l.TOut, l.Theta = T, T, cfg.Threshold.theta(T)
+			e += T
+		}
+		n.Layers = append(n.Layers, l)
+		ends = append(ends, e)
+		return idx
+	}
+	// single returns the one part of v, or an error for a Concat.
+	single := func(i int, v dagValue, what string) (part, error) {
+		if v.pending || v.scale != nil || len(v.parts) != 1 {
+			return part{}, cerr(i, "%s reading a Concat (or an unrectified value) is not supported for branching networks yet", what)
+		}
+		return v.parts[0], nil
+	}
+	// linearGroups returns the groups of Conv/Linear node gl reading value
+	// v (a Concat gives one group per part, with its slice of the weights),
+	// or nil when it reads the previous layer alone (an implicit group).
+	linearGroups := func(i int, gl *graph.Node, v dagValue, implicitOK bool) ([]Group, error) {
+		if v.pending || v.scale != nil {
+			return nil, cerr(i, "reads an unrectified value: not supported yet (signed pairs not built yet)")
+		}
+		if len(v.parts) == 1 && implicitOK && v.parts[0].layer == len(n.Layers)-1 {
+			return nil, nil
+		}
+		var gs []Group
+		off := 0
+		for _, p := range v.parts {
+			g := Group{From: p.layer, Kind: Conv}
+			if gl.Op == graph.Linear {
+				in := graph.Size(p.shape)
+				out, all := gl.WShape[0], gl.WShape[1]
+				g.Kind, g.InShape, g.WShape = Linear, []int{in}, []int{out, in}
+				g.W = make([]float32, out*in)
+				for o := 0; o < out; o++ {
+					copy(g.W[o*in:(o+1)*in], gl.W[o*all+off:o*all+off+in])
+				}
+				off += in
+			} else {
+				if len(p.shape) != 3 || (len(v.parts) == 1 && !slices.Equal(p.shape, gl.InShape)) {
+					return nil, cerr(i, "a convolution reading a reshaped value is not supported for branching networks yet")
+				}
+				c := p.shape[0]
+				if len(v.parts) > 1 && gl.Group != 1 {
+					return nil, cerr(i, "a grouped convolution reading a Concat is not supported yet")
+				}
+				cout, cin, kk := gl.WShape[0], gl.WShape[1], gl.WShape[2]*gl.WShape[3]
+				g.InShape = slices.Clone(p.shape)
+				g.Kernel, g.Stride, g.Pad, g.Dilation, g.Group = gl.Kernel, gl.Stride, gl.Pad, gl.Dilation, gl.Group
+				if len(v.parts) == 1 {
+					g.W, g.WShape = slices.Clone(gl.W), slices.Clone(gl.WShape)
+				} else {
+					g.WShape = []int{cout, c, gl.WShape[2], gl.WShape[3]}
+					g.W = make([]float32, cout*c*kk)
+					for o := 0; o < cout; o++ {
+						copy(g.W[o*c*kk:(o+1)*c*kk], gl.W[(o*cin+off)*kk:(o*cin+off+c)*kk])
+					}
+				}
+				off += c
+			}
+			gs = append(gs, g)
+		}
+		return gs, nil
+	}
+	spikes := func(idx int, shape []int) dagValue { return dagValue{parts: []part{{idx, slices.Clone(shape)}}} }
+	// newLinear makes the layer of Conv/Linear node i.
+	newLinear := func(i int, gl *graph.Node, gs []Group, out, rect bool) {
+		l := &Layer{Name: gl.Name, Kind: map[graph.Op]Kind{graph.Conv: Conv, graph.Linear: Linear}[gl.Op],
+			InShape: slices.Clone(gl.InShape), OutShape: slices.Clone(gl.OutShape), Output: out}
+		l.Rectify = !out || rect
+		l.B = make([]float32, gl.WShape[0])
+		if gl.B != nil {
+			copy(l.B, gl.B)
+		}
+		if gs == nil {
+			l.W, l.WShape = slices.Clone(gl.W), slices.Clone(gl.WShape)
+			if gl.Op == graph.Linear {
+				l.InShape = []int{graph.Size(gl.InShape)}
+			} else {
+				l.Kernel, l.Stride, l.Pad, l.Dilation, l.Group = gl.Kernel, gl.Stride, gl.Pad, gl.Dilation, gl.Group
+			}
+		} else {
+			l.Kind = Sum
+		}
+		vals[i] = spikes(add(l, gs), gl.OutShape)
+	}
+	for i, gl := range nodes {
+		ins := gl.Inputs
+		switch gl.Op {
+		case graph.Dropout, graph.Flatten, graph.Reshape:
+			v := valOf(ins[0])
+			if v.pending || v.scale != nil {
+				return nil, cerr(i, "reads an unrectified value that is not the output: not supported yet (signed pairs not built yet)")
+			}
+			vals[i] = v
+		case graph.ReLU, graph.Clip:
+			if gl.Op == graph.Clip {
+				if gl.Min != 0 {
+					return nil, cerr(i, "Clip with Min = %v is not supported (only Min = 0, treated as ReLU)", gl.Min)
+				}
+				if gl.Max < 1 {
+					n.Warnings = append(n.Warnings, fmt.Sprintf("layer %q: Clip(0, %v) is treated as ReLU; spikes carry values up to 1, not %v", gl.Name, gl.Max, gl.Max))
+				}
+			}
+			v := valOf(ins[0])
+			if v.pending || v.scale != nil {
+				return nil, cerr(i, "a ReLU on an unrectified value is not supported here")
+			}
+			vals[i] = v
+		case graph.LeakyReLU:
+			return nil, cerr(i, "LeakyReLU (alpha %v): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU", gl.Alpha)
+		case graph.BatchNorm:
+			return nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
+		case graph.Affine:
+			v := valOf(ins[0])
+			allAdd := len(cons[i]) > 0
+			for _, c := range cons[i] {
+				allAdd = allAdd && nodes[c].Op == graph.Add
+			}
+			zero := true
+			for _, x := range gl.Shift {
+				zero = zero && x == 0
+			}
+			if !allAdd || !zero || gl.PerElement() || v.pending || v.scale != nil || len(v.parts) != 1 {
+				return nil, cerr(i, "an Affine (x·scale + shift) in a branching network is supported only as the per-channel scale (shift 0) of a shortcut into an Add, as normalization inserts it; not supported yet here")
+			}
+			vals[i] = dagValue{parts: v.parts, scale: gl.Scale}
+		case graph.Conv, graph.Linear:
+			rect := mc.Rectified(i)
+			v := valOf(ins[0])
+			if !rect && len(cons[i]) == 1 && nodes[cons[i][0]].Op == graph.Add {
+				if v.pending || v.scale != nil {
+					return nil, cerr(i, "reads an unrectified value: not supported yet (signed pairs not built yet)")
+				}
+				vals[i] = dagValue{pending: true, parts: v.parts}
+				continue
+			}
+			out := isOutput(i)
+			if !rect && !out {
+				return nil, cerr(i, "not followed by ReLU but read by %d node(s) that are not the output: negative values need signed pairs (SPEC §7), not built yet", len(cons[i]))
+			}
+			gs, err := linearGroups(i, gl, v, true)
+			if err != nil {
+				return nil, err
+			}
+			newLinear(i, gl, gs, out, rect)
+		case graph.Add:
+			var gs []Group
+			bias := make([]float64, gl.OutShape[0])
+			for _, j := range ins {
+				v := valOf(j)
+				if v.pending {
+					cg, err := linearGroups(j, nodes[j], dagValue{parts: v.parts}, false)
+					if err != nil {
+						return nil, err
+					}
+					gs = append(gs, cg...)
+					for c, b := range nodes[j].B {
+						bias[c] += float64(b)
+					}
+					continue
+				}
+				p, err := single(i, dagValue{parts: v.parts}, "an Add")
+				if err != nil {
+					return nil, err
+				}
+				if !slices.Equal(p.shape, gl.OutShape) {
+					return nil, cerr(i, "an Add of a reshaped value is not supported yet")
+				}
+				w := make([]float32, gl.OutShape[0])
+				for c := range w {
+					w[c] = 1
+					if v.scale != nil {
+						w[c] = v.scale[c]
+					}
+				}
+				gs = append(gs, Group{From: p.layer, Kind: Identity, InShape: slices.Clone(p.shape), W: w})
+			}
+			rect, out := mc.Rectified(i), isOutput(i)
+			if !rect && !out {
+				return nil, cerr(i, "the sum has no ReLU after it and is not the output: a value without ReLU needs a signed pair (SPEC §7), signed pairs not built yet")
+			}
+			l := &Layer{Name: gl.Name, Kind: Sum, OutShape: slices.Clone(gl.OutShape), Output: out, Rectify: !out || rect}
+			l.B = make([]float32, len(bias))
+			for c, b := range bias {
+				l.B[c] = float32(b)
+			}
+			vals[i] = spikes(add(l, gs), gl.OutShape)
+		case graph.Concat:
+			var v dagValue
+			for _, j := range ins {
+				u := valOf(j)
+				if u.pending || u.scale != nil {
+					return nil, cerr(i, "a Concat of an unrectified value is not supported yet (signed pairs not built yet)")
+				}
+				v.parts = append(v.parts, u.parts...)
+			}
+			vals[i] = v
+		case graph.MaxPool, graph.AvgPool, graph.GlobalAvgPool:
+			p, err := single(i, valOf(ins[0]), "a "+gl.Op.String())
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Equal(p.shape, gl.InShape) {
+				return nil, cerr(i, "pooling a reshaped value is not supported for branching networks yet")
+			}
+			l := &Layer{Name: gl.Name, InShape: slices.Clone(gl.InShape), OutShape: slices.Clone(gl.OutShape)}
+			g := Group{From: p.layer, InShape: slices.Clone(p.shape)}
+			if gl.Op == graph.GlobalAvgPool {
+				g.Kernel, g.Stride = [2]int{gl.InShape[1], gl.InShape[2]}, [2]int{1, 1}
+			} else {
+				g.Kernel, g.Stride, g.Pad, g.CeilMode = gl.Kernel, gl.Stride, gl.Pad, gl.CeilMode
+			}
+			implicit := p.layer == len(n.Layers)-1
+			if gl.Op == graph.MaxPool {
+				if i == last {
+					return nil, cerr(i, "a relay layer as the output is not supported")
+				}
+				g.Kind = MaxPool
+				if msg := emptyWindow(g.layer(l.OutShape)); msg != "" {
+					return nil, cerr(i, "%s", msg)
+				}
+				l.Kind = MaxPool
+			} else {
+				g.Kind = AvgPool
+				g.PoolW = poolWeights(g.layer(l.OutShape), gl.CountIncludePad || gl.Op == graph.GlobalAvgPool, 1)
+				out := isOutput(i)
+				l.Kind, l.Output, l.Rectify = AvgPool, out, true
+				if out {
+					l.Rectify = mc.Rectified(i)
+				}
+				if !implicit {
+					l.Kind = Sum
+				}
+			}
+			if implicit {
+				l.Kernel, l.Stride, l.Pad, l.CeilMode, l.PoolW = g.Kernel, g.Stride, g.Pad, g.CeilMode, g.PoolW
+				vals[i] = spikes(add(l, nil), gl.OutShape)
+			} else {
+				vals[i] = spikes(add(l, []Group{g}), gl.OutShape)
+			}
+		default:
+			if why := gl.Op.AnnOnly(); why != "" {
+				return nil, cerr(i, "not convertible to Quartz (ANN only): %s", why)
+			}
+			return nil, cerr(i, "%v is not supported yet", gl.Op)
+		}
+	}
+	v := vals[last]
+	if len(n.Layers) == 0 || v.pending || len(v.parts) != 1 || v.parts[0].layer != len(n.Layers)-1 || !n.Layers[len(n.Layers)-1].Output {
+		return nil, cerr(last, "the model output must be a Conv, Linear, pooling layer or Add (a Concat or relay as the output is not supported yet)")
+	}
+	spiking := 0
+	for _, l := range n.Layers {
+		if l.Spiking() {
+			spiking++
+		}
+	}
+	if len(cfg.TmaxLayers) > 0 && len(cfg.TmaxLayers) != spiking {
+		return nil, fmt.Errorf("snn: convert: %d TmaxLayers for %d spiking layers", len(cfg.TmaxLayers), spiking)
+	}
+	if ends[len(ends)-1]+T+MaxTail >= maxSteps {
+		return nil, fmt.Errorf("snn: convert: windows add up to %d steps, too many", ends[len(ends)-1])
+	}
+	for _, l := range n.Layers {
+		if l.Spiking() {
+			l.Counter = counterweights(l)
+		}
+	}
+	if err := n.Validate(); err != nil {
+		return nil, fmt.Errorf("snn: convert produced an invalid network (a bug): %w", err)
+	}
+	return n, nil
+}
