@@ -81,6 +81,11 @@ type LayerResult struct {
 	EarlyPct       float64 `json:"early_spike_pct"`
 	RectifiedPct   float64 `json:"rectified_pct"`
 	MACs           int64   `json:"ann_macs"`
+	// DelayedSynapses and DelaySteps: synapses into the layer with a
+	// synaptic delay and the sum of their delays (branching networks,
+	// SPEC §7; zero in a chain).
+	DelayedSynapses float64 `json:"delayed_synapses,omitempty"`
+	DelaySteps      float64 `json:"delay_steps,omitempty"`
 }
 
 // Evaluate runs the ANN (when c.ANN is set) and the SNN on every sample of
@@ -178,7 +183,8 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 	for i, l := range c.SNN.Layers {
 		st := sum.Layers[i]
 		lr := LayerResult{Name: l.Name, Kind: l.Kind.String(), Shape: l.OutShape, Neurons: l.Size(), T: l.T,
-			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n}
+			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n,
+			DelayedSynapses: float64(st.DelayedSynapses) / n, DelaySteps: float64(st.DelaySteps) / n}
 		if l.Analog {
 			lr.Kind = "analog " + lr.Kind
 		}

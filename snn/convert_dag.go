@@ -50,6 +50,19 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 	if T < 1 || T > maxSteps/4 {
 		return nil, fmt.Errorf("snn: convert: T = %d, want 1..%d", T, maxSteps/4)
 	}
+	// Ops without a Quartz equivalent first, wherever they sit (as the
+	// chain conversion does).
+	for i, gl := range nodes {
+		switch gl.Op {
+		case graph.LeakyReLU:
+			return nil, cerr(i, "LeakyReLU (alpha %v): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU", gl.Alpha)
+		case graph.BatchNorm:
+			return nil, cerr(i, "BatchNorm must be folded into the layer before it first (graph.Simplify)")
+		}
+		if why := gl.Op.AnnOnly(); why != "" {
+			return nil, cerr(i, "not convertible to Quartz (ANN only): %s", why)
+		}
+	}
 	cons := mc.Consumers()
 	last := len(nodes) - 1
 	// isOutput: node i's value reaches the model output through structure only.
