@@ -1,7 +1,11 @@
 package snn
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,5 +163,88 @@ func TestConvertNoActivation(t *testing.T) {
 	var ce *ConvertError
 	if !errors.As(err, &ce) || ce.Name != "conv1" || !strings.Contains(err.Error(), "not followed by ReLU") {
 		t.Errorf("%v, want conv1 not followed by ReLU", err)
+	}
+}
+
+// TestDAGJSONAndValidate: a branching network round-trips through JSON
+// (groups, delays) and simulates identically; corrupted groups are
+// refused by Validate with a ValidationError naming the layer, never a
+// panic.
+func TestDAGJSONAndValidate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 16))
+	var f dagFeatures
+	for it := 0; it < 40; it++ {
+		rn := randomDAG(rng, &f)
+		n, err := Convert(rn.m, rn.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Network
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if err := back.Validate(); err != nil {
+			t.Fatalf("net %d: read back: %v", it, err)
+		}
+		x := randomInput(rng, n)
+		r1, r2 := simulateAll(t, n, x), simulateAll(t, &back, x)
+		if diff := diffResults(r1, r2); diff != "" {
+			t.Fatalf("net %d: read back simulates differently: %s", it, diff)
+		}
+		// Corrupt one group of the first layer that has groups.
+		li := slices.IndexFunc(n.Layers, func(l *Layer) bool { return len(l.Groups) > 0 })
+		for k, corrupt := range []func(g *Group, l *Layer){
+			func(g *Group, l *Layer) { g.From = li },
+			func(g *Group, l *Layer) { g.From = -2 },
+			func(g *Group, l *Layer) { g.From = 1 << 40 },
+			func(g *Group, l *Layer) { g.Delay++ },
+			func(g *Group, l *Layer) { g.Delay = -1 },
+			func(g *Group, l *Layer) { g.InShape = []int{1 << 40, 1 << 40, 1 << 40} },
+			func(g *Group, l *Layer) { g.InShape = nil },
+			func(g *Group, l *Layer) {
+				switch {
+				case len(g.W) > 0:
+					g.W = g.W[:len(g.W)-1]
+				case g.Kind == AvgPool:
+					g.PoolW = nil
+				default:
+					g.Kernel = [2]int{}
+				}
+			},
+			func(g *Group, l *Layer) { g.Kind = Sum },
+			func(g *Group, l *Layer) { g.Kind = Kind(99) },
+			func(g *Group, l *Layer) {
+				if l.Kind == Sum {
+					g.Kind = MaxPool
+				} else {
+					g.Kind = Conv
+				}
+			},
+			func(g *Group, l *Layer) { l.W = []float32{1} },
+			func(g *Group, l *Layer) { l.Groups = append(l.Groups, *g); l.Groups[len(l.Groups)-1].W = nil },
+			func(g *Group, l *Layer) {
+				if len(g.W) > 0 {
+					g.W[0] = float32(math.NaN())
+				} else {
+					g.Kind = Kind(0)
+				}
+			},
+		} {
+			var c Network
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			l := c.Layers[li]
+			corrupt(&l.Groups[0], l)
+			err := c.Validate()
+			var ve *ValidationError
+			if !errors.As(err, &ve) || (ve.Layer != li && ve.Layer != -1) {
+				t.Errorf("net %d corruption %d: %v, want a ValidationError for layer %d", it, k, err, li)
+			}
+		}
 	}
 }

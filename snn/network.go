@@ -106,8 +106,10 @@ func (t Threshold) theta(tOut int) float32 {
 }
 
 // Network is a converted spiking network: plain data, ready to be written to
-// JSON and read back (call Validate on what was read). Layers form a chain;
-// layer i consumes layer i−1's spikes (layer 0 consumes the input).
+// JSON and read back (call Validate on what was read). Layers are in
+// topological order; layer i consumes layer i−1's spikes (layer 0 consumes
+// the input), unless it has explicit input Groups (a branching network,
+// see the package doc).
 type Network struct {
 	Name string `json:"name,omitempty"`
 	// InShape is the shape of one input sample, [C H W].
