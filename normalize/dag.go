@@ -71,6 +71,27 @@ func (c *Calibration) normalizeDAG(cfg Config, pcts []float64) (*graph.Model, *R
 	tOf := map[int]int{}
 	actOf := map[int]int{}
 	P := make([]float64, len(c.param))
+	cons := m.Consumers()
+	// signed: a node without ReLU that is not the model output, carried
+	// by a signed pair in the SNN.
+	signed := func(t int) bool {
+		switch m.Nodes[c.act[t]].Op {
+		case graph.ReLU, graph.Clip, graph.LeakyReLU:
+			return false
+		}
+		for j := c.act[t]; j != len(m.Nodes)-1; {
+			if len(cons[j]) != 1 {
+				return true
+			}
+			j = cons[j][0]
+			switch m.Nodes[j].Op {
+			case graph.Flatten, graph.Reshape, graph.Dropout:
+			default:
+				return true
+			}
+		}
+		return false
+	}
 	for t, p := range c.param {
 		tOf[p] = t
 		actOf[c.act[t]] = t
@@ -87,6 +108,16 @@ func (c *Calibration) normalizeDAG(cfg Config, pcts []float64) (*graph.Model, *R
 			}
 			st.Values, st.Kept = int(s.n), int(s.n)
 			st.AboveOne = s.fractionAbove(scale)
+			if signed(t) {
+				// Both signs are carried (z⁺ and z⁻): P is the larger
+				// of the upper and the lower tail's percentile magnitudes.
+				lo := -float64(s.mn)
+				if pcts[t] < 100 {
+					lo = -s.percentile(100-pcts[t], true)
+				}
+				scale = max(scale, lo)
+				st.AboveOne = s.fractionAbove(scale) + 1 - s.fractionAbove(-scale)
+			}
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)
 			}

@@ -105,7 +105,8 @@ func concatModel(r *rand.Rand) *graph.Model {
 
 // TestNormalizedActivationsDAG checks SPEC §7's invariance a'_v = a_v/P_v
 // for every spiking node of residual and Concat networks (a ResNet-20 of
-// width 0.25 with random BatchNorm, folded, and concatModel): the
+// width 0.25 with random BatchNorm, folded, concatModel, and a
+// MobileNet-V2 whose linear bottlenecks take a symmetric P): the
 // normalized model has the shortcut scales inserted as Affine nodes, and
 // snn.Convert takes it.
 func TestNormalizedActivationsDAG(t *testing.T) {
@@ -126,8 +127,25 @@ func TestNormalizedActivationsDAG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// MobileNet-V2: linear bottlenecks (signed pairs in the SNN).
+	mb, err := nn.Zoo("mobilenet-v2", []int{2, 8, 8}, 4, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Init(mb, 6)
+	for _, l := range mb.Nodes {
+		if l.Op == graph.BatchNorm {
+			for c := range l.Gamma {
+				l.Gamma[c], l.Beta[c], l.Mean[c], l.Var[c] = 0.5+r.Float32(), r.Float32()-0.5, r.Float32()-0.5, 0.5+r.Float32()
+			}
+		}
+	}
+	mb, err = graph.Simplify(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 32
-	for trial, m := range []*graph.Model{res, concatModel(r), concatModel(r)} {
+	for trial, m := range []*graph.Model{res, concatModel(r), concatModel(r), mb} {
 		if err := m.InferShapes(); err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +163,7 @@ func TestNormalizedActivationsDAG(t *testing.T) {
 			net.Activations(x, n, fn)
 			return nil
 		}
-		p := []float64{99, 100, 99.9}[trial]
+		p := []float64{99, 100, 99.9, 99.5}[trial]
 		nm, rep, err := normalize.Normalize(m, src, normalize.Config{Percentile: p})
 		if err != nil {
 			t.Fatal(err)
@@ -187,8 +205,8 @@ func TestNormalizedActivationsDAG(t *testing.T) {
 		if err != nil {
 			t.Fatalf("trial %d: convert the normalized model: %v", trial, err)
 		}
-		if !sn.Branching() {
-			t.Errorf("trial %d: converted to a chain", trial)
+		if !sn.Branching() || (trial == 3) != (sn.Signed > 0) {
+			t.Errorf("trial %d: converted to a chain, or %d signed-pair neurons", trial, sn.Signed)
 		}
 	}
 }

@@ -36,7 +36,11 @@
 // each Add, on every input that is not a merged Conv/Linear (a shortcut),
 // a per-channel graph.Affine with Scale = P_g/P_v and Shift 0, which
 // snn.Convert folds into the identity group's weights. Every node then
-// computes a'_v = a_v/P_v (tested per node). The normalized model has
+// computes a'_v = a_v/P_v (tested per node). A node without ReLU that is
+// not the output (a linear bottleneck, carried by a signed pair in the
+// SNN) takes for P the larger of its p-th percentile and the magnitude of
+// its (100−p)-th (its minimum at p = 100); AboveOne then counts values
+// above P and below −P. The normalized model has
 // these extra nodes; LayerStat.Layer indexes the calibrated model.
 // NormalizeClassic takes chains only.
 //

@@ -15,6 +15,10 @@ import (
 type part struct {
 	layer int
 	shape []int
+	// neg, when signed, is the layer of the negative half of a signed pair
+	// (SPEC §7): the value is layer's spikes minus neg's.
+	signed bool
+	neg    int
 }
 
 // dagValue is what a graph node's output is on the spiking side.
@@ -85,7 +89,7 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 	vals := make([]dagValue, len(nodes))
 	valOf := func(j int) dagValue {
 		if j == graph.ModelInput {
-			return dagValue{parts: []part{{-1, mc.InputShape}}}
+			return dagValue{parts: []part{{layer: -1, shape: mc.InputShape}}}
 		}
 		return vals[j]
 	}
@@ -128,6 +132,9 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 		if v.pending || v.scale != nil || len(v.parts) != 1 {
 			return part{}, cerr(i, "%s reading a Concat (or an unrectified value) is not supported for branching networks yet", what)
 		}
+		if v.parts[0].signed && what != "an Add" {
+			return part{}, cerr(i, "%s of a value without ReLU (a signed pair) is not supported yet", what)
+		}
 		return v.parts[0], nil
 	}
 	// linearGroups returns the groups of Conv/Linear node gl reading value
@@ -137,7 +144,7 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 		if v.pending || v.scale != nil {
 			return nil, cerr(i, "reads an unrectified value: not supported yet (signed pairs not built yet)")
 		}
-		if len(v.parts) == 1 && implicitOK && v.parts[0].layer == len(n.Layers)-1 {
+		if len(v.parts) == 1 && implicitOK && !v.parts[0].signed && v.parts[0].layer == len(n.Layers)-1 {
 			return nil, nil
 		}
 		var gs []Group
@@ -176,12 +183,36 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 				off += c
 			}
 			gs = append(gs, g)
+			if p.signed {
+				// The negative half: the same map with the weights negated.
+				gs = append(gs, negGroup(g, p.neg))
+			}
 		}
 		return gs, nil
 	}
-	spikes := func(idx int, shape []int) dagValue { return dagValue{parts: []part{{idx, slices.Clone(shape)}}} }
+	spikes := func(idx int, shape []int) dagValue {
+		return dagValue{parts: []part{{layer: idx, shape: slices.Clone(shape)}}}
+	}
+	// signedPair appends the negative half of the signed pair whose
+	// positive half is the layer just added (l, groups gs), and returns the
+	// pair's value (SPEC §7: z⁺ = relu(z), z⁻ = relu(−z), same inputs and
+	// window; the readers take z⁺ − z⁻).
+	signedPair := func(pos *Layer, gs []Group, shape []int) dagValue {
+		neg := &Layer{Name: pos.Name + NegSuffix, Kind: Sum, OutShape: slices.Clone(pos.OutShape), Rectify: true}
+		neg.B = make([]float32, len(pos.B))
+		for c, b := range pos.B {
+			neg.B[c] = -b
+		}
+		var ng []Group
+		for _, g := range gs {
+			ng = append(ng, negGroup(g, g.From))
+		}
+		idx := add(neg, ng)
+		n.Signed += 2 * neg.Size()
+		return dagValue{parts: []part{{layer: idx - 1, shape: slices.Clone(shape), signed: true, neg: idx}}}
+	}
 	// newLinear makes the layer of Conv/Linear node i.
-	newLinear := func(i int, gl *graph.Node, gs []Group, out, rect bool) {
+	newLinear := func(i int, gl *graph.Node, gs []Group, out, rect bool) *Layer {
 		l := &Layer{Name: gl.Name, Kind: map[graph.Op]Kind{graph.Conv: Conv, graph.Linear: Linear}[gl.Op],
 			InShape: slices.Clone(gl.InShape), OutShape: slices.Clone(gl.OutShape), Output: out}
 		l.Rectify = !out || rect
@@ -200,6 +231,7 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 			l.Kind = Sum
 		}
 		vals[i] = spikes(add(l, gs), gl.OutShape)
+		return l
 	}
 	for i, gl := range nodes {
 		ins := gl.Inputs
@@ -223,7 +255,14 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 			if v.pending || v.scale != nil {
 				return nil, cerr(i, "a ReLU on an unrectified value is not supported here")
 			}
-			vals[i] = v
+			// relu(z⁺ − z⁻) = z⁺: at most one half of a signed pair is
+			// nonzero.
+			var rv dagValue
+			for _, p := range v.parts {
+				p.signed = false
+				rv.parts = append(rv.parts, p)
+			}
+			vals[i] = rv
 		case graph.LeakyReLU:
 			return nil, cerr(i, "LeakyReLU (alpha %v): not convertible to Quartz (ANN only): negative outputs need a second spike; retrain with ReLU", gl.Alpha)
 		case graph.BatchNorm:
@@ -253,14 +292,15 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 				continue
 			}
 			out := isOutput(i)
-			if !rect && !out {
-				return nil, cerr(i, "not followed by ReLU but read by %d node(s) that are not the output: negative values need signed pairs (SPEC §7), not built yet", len(cons[i]))
-			}
-			gs, err := linearGroups(i, gl, v, true)
+			signed := !rect && !out
+			gs, err := linearGroups(i, gl, v, !signed)
 			if err != nil {
 				return nil, err
 			}
-			newLinear(i, gl, gs, out, rect)
+			l := newLinear(i, gl, gs, out, rect)
+			if signed {
+				vals[i] = signedPair(l, gs, gl.OutShape)
+			}
 		case graph.Add:
 			var gs []Group
 			bias := make([]float64, gl.OutShape[0])
@@ -291,18 +331,22 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 						w[c] = v.scale[c]
 					}
 				}
-				gs = append(gs, Group{From: p.layer, Kind: Identity, InShape: slices.Clone(p.shape), W: w})
+				g := Group{From: p.layer, Kind: Identity, InShape: slices.Clone(p.shape), W: w}
+				gs = append(gs, g)
+				if p.signed {
+					gs = append(gs, negGroup(g, p.neg))
+				}
 			}
 			rect, out := mc.Rectified(i), isOutput(i)
-			if !rect && !out {
-				return nil, cerr(i, "the sum has no ReLU after it and is not the output: a value without ReLU needs a signed pair (SPEC §7), signed pairs not built yet")
-			}
 			l := &Layer{Name: gl.Name, Kind: Sum, OutShape: slices.Clone(gl.OutShape), Output: out, Rectify: !out || rect}
 			l.B = make([]float32, len(bias))
 			for c, b := range bias {
 				l.B[c] = float32(b)
 			}
 			vals[i] = spikes(add(l, gs), gl.OutShape)
+			if !rect && !out {
+				vals[i] = signedPair(l, gs, gl.OutShape)
+			}
 		case graph.Concat:
 			var v dagValue
 			for _, j := range ins {
@@ -388,4 +432,27 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 		return nil, fmt.Errorf("snn: convert produced an invalid network (a bug): %w", err)
 	}
 	return n, nil
+}
+
+// NegSuffix is appended to the name of a node without ReLU to name the
+// negative half of its signed pair (SPEC §7); the positive half keeps the
+// node's name.
+const NegSuffix = "⁻"
+
+// negGroup returns g reading layer from with its weights negated.
+func negGroup(g Group, from int) Group {
+	g.From = from
+	neg := func(v []float32) []float32 {
+		if v == nil {
+			return nil
+		}
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = -x
+		}
+		return out
+	}
+	g.W, g.PoolW = neg(g.W), neg(g.PoolW)
+	g.InShape, g.WShape = slices.Clone(g.InShape), slices.Clone(g.WShape)
+	return g
 }

@@ -14,11 +14,13 @@ import (
 // random dyadic DAGs with residual blocks (identity and projection
 // shortcuts, scaled shortcuts, three-input sums), Concat of branches of
 // different depth (a Conv or Linear reads the concatenation through sliced
-// weights), pooling on branches and a residual sum as the output.
+// weights), pooling on branches, a residual sum as the output, and
+// MobileNet-V2 inverted residuals whose linear bottleneck (no ReLU) is a
+// signed pair.
 
 // dagFeatures counts what a random DAG exercises.
 type dagFeatures struct {
-	identity, projection, concat, sumOutput, scaled, pool int
+	identity, projection, concat, sumOutput, scaled, pool, bottleneck, signedReLU int
 }
 
 func randomDAG(rng *rand.Rand, f *dagFeatures) randomNet {
@@ -107,10 +109,17 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 	}
 	cur := graph.ModelInput
 	concat := false // cur is a Concat: only a dense conv or the output may read it
+	signed := false // cur has no ReLU (a signed pair): no pooling on it
 	spiking := 0
 	for b := 1 + rng.IntN(4); b > 0 && ok; b-- {
 		sh := shape(cur)
-		switch k := rng.IntN(6); {
+		k := rng.IntN(7)
+		if signed && k == 5 {
+			k = 0
+		}
+		wasSigned := signed
+		signed = false
+		switch {
 		case concat || k == 0: // plain conv + ReLU, maybe a MaxPool
 			cur = relu(conv(cur, 1+rng.IntN(4), 1, !concat))
 			spiking++
@@ -121,7 +130,12 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 			}
 		case k == 1 || k == 2: // residual block, identity shortcut
 			C := sh[0]
-			a := relu(conv(cur, 1+rng.IntN(4), 1, true))
+			in := cur
+			if wasSigned && rng.IntN(2) == 0 {
+				in = relu(cur) // the positive half; the shortcut reads both
+				feat.signedReLU++
+			}
+			a := relu(conv(in, 1+rng.IntN(4), 1, true))
 			main := conv(a, C, 1, true)
 			ins := []int{main, shortcut(cur)}
 			if rng.IntN(4) == 0 { // a third input: another conv of the block input
@@ -156,12 +170,33 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 					ins = append(ins, relu(conv(x, 1+rng.IntN(3), 1, true)))
 					spiking += 2
 				case 3:
+					if wasSigned {
+						ins = append(ins, cur)
+						continue
+					}
 					ins = append(ins, add(&graph.Node{Op: graph.MaxPool, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}}, cur))
 				}
 			}
 			cur = add(&graph.Node{Op: graph.Concat}, ins...)
 			concat = true
 			feat.concat++
+		case k == 6: // MobileNet-V2 inverted residual: expand, depthwise,
+			// linear projection, the input added where the shape allows; no
+			// ReLU after: a signed pair
+			C, x := sh[0], cur
+			e := relu(conv(cur, C*(1+rng.IntN(2)), 1, false))
+			d := relu(conv(e, shape(e)[0], 1, true))
+			cout := C
+			if rng.IntN(3) == 0 {
+				cout = 1 + rng.IntN(4)
+			}
+			cur = conv(d, cout, 1, false)
+			if cout == C && rng.IntN(3) != 0 {
+				cur = add(&graph.Node{Op: graph.Add}, cur, shortcut(x))
+			}
+			spiking += 3
+			signed = true
+			feat.bottleneck++
 		case k == 5: // pooling
 			if sh[1]%2 == 0 && sh[2]%2 == 0 {
 				cur = add(&graph.Node{Op: graph.AvgPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}, cur)
@@ -223,6 +258,8 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 	f.sumOutput += feat.sumOutput
 	f.scaled += feat.scaled
 	f.pool += feat.pool
+	f.bottleneck += feat.bottleneck
+	f.signedReLU += feat.signedReLU
 	return randomNet{m, cfg}, true
 }
 
@@ -275,10 +312,16 @@ func quantizedDAG(n *Network, m *graph.Model, r *SampleResult) map[string][]floa
 			for k := range v {
 				v[k] *= float64(gl.Scale[k/per])
 			}
-		default: // ReLU, Clip, Flatten, …: the levels are already rectified
+		case graph.ReLU, graph.Clip:
+			v = slices.Clone(x)
+			for k := range v {
+				v[k] = math.Max(v[k], 0)
+			}
+		default: // Flatten, …
 			v = x
 		}
-		if nl, ok := byName[gl.Name]; ok && nl.Spiking() {
+		quant := func(nl *Layer, v []float64) []float64 {
+			q := make([]float64, len(v))
 			for k, u := range v {
 				if n.Threshold == Truncate {
 					u = math.Floor(u)
@@ -289,10 +332,28 @@ func quantizedDAG(n *Network, m *graph.Model, r *SampleResult) map[string][]floa
 				if nl.Rectify {
 					u = math.Max(u, 0)
 				}
-				v[k] = u
+				q[k] = u
 			}
+			return q
 		}
-		if _, ok := byName[gl.Name]; ok {
+		if nl, ok := byName[gl.Name]; ok && nl.Spiking() {
+			if neg, ok := byName[gl.Name+NegSuffix]; ok {
+				// A signed pair: z⁺ = q(z), z⁻ = q(−z), read as z⁺ − z⁻.
+				mv := make([]float64, len(v))
+				for k := range v {
+					mv[k] = -v[k]
+				}
+				qp, qn := quant(nl, v), quant(neg, mv)
+				out[neg.Name] = qn
+				for k := range v {
+					v[k] = qp[k] - qn[k]
+				}
+				out[gl.Name] = qp
+			} else {
+				v = quant(nl, v)
+				out[gl.Name] = slices.Clone(v)
+			}
+		} else if _, ok := byName[gl.Name]; ok {
 			out[gl.Name] = slices.Clone(v)
 		}
 		vals[i] = v
@@ -367,7 +428,8 @@ func TestDAGConformance(t *testing.T) {
 	}
 	t.Logf("%d DAGs (%d with delays), %d samples, %d with early spikes, %d checked against the quantized ANN; features %+v",
 		suiteNets(), delayedNets, samples, withEarly, quantChecked, f)
-	if withEarly == 0 || quantChecked == 0 || delayedNets == 0 || f.identity == 0 || f.projection == 0 || f.concat == 0 || f.sumOutput == 0 || f.scaled == 0 || f.pool == 0 {
+	if withEarly == 0 || quantChecked == 0 || delayedNets == 0 || f.identity == 0 || f.projection == 0 || f.concat == 0 || f.sumOutput == 0 ||
+		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 {
 		t.Errorf("the random DAGs do not exercise every feature")
 	}
 }

@@ -82,16 +82,39 @@ func TestConvertResidual(t *testing.T) {
 	}
 }
 
-// TestConvertSignedRefused: a sum without ReLU that is not the output
-// (a linear bottleneck) is refused naming the node: signed pairs are not
-// built yet.
-func TestConvertSignedRefused(t *testing.T) {
+// TestConvertSignedPair: a sum without ReLU that is not the output (a
+// linear bottleneck) becomes a signed pair: add1 (relu(z)) and add1⁻
+// (relu(−z), negated weights and bias, same sources and window), and its
+// reader gets both, with W and −W. A MaxPool on it is refused naming the
+// node.
+func TestConvertSignedPair(t *testing.T) {
 	m := residualModel()
 	m.Nodes = append(m.Nodes[:4], m.Nodes[5:]...) // drop relu2
-	_, err := Convert(m, Config{Tmax: 4})
+	for i := range m.Nodes[5].W {
+		m.Nodes[5].W[i] = 0.25
+	}
+	n, err := Convert(m, Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Layers) != 4 || n.Layers[1].Name != "add1" || n.Layers[2].Name != "add1"+NegSuffix || n.Signed != 2*72 {
+		t.Fatalf("layers %s, signed %d; want conv1, add1, add1⁻, fc and 144 signed neurons", describe(n), n.Signed)
+	}
+	pos, neg, fc := n.Layers[1], n.Layers[2], n.Layers[3]
+	if len(neg.Groups) != 2 || neg.Groups[0].From != 0 || neg.Groups[0].W[0] != -pos.Groups[0].W[0] || neg.Groups[1].W[0] != -pos.Groups[1].W[0] ||
+		n.Taus()[2] != n.Taus()[1] || !neg.Rectify || !pos.Rectify {
+		t.Errorf("negative half %+v, want the positive half's groups negated, in the same window", neg.Groups)
+	}
+	if len(fc.Groups) != 2 || fc.Groups[0].From != 1 || fc.Groups[1].From != 2 || fc.Groups[1].W[0] != -fc.Groups[0].W[0] {
+		t.Errorf("fc groups %+v, want W from add1 and −W from add1⁻", fc.Groups)
+	}
+	mp := residualModel()
+	mp.Nodes[4] = &graph.Node{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	mp.Nodes[6].W, mp.Nodes[6].WShape = make([]float32, 3*18), []int{3, 18}
+	_, err = Convert(mp, Config{Tmax: 4})
 	var ce *ConvertError
-	if !errors.As(err, &ce) || ce.Layer != 3 || !strings.Contains(err.Error(), "signed pairs not built yet") {
-		t.Errorf("%v, want a *ConvertError naming node 3 and signed pairs", err)
+	if !errors.As(err, &ce) || ce.Name != "pool" || !strings.Contains(err.Error(), "signed pair") {
+		t.Errorf("MaxPool on a signed pair: %v, want a *ConvertError naming \"pool\"", err)
 	}
 }
 

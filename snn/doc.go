@@ -75,14 +75,22 @@
 // Group.Delay = τ_v − τ_g − T_g on all its synapses, so its spikes encode
 // their values in v's window. A branching network has one T for all
 // spiking layers (Config.TmaxLayers must be uniform). The counterweight is
-// 1 − b − Σ w over the synapses of all groups. Not built yet, and refused
-// naming the node: a value without ReLU that is not the output (a linear
-// bottleneck, a sum without ReLU: signed pairs of SPEC §7), a Conv/Linear
-// without ReLU read by more than one node, a MaxPool or AvgPool or Add on
-// a Concat, a grouped convolution on a Concat, an analog first layer, and
-// an Affine other than a shortcut scale. Downstream packages that handle
-// chains only (hw, nir export) refuse a branching network with
-// Network.CheckChain, naming the first layer with groups.
+// 1 − b − Σ w over the synapses of all groups.
+//
+// A value without ReLU that is not the output (a MobileNet-V2 linear
+// bottleneck, a sum without ReLU, a Conv read without ReLU by several
+// nodes) is a signed pair: two layers with the same groups in the same
+// window, z⁺ = relu(z) named after the node and, right after it,
+// z⁻ = relu(−z) (weights and bias negated) named with NegSuffix; a reader
+// gets a group from each, with W and −W (a ReLU reading it takes z⁺ alone).
+// Both halves count in ν and Ω; Network.Signed counts their neurons.
+//
+// Not built yet, and refused naming the node: a MaxPool or AvgPool on a
+// signed pair or on a Concat, an Add of a Concat, a grouped convolution on
+// a Concat, an analog first layer, and an Affine other than a shortcut
+// scale. Downstream packages that handle chains only (hw, nir export)
+// refuse a branching network with Network.CheckChain, naming the first
+// layer with groups.
 //
 // # Stopping rule and class
 //

@@ -118,6 +118,11 @@ type Network struct {
 	Layers    []*Layer  `json:"layers"`
 	// Warnings are conversion notes worth showing to a user.
 	Warnings []string `json:"warnings,omitempty"`
+	// Signed counts the neurons of signed pairs (both halves, SPEC §7):
+	// values without ReLU carried as z⁺ = relu(z) (the layer named after
+	// the node) and z⁻ = relu(−z) (the layer right after it, named with
+	// NegSuffix). They are spiking neurons, counted in ν too.
+	Signed int `json:"signed_neurons,omitempty"`
 }
 
 // Layer is one layer of a Network. Fields that do not apply to its Kind are
