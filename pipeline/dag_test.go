@@ -232,3 +232,43 @@ func TestResidualEndToEnd(t *testing.T) {
 		t.Errorf("oracle check: %d of %d spike times differ", oc.Differ, oc.SpikeTimes)
 	}
 }
+
+// TestMobileNetV2EndToEnd: a MobileNet-V2 of width 0.25 (linear
+// bottlenecks: signed pairs), trained briefly on quadrant images, converts
+// at Tmax 16 and its SNN agrees with the ANN.
+func TestMobileNetV2EndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	m, err := nn.Zoo("mobilenet-v2", []int{1, 12, 12}, 4, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Init(m, 2)
+	net, err := nn.New(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet := quadrants(512, 3), quadrants(128, 4)
+	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	net.Close()
+	ctx := context.Background()
+	conv, err := pipeline.Convert(ctx, m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Evaluate(ctx, conv, testSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ANN %.1f %%, SNN %.1f %%, agreement %.1f %%, %d of %d neurons in signed pairs, early %.2f %%",
+		*res.ANNAccuracy, res.SNNAccuracy, *res.Agreement, res.SignedNeurons, res.Neurons, res.EarlySpikePct)
+	if res.SignedNeurons == 0 || res.DelayedSynapses == 0 {
+		t.Errorf("%d signed-pair neurons, %v delayed synapses; want some", res.SignedNeurons, res.DelayedSynapses)
+	}
+	if *res.ANNAccuracy < 60 || *res.Agreement < 90 {
+		t.Errorf("ANN %.1f %%, agreement %.1f %%: want ≥ 60 %% and ≥ 90 %%", *res.ANNAccuracy, *res.Agreement)
+	}
+}
