@@ -1,6 +1,7 @@
 package snn
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -35,13 +36,6 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 	cerr := func(i int, format string, a ...any) error {
 		return &ConvertError{Layer: i, Name: nodes[i].Name, Op: nodes[i].Op, Msg: fmt.Sprintf(format, a...)}
 	}
-	first := 0
-	for first < len(nodes) && len(nodes[first].Inputs) == 1 && nodes[first].Inputs[0] == first-1 {
-		first++
-	}
-	if cfg.AnalogFirst {
-		return nil, cerr(first, "an analog first layer (AnalogFirst) is not supported for branching networks yet")
-	}
 	T := cfg.Tmax
 	if len(cfg.TmaxLayers) > 0 {
 		T = cfg.TmaxLayers[0]
@@ -69,6 +63,45 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 	}
 	cons := mc.Consumers()
 	last := len(nodes) - 1
+	chained := func(i int) bool { return len(nodes[i].Inputs) == 1 && nodes[i].Inputs[0] == i-1 }
+	// The analog first layer (AnalogFirst): the first Conv/Linear, reached
+	// from the model input through a chain of structure nodes and at most
+	// one input transform (Affine); its ReLU outputs are the input spikes
+	// (source −1 of the spiking layers).
+	analogAt := -1
+	var affine *graph.Node
+	if cfg.AnalogFirst {
+		u := 0
+		for ; u < len(nodes) && nodes[u].Op != graph.Conv && nodes[u].Op != graph.Linear; u++ {
+			switch nodes[u].Op {
+			case graph.Affine:
+				if affine != nil || nodes[u].PerElement() || !slices.Equal(nodes[u].InShape, mc.InputShape) {
+					return nil, cerr(u, "an input transform is supported only once, on the model input, with one scale and shift per input channel (per-element values are not supported yet)")
+				}
+				affine = nodes[u]
+			case graph.Flatten, graph.Reshape, graph.Dropout:
+			default:
+				return nil, cerr(u, "AnalogFirst: the first layer must be a Conv or Linear; a %v before it is not supported", nodes[u].Op)
+			}
+		}
+		if u == len(nodes) {
+			return nil, errors.New("snn: convert: the model has no Conv, Linear or AvgPool layer")
+		}
+		for j := 0; j <= u; j++ {
+			if !chained(j) || (j < u && len(cons[j]) != 1) {
+				return nil, cerr(j, "AnalogFirst: the model input must reach the analog layer through a chain (not supported for branching networks yet)")
+			}
+		}
+		for j := u + 1; j < len(nodes); j++ {
+			if slices.Contains(nodes[j].Inputs, graph.ModelInput) {
+				return nil, cerr(j, "AnalogFirst: a node other than the analog layer reads the model input (not supported for branching networks yet)")
+			}
+		}
+		if !mc.Rectified(u) {
+			return nil, cerr(u, "AnalogFirst: the first layer must be followed by ReLU")
+		}
+		analogAt = u
+	}
 	// isOutput: node i's value reaches the model output through structure only.
 	isOutput := func(i int) bool {
 		for i != last {
@@ -235,6 +268,27 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 	}
 	for i, gl := range nodes {
 		ins := gl.Inputs
+		if i < analogAt {
+			continue // structure and the input transform, in the analog layer
+		}
+		if i == analogAt {
+			l := &Layer{Name: gl.Name, Kind: map[graph.Op]Kind{graph.Conv: Conv, graph.Linear: Linear}[gl.Op], Analog: true, Rectify: true, TOut: T,
+				InShape: slices.Clone(gl.InShape), OutShape: slices.Clone(gl.OutShape), W: slices.Clone(gl.W), WShape: slices.Clone(gl.WShape)}
+			l.B = make([]float32, gl.WShape[0])
+			copy(l.B, gl.B)
+			if gl.Op == graph.Linear {
+				l.InShape = []int{graph.Size(gl.InShape)}
+			} else {
+				l.Kernel, l.Stride, l.Pad, l.Dilation, l.Group = gl.Kernel, gl.Stride, gl.Pad, gl.Dilation, gl.Group
+			}
+			if affine != nil {
+				l.InScale, l.InShift = slices.Clone(affine.Scale), slices.Clone(affine.Shift)
+			}
+			n.Layers = append(n.Layers, l)
+			ends = append(ends, 0)
+			vals[i] = dagValue{parts: []part{{layer: -1, shape: slices.Clone(gl.OutShape)}}}
+			continue
+		}
 		switch gl.Op {
 		case graph.Dropout, graph.Flatten, graph.Reshape:
 			v := valOf(ins[0])
@@ -276,6 +330,9 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 			zero := true
 			for _, x := range gl.Shift {
 				zero = zero && x == 0
+			}
+			if ins[0] == graph.ModelInput && !allAdd {
+				return nil, cerr(i, "an input transform (per-channel x·scale + shift, e.g. --input-mean/--input-std that could not be folded into a zero-padded first conv) makes the input negative, which spikes cannot carry: convert with an analog first layer (AnalogFirst, --analog-first), which computes it in floating point")
 			}
 			if !allAdd || !zero || gl.PerElement() || v.pending || v.scale != nil || len(v.parts) != 1 {
 				return nil, cerr(i, "an Affine (x·scale + shift) in a branching network is supported only as the per-channel scale (shift 0) of a shortcut into an Add, as normalization inserts it; not supported yet here")
@@ -392,6 +449,7 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 				}
 				if !implicit {
 					l.Kind = Sum
+					l.B = make([]float32, l.OutShape[0])
 				}
 			}
 			if implicit {

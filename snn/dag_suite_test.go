@@ -20,7 +20,7 @@ import (
 
 // dagFeatures counts what a random DAG exercises.
 type dagFeatures struct {
-	identity, projection, concat, sumOutput, scaled, pool, bottleneck, signedReLU int
+	identity, projection, concat, sumOutput, scaled, pool, bottleneck, signedReLU, analog int
 }
 
 func randomDAG(rng *rand.Rand, f *dagFeatures) randomNet {
@@ -108,6 +108,11 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 		return add(&graph.Node{Op: graph.Affine, Scale: sc, Shift: make([]float32, len(sc))}, x)
 	}
 	cur := graph.ModelInput
+	if rng.IntN(7) == 0 { // an analog first layer: its outputs are the input spikes
+		cfg.AnalogFirst = true
+		cur = relu(conv(cur, 1+rng.IntN(4), 1, false))
+		feat.analog++
+	}
 	concat := false // cur is a Concat: only a dense conv or the output may read it
 	signed := false // cur has no ReLU (a signed pair): no pooling on it
 	spiking := 0
@@ -260,6 +265,7 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 	f.pool += feat.pool
 	f.bottleneck += feat.bottleneck
 	f.signedReLU += feat.signedReLU
+	f.analog += feat.analog
 	return randomNet{m, cfg}, true
 }
 
@@ -273,6 +279,9 @@ func quantizedDAG(n *Network, m *graph.Model, r *SampleResult) map[string][]floa
 		byName[l.Name] = l
 	}
 	T := n.InputT()
+	if n.Layers[0].Analog {
+		T = n.Layers[0].TOut
+	}
 	input := make([]float64, len(r.Input))
 	for i, s := range r.Input {
 		input[i] = float64(T - int(s))
@@ -285,7 +294,18 @@ func quantizedDAG(n *Network, m *graph.Model, r *SampleResult) map[string][]floa
 		return vals[j]
 	}
 	out := map[string][]float64{}
+	analog := -1 // an analog first layer's node: its levels are the input spikes'
+	if n.Layers[0].Analog {
+		analog = slices.IndexFunc(m.Nodes, func(l *graph.Node) bool { return l.Name == n.Layers[0].Name })
+	}
 	for i, gl := range m.Nodes {
+		if i < analog {
+			continue
+		}
+		if i == analog {
+			vals[i] = input
+			continue
+		}
 		x := in(gl.Inputs[0])
 		var v []float64
 		switch gl.Op {
@@ -379,6 +399,9 @@ func TestDAGConformance(t *testing.T) {
 			t.Fatalf("net %d: converted to a chain", it)
 		}
 		for _, l := range n.Layers {
+			if l.Analog {
+				continue
+			}
 			if slices.ContainsFunc(l.Groups, func(g Group) bool { return g.Delay > 0 }) {
 				delayedNets++
 				break
@@ -429,7 +452,7 @@ func TestDAGConformance(t *testing.T) {
 	t.Logf("%d DAGs (%d with delays), %d samples, %d with early spikes, %d checked against the quantized ANN; features %+v",
 		suiteNets(), delayedNets, samples, withEarly, quantChecked, f)
 	if withEarly == 0 || quantChecked == 0 || delayedNets == 0 || f.identity == 0 || f.projection == 0 || f.concat == 0 || f.sumOutput == 0 ||
-		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 {
+		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 || f.analog == 0 {
 		t.Errorf("the random DAGs do not exercise every feature")
 	}
 }

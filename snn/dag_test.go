@@ -49,8 +49,8 @@ func tanhModel() *graph.Model {
 
 // TestConvertResidual: a residual block converts to one Sum layer with two
 // input groups: the identity and conv2's weights, both from relu1's layer
-// (SPEC §7). AnalogFirst is refused
-// naming the branching node; CheckConvertible says the same.
+// (SPEC §7). With AnalogFirst, conv1 is analog; a second reader of the
+// model input is refused naming it (CheckConvertible says the same).
 func TestConvertResidual(t *testing.T) {
 	n, err := Convert(residualModel(), Config{Tmax: 4})
 	if err != nil {
@@ -68,13 +68,26 @@ func TestConvertResidual(t *testing.T) {
 	if taus := n.Taus(); taus[1] != 4 || taus[2] != 8 {
 		t.Errorf("τ = %v, want [0 4 8]", taus)
 	}
-	cfg := Config{Tmax: 4, AnalogFirst: true}
-	_, err = Convert(residualModel(), cfg)
-	var ce *ConvertError
-	if !errors.As(err, &ce) || ce.Layer != 3 || !strings.Contains(err.Error(), "not supported for branching networks yet") {
-		t.Errorf("analog: %v, want a *ConvertError naming node 3", err)
+	// With an analog first layer, conv1 is analog and both groups read
+	// its outputs, the input spikes (source −1).
+	na, err := Convert(residualModel(), Config{Tmax: 4, AnalogFirst: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err2 := CheckConvertible(residualModel(), cfg); err2 == nil || err2.Error() != err.Error() {
+	if !na.Layers[0].Analog || na.Layers[1].Kind != Sum || na.Layers[1].Groups[0].From != -1 || na.Layers[1].Groups[1].From != -1 {
+		t.Errorf("analog: layers %s, want conv1 analog and add1 reading the input spikes", describe(na))
+	}
+	// A node other than the analog layer reading the model input is refused.
+	m := residualModel()
+	m.Nodes[2] = dagConv("conv2", 1, 2)
+	m.Nodes[2].Inputs = []int{graph.ModelInput}
+	cfg := Config{Tmax: 4, AnalogFirst: true}
+	_, err = Convert(m, cfg)
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Layer != 2 || !strings.Contains(err.Error(), "not supported for branching networks yet") {
+		t.Errorf("analog, input read twice: %v, want a *ConvertError naming node 2", err)
+	}
+	if err2 := CheckConvertible(m, cfg); err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("analog: CheckConvertible %v, Convert %v", err2, err)
 	}
 	if err := n.CheckChain("test"); !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `layer 1 "add1"`) {

@@ -85,10 +85,15 @@
 // gets a group from each, with W and −W (a ReLU reading it takes z⁺ alone).
 // Both halves count in ν and Ω; Network.Signed counts their neurons.
 //
+// An analog first layer (Config.AnalogFirst) must be reached from the
+// model input through a chain (at most an input transform and structure),
+// and nothing else may read the model input; its outputs are the input
+// spikes, source −1 of the groups that read them.
+//
 // Not built yet, and refused naming the node: a MaxPool or AvgPool on a
 // signed pair or on a Concat, an Add of a Concat, a grouped convolution on
-// a Concat, an analog first layer, and an Affine other than a shortcut
-// scale. Downstream packages that handle chains only (hw, nir export)
+// a Concat, and an Affine other than a shortcut scale (or the input
+// transform of an analog first layer). Downstream packages that handle chains only (hw, nir export)
 // refuse a branching network with Network.CheckChain, naming the first
 // layer with groups.
 //

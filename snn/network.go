@@ -200,7 +200,8 @@ type Layer struct {
 // sums them and adds its bias B.
 type Group struct {
 	// From is the index of the layer read (smaller than the layer's own),
-	// or −1 for the network input.
+	// or −1 for the input spikes: the network input, or the outputs of an
+	// analog first layer (which no group names directly).
 	From int `json:"from"`
 	// Kind is Conv, Linear, AvgPool or Identity in a Sum layer, MaxPool in
 	// a relay layer.
@@ -486,9 +487,6 @@ func (n *Network) Validate() error {
 		}
 	}
 	branching := n.Branching()
-	if branching && n.Layers[0].Analog {
-		return netErr("an analog first layer in a branching network is not supported yet")
-	}
 	taus := n.Taus()
 	prev := n.InShape
 	var spiking []int
@@ -597,7 +595,7 @@ func (n *Network) validateGroups(i int, l *Layer, taus []int) *ValidationError {
 		if g.From < -1 || g.From >= i {
 			return bad("group %d reads layer %d: want −1 (the input) or an earlier layer", k, g.From)
 		}
-		src := n.InShape
+		src := n.InputShape() // the input spikes (an analog layer's outputs)
 		if g.From >= 0 {
 			if n.Layers[g.From].Analog {
 				return bad("group %d reads the analog layer %d", k, g.From)

@@ -13,8 +13,8 @@ import (
 // TestEvalResidualONNX: quartz eval and convert run a ResNet-shaped ONNX
 // file (ResNet-20 of width 0.25 with BatchNorm, random weights, identity
 // and projection shortcuts): the Adds become Sum layers with delays; the
-// hardware emulation and NIR export refuse the branching network with one
-// line naming the layer.
+// hardware emulation and the rate-coded baseline refuse the branching
+// network with one line naming the layer or node.
 func TestEvalResidualONNX(t *testing.T) {
 	dir := t.TempDir()
 	m, err := nn.Zoo("resnet20", []int{1, 28, 28}, 10, 0.25)
@@ -69,5 +69,9 @@ func TestEvalResidualONNX(t *testing.T) {
 	r = run(t, "eval", "--model", path, "--data-dir", data, "--calib", "40", "--workers", "1", "--tmax", "8", "--hw", "loihi2")
 	if r.code != 1 || !strings.Contains(r.stderr, "not supported for branching networks yet") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("eval --hw loihi2: want exit 1 and one line saying branching networks are not supported yet\n%v", r)
+	}
+	r = run(t, "eval", "--model", path, "--data-dir", data, "--calib", "40", "--workers", "1", "--tmax", "8", "--coding", "rate")
+	if r.code != 1 || !strings.Contains(r.stderr, "branching networks are not supported yet") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("eval --coding rate: want exit 1 and one line saying branching networks are not supported yet\n%v", r)
 	}
 }
