@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -281,6 +282,40 @@ func TestDAGJSONAndValidate(t *testing.T) {
 			if !errors.As(err, &ve) || (ve.Layer != li && ve.Layer != -1) {
 				t.Errorf("net %d corruption %d: %v, want a ValidationError for layer %d", it, k, err, li)
 			}
+		}
+	}
+}
+
+// TestDAGNoAllocs: on branching networks too (Sum layers, delays, signed
+// pairs, Concat groups), Simulate allocates nothing once the result has
+// been sized, and the summary does not depend on the worker count.
+func TestDAGNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 16))
+	var f dagFeatures
+	for it := 0; it < 20; it++ {
+		rn := randomDAG(rng, &f)
+		n, err := Convert(rn.m, rn.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := NewSim(n, 1)
+		w := s.NewWorker()
+		x := append(randomInput(rng, n), randomInput(rng, n)...)
+		in := len(x) / 2
+		var r SampleResult
+		w.Simulate(x[:in], &r)
+		i := 0
+		if a := testing.AllocsPerRun(5, func() {
+			i++
+			w.Simulate(x[i%2*in:(i%2+1)*in], &r)
+		}); a != 0 {
+			t.Fatalf("net %d (%s): Simulate allocates %v times per sample", it, describe(n), a)
+		}
+		s3, _ := NewSim(n, 3)
+		a, _ := s.Evaluate(x, 2, nil)
+		b, _ := s3.Evaluate(x, 2, nil)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("net %d: summary differs with 3 workers", it)
 		}
 	}
 }
