@@ -140,8 +140,34 @@ func (c *Calibration) normalizeDAG(cfg Config, pcts []float64) (*graph.Model, *R
 		}
 		return sc[j]
 	}
+	// fit returns the scales s for a value of c channels: s itself, or,
+	// after a Reshape that changed the channel axis, s's common value (an
+	// error when the channels had different scales).
+	fit := func(i int, s []float64, c int) ([]float64, error) {
+		if len(s) == c {
+			return s, nil
+		}
+		if slices.Min(s) != slices.Max(s) {
+			return nil, fmt.Errorf("normalize: node %d %q: a reshaped value whose channels have different scales (a Concat of branches) is not supported yet", i, nm.Nodes[i].Name)
+		}
+		return uniform(s[0], c), nil
+	}
 	for i, l := range nm.Nodes {
 		in := scOf(l.Inputs[0])
+		switch l.Op {
+		case graph.Conv:
+			var err error
+			if in, err = fit(i, in, l.InShape[0]); err != nil {
+				return nil, nil, err
+			}
+		case graph.Linear:
+			if l.WShape[1]%len(in) != 0 {
+				var err error
+				if in, err = fit(i, in, l.WShape[1]); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
 		switch l.Op {
 		case graph.Conv, graph.Linear:
 			t, ok := tOf[i]
