@@ -1,10 +1,12 @@
 package snn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
@@ -454,5 +456,76 @@ func TestDAGConformance(t *testing.T) {
 	if withEarly == 0 || quantChecked == 0 || delayedNets == 0 || f.identity == 0 || f.projection == 0 || f.concat == 0 || f.sumOutput == 0 ||
 		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 || f.analog == 0 {
 		t.Errorf("the random DAGs do not exercise every feature")
+	}
+}
+
+// TestDAGMutations: random DAGs with random edits (a ReLU dropped, an
+// input rewired to another node of the same shape) either convert to a
+// valid network on which both simulators agree with the closed forms, or
+// are refused with a *ConvertError naming a node; never a panic or an
+// invalid network.
+func TestDAGMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 99))
+	var f dagFeatures
+	converted, refused := 0, 0
+	for it := 0; it < suiteNets(); it++ {
+		rn := randomDAG(rng, &f)
+		m := rn.m
+		for k := 1 + rng.IntN(3); k > 0; k-- {
+			i := rng.IntN(len(m.Nodes))
+			l := m.Nodes[i]
+			switch {
+			case l.Op == graph.ReLU && rng.IntN(2) == 0:
+				l.Op = graph.Dropout
+			case len(l.Inputs) > 0:
+				for _, j := range rng.Perm(i + 1) {
+					j-- // −1 is the model input
+					sh := m.InputShape
+					if j >= 0 {
+						sh = m.Nodes[j].OutShape
+					}
+					if slices.Equal(sh, l.InShape) {
+						l.Inputs[rng.IntN(len(l.Inputs))] = j
+						break
+					}
+				}
+			}
+		}
+		if m.InferShapes() != nil {
+			continue
+		}
+		n, err := Convert(m, rn.cfg)
+		if err != nil {
+			var ce *ConvertError
+			if !errors.As(err, &ce) || strings.Contains(err.Error(), "a bug") {
+				t.Fatalf("net %d: %v, want a *ConvertError naming a node", it, err)
+			}
+			refused++
+			if refused <= 3 {
+				t.Log(err)
+			}
+			continue
+		}
+		converted++
+		o, _ := NewOracle(n)
+		s, _ := NewSim(n, 1)
+		var ro, rs SampleResult
+		x := randomInput(rng, n)
+		if err := o.Simulate(x, &ro); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NewWorker().Simulate(x, &rs); err != nil {
+			t.Fatal(err)
+		}
+		if diff := diffResults(expected(n, &ro), &ro); diff != "" {
+			t.Fatalf("net %d (%s): oracle vs closed form: %s", it, describe(n), diff)
+		}
+		if diff := diffResults(&ro, &rs); diff != "" {
+			t.Fatalf("net %d (%s): oracle vs sim: %s", it, describe(n), diff)
+		}
+	}
+	t.Logf("%d mutated DAGs converted, %d refused", converted, refused)
+	if converted == 0 || refused == 0 {
+		t.Errorf("the mutations do not exercise both outcomes")
 	}
 }
