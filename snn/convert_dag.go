@@ -165,9 +165,6 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 		if v.pending || v.scale != nil || len(v.parts) != 1 {
 			return part{}, cerr(i, "%s reading a Concat (or an unrectified value) is not supported for branching networks yet", what)
 		}
-		if v.parts[0].signed && what != "an Add" {
-			return part{}, cerr(i, "%s of a value without ReLU (a signed pair) is not supported yet", what)
-		}
 		return v.parts[0], nil
 	}
 	// linearGroups returns the groups of Conv/Linear node gl reading value
@@ -415,49 +412,69 @@ func convertDAG(mc *graph.Model, cfg Config, name string) (*Network, error) {
 			}
 			vals[i] = v
 		case graph.MaxPool, graph.AvgPool, graph.GlobalAvgPool:
-			p, err := single(i, valOf(ins[0]), "a "+gl.Op.String())
-			if err != nil {
-				return nil, err
+			// Pooling is per channel: on a Concat it is one layer per part
+			// (named node[k]), whose outputs are the parts of the result.
+			v := valOf(ins[0])
+			if v.pending || v.scale != nil {
+				return nil, cerr(i, "a %v of an unrectified value is not supported yet", gl.Op)
 			}
-			if !slices.Equal(p.shape, gl.InShape) {
-				return nil, cerr(i, "pooling a reshaped value is not supported for branching networks yet")
-			}
-			l := &Layer{Name: gl.Name, InShape: slices.Clone(gl.InShape), OutShape: slices.Clone(gl.OutShape)}
-			g := Group{From: p.layer, InShape: slices.Clone(p.shape)}
-			if gl.Op == graph.GlobalAvgPool {
-				g.Kernel, g.Stride = [2]int{gl.InShape[1], gl.InShape[2]}, [2]int{1, 1}
-			} else {
-				g.Kernel, g.Stride, g.Pad, g.CeilMode = gl.Kernel, gl.Stride, gl.Pad, gl.CeilMode
-			}
-			implicit := p.layer == len(n.Layers)-1
-			if gl.Op == graph.MaxPool {
-				if i == last {
-					return nil, cerr(i, "a relay layer as the output is not supported")
+			for _, p := range v.parts {
+				if p.signed {
+					return nil, cerr(i, "a %v of a value without ReLU (a signed pair) is not supported yet", gl.Op)
 				}
-				g.Kind = MaxPool
-				if msg := emptyWindow(g.layer(l.OutShape)); msg != "" {
-					return nil, cerr(i, "%s", msg)
-				}
-				l.Kind = MaxPool
-			} else {
-				g.Kind = AvgPool
-				g.PoolW = poolWeights(g.layer(l.OutShape), gl.CountIncludePad || gl.Op == graph.GlobalAvgPool, 1)
-				out := isOutput(i)
-				l.Kind, l.Output, l.Rectify = AvgPool, out, true
-				if out {
-					l.Rectify = mc.Rectified(i)
-				}
-				if !implicit {
-					l.Kind = Sum
-					l.B = make([]float32, l.OutShape[0])
+				if len(p.shape) != 3 || (len(v.parts) == 1 && !slices.Equal(p.shape, gl.InShape)) {
+					return nil, cerr(i, "pooling a reshaped value is not supported for branching networks yet")
 				}
 			}
-			if implicit {
-				l.Kernel, l.Stride, l.Pad, l.CeilMode, l.PoolW = g.Kernel, g.Stride, g.Pad, g.CeilMode, g.PoolW
-				vals[i] = spikes(add(l, nil), gl.OutShape)
-			} else {
-				vals[i] = spikes(add(l, []Group{g}), gl.OutShape)
+			out := gl.Op != graph.MaxPool && isOutput(i)
+			if len(v.parts) > 1 && (out || i == last) {
+				return nil, cerr(i, "pooling a Concat as the model output is not supported yet")
 			}
+			var pieces []part
+			for k, p := range v.parts {
+				name := gl.Name
+				if len(v.parts) > 1 {
+					name = fmt.Sprintf("%s[%d]", gl.Name, k)
+				}
+				l := &Layer{Name: name, InShape: slices.Clone(p.shape), OutShape: []int{p.shape[0], gl.OutShape[1], gl.OutShape[2]}}
+				g := Group{From: p.layer, InShape: slices.Clone(p.shape)}
+				if gl.Op == graph.GlobalAvgPool {
+					g.Kernel, g.Stride = [2]int{p.shape[1], p.shape[2]}, [2]int{1, 1}
+				} else {
+					g.Kernel, g.Stride, g.Pad, g.CeilMode = gl.Kernel, gl.Stride, gl.Pad, gl.CeilMode
+				}
+				implicit := p.layer == len(n.Layers)-1
+				if gl.Op == graph.MaxPool {
+					if i == last {
+						return nil, cerr(i, "a relay layer as the output is not supported")
+					}
+					g.Kind = MaxPool
+					if msg := emptyWindow(g.layer(l.OutShape)); msg != "" {
+						return nil, cerr(i, "%s", msg)
+					}
+					l.Kind = MaxPool
+				} else {
+					g.Kind = AvgPool
+					g.PoolW = poolWeights(g.layer(l.OutShape), gl.CountIncludePad || gl.Op == graph.GlobalAvgPool, 1)
+					l.Kind, l.Output, l.Rectify = AvgPool, out, true
+					if out {
+						l.Rectify = mc.Rectified(i)
+					}
+					if !implicit {
+						l.Kind = Sum
+						l.B = make([]float32, l.OutShape[0])
+					}
+				}
+				var idx int
+				if implicit {
+					l.Kernel, l.Stride, l.Pad, l.CeilMode, l.PoolW = g.Kernel, g.Stride, g.Pad, g.CeilMode, g.PoolW
+					idx = add(l, nil)
+				} else {
+					idx = add(l, []Group{g})
+				}
+				pieces = append(pieces, part{layer: idx, shape: slices.Clone(l.OutShape)})
+			}
+			vals[i] = dagValue{parts: pieces}
 		default:
 			if why := gl.Op.AnnOnly(); why != "" {
 				return nil, cerr(i, "not convertible to Quartz (ANN only): %s", why)

@@ -22,7 +22,7 @@ import (
 
 // dagFeatures counts what a random DAG exercises.
 type dagFeatures struct {
-	identity, projection, concat, sumOutput, scaled, pool, bottleneck, signedReLU, analog int
+	identity, projection, concat, sumOutput, scaled, pool, bottleneck, signedReLU, analog, concatPool int
 }
 
 func randomDAG(rng *rand.Rand, f *dagFeatures) randomNet {
@@ -115,8 +115,9 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 		cur = relu(conv(cur, 1+rng.IntN(4), 1, false))
 		feat.analog++
 	}
-	concat := false // cur is a Concat: only a dense conv or the output may read it
-	signed := false // cur has no ReLU (a signed pair): no pooling on it
+	concat := false       // cur is a Concat: only a dense conv or the output may read it
+	signed := false       // cur has no ReLU (a signed pair): no pooling on it
+	concatSigned := false // cur is a Concat with a signed part
 	spiking := 0
 	for b := 1 + rng.IntN(4); b > 0 && ok; b-- {
 		sh := shape(cur)
@@ -128,6 +129,12 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 		signed = false
 		switch {
 		case concat || k == 0: // plain conv + ReLU, maybe a MaxPool
+			if concat && !concatSigned && rng.IntN(2) == 0 && sh[1]%2 == 0 && sh[2]%2 == 0 {
+				// Pooling a Concat: one layer per part.
+				op := []graph.Op{graph.MaxPool, graph.AvgPool}[rng.IntN(2)]
+				cur = add(&graph.Node{Op: op, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}, cur)
+				feat.concatPool++
+			}
 			cur = relu(conv(cur, 1+rng.IntN(4), 1, !concat))
 			spiking++
 			concat = false
@@ -165,6 +172,7 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 			feat.projection++
 		case k == 4: // Concat of branches of different depth
 			var ins []int
+			x0 := cur
 			for nb := 2 + rng.IntN(2); nb > 0; nb-- {
 				switch rng.IntN(4) {
 				case 0:
@@ -185,7 +193,7 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 				}
 			}
 			cur = add(&graph.Node{Op: graph.Concat}, ins...)
-			concat = true
+			concat, concatSigned = true, wasSigned && slices.Contains(ins, x0)
 			feat.concat++
 		case k == 6: // MobileNet-V2 inverted residual: expand, depthwise,
 			// linear projection, the input added where the shape allows; no
@@ -268,6 +276,7 @@ func tryRandomDAG(rng *rand.Rand, f *dagFeatures) (randomNet, bool) {
 	f.bottleneck += feat.bottleneck
 	f.signedReLU += feat.signedReLU
 	f.analog += feat.analog
+	f.concatPool += feat.concatPool
 	return randomNet{m, cfg}, true
 }
 
@@ -377,6 +386,21 @@ func quantizedDAG(n *Network, m *graph.Model, r *SampleResult) map[string][]floa
 			}
 		} else if _, ok := byName[gl.Name]; ok {
 			out[gl.Name] = slices.Clone(v)
+		} else if _, ok := byName[gl.Name+"[0]"]; ok {
+			// Pooling a Concat: one layer per part, node[k].
+			off := 0
+			for k := 0; ; k++ {
+				nl, ok := byName[fmt.Sprintf("%s[%d]", gl.Name, k)]
+				if !ok {
+					break
+				}
+				seg := v[off : off+nl.Size()]
+				if nl.Spiking() {
+					copy(seg, quant(nl, seg))
+				}
+				out[nl.Name] = slices.Clone(seg)
+				off += nl.Size()
+			}
 		}
 		vals[i] = v
 	}
@@ -454,7 +478,7 @@ func TestDAGConformance(t *testing.T) {
 	t.Logf("%d DAGs (%d with delays), %d samples, %d with early spikes, %d checked against the quantized ANN; features %+v",
 		suiteNets(), delayedNets, samples, withEarly, quantChecked, f)
 	if withEarly == 0 || quantChecked == 0 || delayedNets == 0 || f.identity == 0 || f.projection == 0 || f.concat == 0 || f.sumOutput == 0 ||
-		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 || f.analog == 0 {
+		f.scaled == 0 || f.pool == 0 || f.bottleneck == 0 || f.signedReLU == 0 || f.analog == 0 || f.concatPool == 0 {
 		t.Errorf("the random DAGs do not exercise every feature")
 	}
 }

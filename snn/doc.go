@@ -90,10 +90,14 @@
 // and nothing else may read the model input; its outputs are the input
 // spikes, source −1 of the groups that read them.
 //
-// Not built yet, and refused naming the node: a MaxPool or AvgPool on a
-// signed pair or on a Concat, an Add of a Concat, a grouped convolution on
-// a Concat, and an Affine other than a shortcut scale (or the input
-// transform of an analog first layer). Downstream packages that handle chains only (hw, nir export)
+// Pooling is per channel: a MaxPool, AvgPool or GlobalAvgPool on a Concat
+// becomes one layer per Concat input (named node[k]), whose outputs are
+// the parts of its result.
+//
+// Not built yet, and refused naming the node: pooling a signed pair,
+// pooling a Concat as the model output, an Add of a Concat, a grouped
+// convolution on a Concat, and an Affine other than a shortcut scale (or
+// the input transform of an analog first layer). Downstream packages that handle chains only (hw, nir export)
 // refuse a branching network with Network.CheckChain, naming the first
 // layer with groups.
 //
