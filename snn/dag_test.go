@@ -319,3 +319,19 @@ func TestDAGNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestDAGWindows: a branching network takes one T for all spiking
+// layers; per-layer windows that differ are refused with a clear error,
+// and equal ones work.
+func TestDAGWindows(t *testing.T) {
+	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 8, 4}}); err == nil || !strings.Contains(err.Error(), "one T for all spiking layers") {
+		t.Errorf("per-layer windows: %v, want a refusal", err)
+	}
+	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 4}}); err == nil || !strings.Contains(err.Error(), "2 TmaxLayers for 3 spiking layers") {
+		t.Errorf("two windows for three layers: %v", err)
+	}
+	n, err := Convert(residualModel(), Config{TmaxLayers: []int{8, 8, 8}})
+	if err != nil || n.Layers[2].T != 8 || n.EndStep() != 32 {
+		t.Errorf("equal windows: %v", err)
+	}
+}
