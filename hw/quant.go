@@ -93,6 +93,9 @@ func Quantize(n *snn.Network, p *Profile) (*IntNet, error) {
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
+	if err := n.CheckChain("hw (emulation and core mapping)"); err != nil {
+		return nil, fmt.Errorf("hw: %w", err)
+	}
 	q := &IntNet{Net: n, Profile: p, Layers: make([]*IntLayer, len(n.Layers))}
 	for li, l := range n.Layers {
 		if l.Analog {

@@ -45,13 +45,18 @@ func tanhModel() *graph.Model {
 }
 
 // TestRefusesDAG: nir export (Export, Marshal) takes only a converted snn.Network, a chain of
-// spiking layers; the way there, snn.Convert, refuses a residual network
-// naming the Add node (graph.ErrBranching) and an ANN-only op naming the
+// spiking layers; a converted residual network (a Sum layer) is refused
+// naming the layer (graph.ErrBranching), and snn.Convert refuses an ANN-only op naming the
 // node, so that no DAG reaches the export.
 func TestRefusesDAG(t *testing.T) {
-	_, err := snn.Convert(residualModel(), snn.Config{Tmax: 4})
-	if !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `node 3 "add1" (Add)`) {
-		t.Errorf("residual: %v, want graph.ErrBranching naming node 3 \"add1\"", err)
+	dag, err := snn.Convert(residualModel(), snn.Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A converted branching network is refused naming its Sum layer.
+	if _, _, err := Marshal(dag); !errors.Is(err, graph.ErrBranching) ||
+		!strings.Contains(err.Error(), `layer 1 "add1" (Sum)`) || !strings.Contains(err.Error(), "not supported for branching networks yet") {
+		t.Errorf("residual: %v, want graph.ErrBranching naming layer 1 \"add1\"", err)
 	}
 	_, err = snn.Convert(tanhModel(), snn.Config{Tmax: 4})
 	var ce *snn.ConvertError

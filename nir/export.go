@@ -39,6 +39,9 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 	if err := n.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("nir: export: %w", err)
 	}
+	if err := n.CheckChain("NIR export"); err != nil {
+		return nil, nil, fmt.Errorf("nir: export: %w", err)
+	}
 	root := &hdf5.Group{}
 	root.AddString("version", Version)
 	g := root.AddGroup("node")

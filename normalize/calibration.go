@@ -74,16 +74,12 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 // CheckStructure refuses the nodes normalization cannot scale: BatchNorm
 // (fold it first), an Affine after a normalized layer, an op that is not
 // positively homogeneous (f(x/P) ≠ f(x)/P: the ANN-only ops of
-// graph.Op.AnnOnly but LeakyReLU), and a model that is not a chain
-// (graph.ErrBranching): normalizing the branches of a DAG is not built yet.
-// Before the first normalized layer an Affine is structure: it computes the
-// first layer's input (P_0 = 1), and normalization leaves it alone. After
+// graph.Op.AnnOnly but LeakyReLU). Add and Concat are accepted (SPEC §7:
+// see Targets and Normalize). Before the first normalized layer an Affine
+// is structure: it computes the first layer's input (P_0 = 1), and normalization leaves it alone. After
 // one, its input would be a_l/P_l while its shift stays, so the layers
 // behind it would no longer compute a_l/P_l.
 func CheckStructure(m *graph.Model) error {
-	if err := m.CheckChain(); err != nil {
-		return fmt.Errorf("normalize: %w (normalizing a DAG is not built)", err)
-	}
 	prev := ""
 	for i, l := range m.Nodes {
 		switch l.Op {
@@ -93,7 +89,7 @@ func CheckStructure(m *graph.Model) error {
 			if prev != "" {
 				return fmt.Errorf("normalize: node %d %q (Affine): an input transform after layer %q cannot be normalized (its shift does not scale with 1/P); it may only come before the first Conv or Linear", i, l.Name, prev)
 			}
-		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool:
+		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool, graph.Add:
 			prev = l.Name
 		case graph.LeakyReLU:
 			// Positively homogeneous: normalizes as ReLU does.
@@ -141,6 +137,9 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	pcts, err := percentiles(cfg, len(c.param))
 	if err != nil {
 		return nil, nil, err
+	}
+	if !c.model.IsChain() {
+		return c.normalizeDAG(cfg, pcts)
 	}
 	rep := &Report{}
 	nm := c.model.Clone()

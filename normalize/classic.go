@@ -29,6 +29,9 @@ type Runner func(m *graph.Model) Source
 // longer a_l/P_l, and the error grows with depth. Pooling layers keep their
 // weights (s_l = 1). The report's Scale is s_l, the layer's own factor.
 func NormalizeClassic(m *graph.Model, run Runner, cfg Config) (*graph.Model, *Report, error) {
+	if err := m.CheckChain(); err != nil {
+		return nil, nil, fmt.Errorf("normalize: classic normalization: %w", err)
+	}
 	param, act := Targets(m)
 	if len(param) == 0 {
 		return nil, nil, fmt.Errorf("normalize: model has no Conv or Linear layer")

@@ -23,6 +23,27 @@
 // layers that remain in the graph keep their fixed weights and inherit P of
 // their input.
 //
+// # Branching networks
+//
+// In a model with Add and Concat nodes (SPEC §7, "Normalization per input
+// group") the normalized nodes are the spiking nodes of the SNN: every
+// Add (its activation the ReLU after it), every Conv and Linear but those
+// read only by an Add without ReLU (input groups of the Add's node: they
+// take the Add's P), and the pooling nodes (which inherit the scale of
+// their input). With P_g the scale of an input value (1 for the model
+// input, P_u for node u's activation, per channel through a Concat),
+// normalization sets W'_g = W_g·P_g/P_v and b' = b/P_v, and inserts before
+// each Add, on every input that is not a merged Conv/Linear (a shortcut),
+// a per-channel graph.Affine with Scale = P_g/P_v and Shift 0, which
+// snn.Convert folds into the identity group's weights. Every node then
+// computes a'_v = a_v/P_v (tested per node). A node without ReLU that is
+// not the output (a linear bottleneck, carried by a signed pair in the
+// SNN) takes for P the larger of its p-th percentile and the magnitude of
+// its (100−p)-th (its minimum at p = 100); AboveOne then counts values
+// above P and below −P. The normalized model has
+// these extra nodes; LayerStat.Layer indexes the calibrated model.
+// NormalizeClassic takes chains only.
+//
 // # Percentiles
 //
 // Percentiles use the nearest-rank definition on the sorted values of all

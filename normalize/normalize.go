@@ -56,7 +56,18 @@ type Source func(fn func(layer int, out []float32)) error
 // LeakyReLU is positively homogeneous (f(x/P) = f(x)/P for P > 0), so
 // normalizing through it keeps the ANN's function, as through ReLU; the
 // model still does not convert to Quartz (snn.Convert rejects LeakyReLU).
+//
+// In a model that is not a chain (SPEC §7) the normalized layers are the
+// spiking nodes: every Add, every pooling node that becomes a spiking
+// layer, and every Conv and Linear but those read only by an Add without
+// a ReLU between (input groups of the Add's node, which take its P); the
+// activation follows the node through Flatten, Reshape and Dropout to a
+// ReLU, Clip or LeakyReLU that is its only reader.
 func Targets(m *graph.Model) (param, act []int) {
+	if !m.IsChain() {
+		param, act, _ = dagTargets(m)
+		return param, act
+	}
 	for i, l := range m.Nodes {
 		switch l.Op {
 		case graph.Conv, graph.Linear, graph.AvgPool, graph.GlobalAvgPool:

@@ -2,13 +2,17 @@ package pipeline_test
 
 import (
 	"context"
-	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
+	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/train"
 )
 
 // halves is ExampleConvert's model on 1×4×4 inputs; flat, it takes the
@@ -92,10 +96,33 @@ func TestCheckConvertibleAgrees(t *testing.T) {
 	tanh := halves(false)
 	tanh.Nodes[2] = &graph.Node{Name: "tanh1", Op: graph.Tanh}
 	fc := &graph.Node{Name: "fc", Op: graph.Linear, W: make([]float32, 2*32), B: make([]float32, 2), WShape: []int{2, 32}}
+	for i := range fc.W {
+		fc.W[i] = 0.05 * float32(1-2*(i%2))
+	}
+	fcNode := func() *graph.Node { c := *fc; return &c }
 	residual := &graph.Model{Name: "residual", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
 		conv3("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU}, conv3("conv2", 2, 2),
 		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}}, {Name: "relu2", Op: graph.ReLU},
 		{Name: "flatten", Op: graph.Flatten}, fc,
+	}}
+	// A sum without ReLU read by a conv: a signed pair.
+	bottleneck := &graph.Model{Name: "bottleneck", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		conv3("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU}, conv3("conv2", 2, 2),
+		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}}, conv3("conv3", 2, 2), {Name: "relu3", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten}, fcNode(),
+	}}
+	// A MaxPool on a sum without ReLU (a signed pair) is not built.
+	signedPool := &graph.Model{Name: "signedpool", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		conv3("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU}, conv3("conv2", 2, 2),
+		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}}, {Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}},
+		conv3("conv3", 2, 2), {Name: "relu3", Op: graph.ReLU}, {Name: "flatten", Op: graph.Flatten},
+		{Name: "fc", Op: graph.Linear, W: make([]float32, 2*8), B: make([]float32, 2), WShape: []int{2, 8}},
+	}}
+	// A product of two activations has no Quartz equivalent.
+	product := &graph.Model{Name: "product", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		conv3("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU}, conv3("conv2", 2, 2),
+		{Name: "mul1", Op: graph.Mul, Inputs: []int{1, 2}}, {Name: "relu2", Op: graph.ReLU},
+		{Name: "flatten", Op: graph.Flatten}, fcNode(),
 	}}
 	// An Affine between relu1 and fc2 folds into fc2 (graph.Simplify).
 	affineMid := halves(false)
@@ -108,7 +135,10 @@ func TestCheckConvertibleAgrees(t *testing.T) {
 		{"flat", "", halves(true)},
 		{"no activation", `"fc1" (Linear): not followed by ReLU`, noAct},
 		{"tanh", `node 2 "tanh1" (Tanh)`, tanh},
-		{"residual", `node 3 "add1" (Add)`, residual},
+		{"residual", "", residual},
+		{"linear bottleneck", "", bottleneck},
+		{"pool on a signed pair", `node 4 "pool" (MaxPool): a MaxPool of a value without ReLU (a signed pair) is not supported yet`, signedPool},
+		{"product", `node 3 "mul1" (Mul): not convertible to Quartz (ANN only)`, product},
 		{"affine folded", "", affineMid},
 	} {
 		cfg := pipeline.Config{Calib: 16, Workers: 1}
@@ -123,8 +153,122 @@ func TestCheckConvertibleAgrees(t *testing.T) {
 		if check == nil || err == nil || check.Error() != err.Error() || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: CheckConvertible %v, Convert %v; want the same error containing %q", tc.name, check, err, tc.want)
 		}
-		if tc.name == "residual" && !errors.Is(check, graph.ErrBranching) {
-			t.Errorf("residual: %v does not wrap graph.ErrBranching", check)
+	}
+}
+
+// quadrants is n images of 1×12×12 in 4 classes: class k has its k-th
+// quadrant bright, on noise.
+func quadrants(n int, seed uint64) *dataset.Set {
+	r := rand.New(rand.NewPCG(seed, 9))
+	s := &dataset.Set{Name: "quadrants", C: 1, H: 12, W: 12, Classes: []string{"tl", "tr", "bl", "br"}}
+	for i := range n {
+		k := i % 4
+		for y := range 12 {
+			for x := range 12 {
+				v := r.IntN(90)
+				if (y < 6) == (k < 2) && (x < 6) == (k%2 == 0) {
+					v += 100 + r.IntN(60)
+				}
+				s.Pix = append(s.Pix, uint8(v))
+			}
 		}
+		s.Labels = append(s.Labels, uint8(k))
+	}
+	return s
+}
+
+// TestResidualEndToEnd: a ResNet-20 of width 0.25 (identity and
+// projection shortcuts, BatchNorm folded), trained briefly on synthetic
+// quadrant images, converts at Tmax 16 (Add nodes as Sum layers with
+// delays) and its SNN agrees with the ANN; the oracle check runs on it.
+func TestResidualEndToEnd(t *testing.T) {
+	m, err := nn.Zoo("resnet20", []int{1, 12, 12}, 4, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Init(m, 1)
+	net, err := nn.New(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet := quadrants(512, 1), quadrants(128, 2)
+	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	net.Close()
+	ctx := context.Background()
+	conv, err := pipeline.Convert(ctx, m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, delayed := 0, 0
+	for _, l := range conv.SNN.Layers {
+		if l.Kind == snn.Sum {
+			sums++
+		}
+	}
+	res, err := pipeline.Evaluate(ctx, conv, testSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range res.Layers {
+		if l.DelayedSynapses > 0 {
+			delayed++
+		}
+	}
+	t.Logf("ANN %.1f %%, SNN %.1f %%, agreement %.1f %%, %d Sum layers (%d with delays), early %.2f %%",
+		*res.ANNAccuracy, res.SNNAccuracy, *res.Agreement, sums, delayed, res.EarlySpikePct)
+	if sums != 9 || delayed == 0 {
+		t.Errorf("%d Sum layers, %d with delays; want 9 (one per basic block), some delayed", sums, delayed)
+	}
+	if *res.ANNAccuracy < 60 || *res.Agreement < 90 {
+		t.Errorf("ANN %.1f %%, agreement %.1f %%: want ≥ 60 %% and ≥ 90 %%", *res.ANNAccuracy, *res.Agreement)
+	}
+	oc, err := pipeline.CheckOracle(ctx, conv, testSet, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.SpikeTimes == 0 || oc.Differ > oc.SpikeTimes/1000 {
+		t.Errorf("oracle check: %d of %d spike times differ", oc.Differ, oc.SpikeTimes)
+	}
+}
+
+// TestMobileNetV2EndToEnd: a MobileNet-V2 of width 0.25 (linear
+// bottlenecks: signed pairs), trained briefly on quadrant images, converts
+// at Tmax 16 and its SNN agrees with the ANN.
+func TestMobileNetV2EndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network")
+	}
+	m, err := nn.Zoo("mobilenet-v2", []int{1, 12, 12}, 4, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Init(m, 2)
+	net, err := nn.New(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet := quadrants(512, 3), quadrants(128, 4)
+	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	net.Close()
+	ctx := context.Background()
+	conv, err := pipeline.Convert(ctx, m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Evaluate(ctx, conv, testSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ANN %.1f %%, SNN %.1f %%, agreement %.1f %%, %d of %d neurons in signed pairs, early %.2f %%",
+		*res.ANNAccuracy, res.SNNAccuracy, *res.Agreement, res.SignedNeurons, res.Neurons, res.EarlySpikePct)
+	if res.SignedNeurons == 0 || res.DelayedSynapses == 0 {
+		t.Errorf("%d signed-pair neurons, %v delayed synapses; want some", res.SignedNeurons, res.DelayedSynapses)
+	}
+	if *res.ANNAccuracy < 60 || *res.Agreement < 90 {
+		t.Errorf("ANN %.1f %%, agreement %.1f %%: want ≥ 60 %% and ≥ 90 %%", *res.ANNAccuracy, *res.Agreement)
 	}
 }

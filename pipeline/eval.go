@@ -35,8 +35,15 @@ type Result struct {
 	// Agreement is the % of samples where SNN and ANN predict the same class.
 	Agreement *float64 `json:"ann_snn_agreement"`
 
-	Neurons         int     `json:"neurons"`
-	RelayNeurons    int     `json:"relay_neurons"`
+	Neurons      int `json:"neurons"`
+	RelayNeurons int `json:"relay_neurons"`
+	// SignedNeurons: neurons of signed pairs (both halves, within Neurons;
+	// branching networks with values without ReLU, SPEC §7).
+	SignedNeurons int `json:"signed_neurons,omitempty"`
+	// DelayedSynapses and DelaySteps: synapses with a synaptic delay and
+	// the sum of their delays, per sample (branching networks).
+	DelayedSynapses float64 `json:"delayed_synapses,omitempty"`
+	DelaySteps      float64 `json:"delay_steps,omitempty"`
 	Spikes          float64 `json:"spikes"`          // spikes of spiking neurons (ν layers)
 	RelaySpikes     float64 `json:"relay_spikes"`    // spikes relayed by max-pool neurons
 	SynapticEvents  float64 `json:"synaptic_events"` // σ, bias/readout/rectifier included
@@ -84,6 +91,11 @@ type LayerResult struct {
 	EarlyPct       float64 `json:"early_spike_pct"`
 	RectifiedPct   float64 `json:"rectified_pct"`
 	MACs           int64   `json:"ann_macs"`
+	// DelayedSynapses and DelaySteps: synapses into the layer with a
+	// synaptic delay and the sum of their delays (branching networks,
+	// SPEC §7; zero in a chain).
+	DelayedSynapses float64 `json:"delayed_synapses,omitempty"`
+	DelaySteps      float64 `json:"delay_steps,omitempty"`
 }
 
 // Evaluate runs the ANN (when c.ANN is set) and the SNN on every sample of
@@ -166,6 +178,7 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 	res.TieRate = pct(sum.Ties)
 	res.NoClassRate = pct(sum.NoClass)
 	res.Neurons, res.RelayNeurons = c.SNN.Neurons()
+	res.SignedNeurons = c.SNN.Signed
 	if withClass := sum.Samples - sum.NoClass; withClass > 0 {
 		res.FirstSpike = float64(sum.FirstSpike) / float64(withClass)
 	}
@@ -182,7 +195,8 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 	for i, l := range c.SNN.Layers {
 		st := sum.Layers[i]
 		lr := LayerResult{Name: l.Name, Kind: l.Kind.String(), Shape: l.OutShape, Neurons: l.Size(), T: l.T,
-			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n}
+			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n,
+			DelayedSynapses: float64(st.DelayedSynapses) / n, DelaySteps: float64(st.DelaySteps) / n}
 		if l.Analog {
 			lr.Kind = "analog " + lr.Kind
 		}
@@ -218,6 +232,8 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 		res.ReadoutEvents += float64(st.ReadoutEvents) / n
 		res.RectifierEvents += float64(st.RectifierEvents) / n
 		res.CurrentUpdates += lr.CurrentUpdates
+		res.DelayedSynapses += lr.DelayedSynapses
+		res.DelaySteps += lr.DelaySteps
 	}
 	if hidden > 0 {
 		res.EarlySpikePct = 100 * float64(early) / (n * float64(hidden))

@@ -103,7 +103,7 @@ func build(m *graph.Model) ([]*layer, []string, error) {
 		return nil, nil, fmt.Errorf("ratecode: %w", err)
 	}
 	if err := mc.CheckChain(); err != nil {
-		return nil, nil, fmt.Errorf("ratecode: %w (the spiking side of DAGs is not built)", err)
+		return nil, nil, fmt.Errorf("ratecode: %w (the rate-coded baseline takes chains only)", err)
 	}
 	if err := mc.CheckFinite(); err != nil {
 		return nil, nil, fmt.Errorf("ratecode: %w", err)

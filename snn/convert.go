@@ -36,9 +36,6 @@ func (e *ConvertError) Error() string {
 	return fmt.Sprintf("snn: convert: node %d %q (%v): %s", e.Layer, e.Name, e.Op, e.Msg)
 }
 
-// notBuilt is appended to the error of a model that is not a chain.
-const notBuilt = " (the spiking side of DAGs is not built)"
-
 // CheckConvertible reports whether Convert accepts m with cfg: it returns
 // Convert's error, or nil, and drops the network. Every caller
 // that must say whether a model converts (quartz inspect, and pipeline
@@ -50,7 +47,7 @@ func CheckConvertible(m *graph.Model, cfg Config) error {
 	return err
 }
 
-// Convert turns a normalized chain model into a spiking network (SPEC §1–3).
+// Convert turns a normalized model into a spiking network (SPEC §1–3, §7).
 // The model must already be simplified and normalized: BatchNorm is rejected,
 // Dropout and Flatten are structure only, and ReLU (or Clip with Min = 0,
 // whose upper bound the spikes cannot represent anyway above 1) turns the
@@ -66,8 +63,9 @@ func CheckConvertible(m *graph.Model, cfg Config) error {
 // model input (one scale and shift per input channel) and only before the
 // first Conv/Linear: the analog layer applies it (Layer.InScale, InShift).
 // Reshape is structure only, as Flatten. An ANN-only op (graph.Op.AnnOnly)
-// is rejected naming the node, and so is a model that is not a chain
-// (wrapping graph.ErrBranching): the spiking side of DAGs is not built yet.
+// is rejected naming the node. A model that is not a chain converts as the
+// package doc's "Branching networks" says (SPEC §7), or is refused naming
+// the node that needs what is not built yet (signed pairs …).
 // m is not modified.
 func Convert(m *graph.Model, cfg Config) (*Network, error) {
 	if m == nil {
@@ -84,7 +82,10 @@ func Convert(m *graph.Model, cfg Config) (*Network, error) {
 		return nil, fmt.Errorf("snn: convert: %w", err)
 	}
 	if err := mc.CheckChain(); err != nil {
-		return nil, fmt.Errorf("snn: convert: %w%s", err, notBuilt)
+		if err := mc.CheckFinite(); err != nil {
+			return nil, fmt.Errorf("snn: convert: %w", err)
+		}
+		return convertDAG(mc, cfg, m.Name)
 	}
 	if err := mc.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("snn: convert: %w", err)

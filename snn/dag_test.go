@@ -1,7 +1,12 @@
 package snn
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,19 +48,87 @@ func tanhModel() *graph.Model {
 	}}
 }
 
-// TestConvertRefusesDAG: a residual network is refused naming the Add
-// node, wrapping graph.ErrBranching; CheckConvertible says the same.
-func TestConvertRefusesDAG(t *testing.T) {
-	for _, analog := range []bool{false, true} {
-		cfg := Config{Tmax: 4, AnalogFirst: analog}
-		_, err := Convert(residualModel(), cfg)
-		if !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `node 3 "add1" (Add)`) ||
-			!strings.HasPrefix(err.Error(), "snn: convert: ") || !strings.Contains(err.Error(), "not supported yet") {
-			t.Errorf("analog %v: %v, want graph.ErrBranching naming node 3 \"add1\"", analog, err)
-		}
-		if err2 := CheckConvertible(residualModel(), cfg); err2 == nil || err2.Error() != err.Error() {
-			t.Errorf("analog %v: CheckConvertible %v, Convert %v", analog, err2, err)
-		}
+// TestConvertResidual: a residual block converts to one Sum layer with two
+// input groups: the identity and conv2's weights, both from relu1's layer
+// (SPEC §7). With AnalogFirst, conv1 is analog; a second reader of the
+// model input is refused naming it (CheckConvertible says the same).
+func TestConvertResidual(t *testing.T) {
+	n, err := Convert(residualModel(), Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Layers) != 3 || n.Layers[1].Kind != Sum || len(n.Layers[1].Groups) != 2 || n.Layers[1].Name != "add1" {
+		t.Fatalf("layers %s, want conv1, add1 (Sum, 2 groups), fc", describe(n))
+	}
+	g := n.Layers[1].Groups
+	// add1 = relu1 + conv2(relu1): both groups read conv1's layer, with
+	// no delay (the delays are tested on the random DAGs).
+	if g[0].From != 0 || g[0].Kind != Identity || g[0].Delay != 0 || g[1].From != 0 || g[1].Kind != Conv || g[1].Delay != 0 {
+		t.Errorf("groups %+v, want the identity and conv2, both from layer 0 without delay", g)
+	}
+	if taus := n.Taus(); taus[1] != 4 || taus[2] != 8 {
+		t.Errorf("τ = %v, want [0 4 8]", taus)
+	}
+	// With an analog first layer, conv1 is analog and both groups read
+	// its outputs, the input spikes (source −1).
+	na, err := Convert(residualModel(), Config{Tmax: 4, AnalogFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !na.Layers[0].Analog || na.Layers[1].Kind != Sum || na.Layers[1].Groups[0].From != -1 || na.Layers[1].Groups[1].From != -1 {
+		t.Errorf("analog: layers %s, want conv1 analog and add1 reading the input spikes", describe(na))
+	}
+	// A node other than the analog layer reading the model input is refused.
+	m := residualModel()
+	m.Nodes[2] = dagConv("conv2", 1, 2)
+	m.Nodes[2].Inputs = []int{graph.ModelInput}
+	cfg := Config{Tmax: 4, AnalogFirst: true}
+	_, err = Convert(m, cfg)
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Layer != 2 || !strings.Contains(err.Error(), "not supported for branching networks yet") {
+		t.Errorf("analog, input read twice: %v, want a *ConvertError naming node 2", err)
+	}
+	if err2 := CheckConvertible(m, cfg); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("analog: CheckConvertible %v, Convert %v", err2, err)
+	}
+	if err := n.CheckChain("test"); !errors.Is(err, graph.ErrBranching) || !strings.Contains(err.Error(), `layer 1 "add1"`) {
+		t.Errorf("CheckChain: %v", err)
+	}
+}
+
+// TestConvertSignedPair: a sum without ReLU that is not the output (a
+// linear bottleneck) becomes a signed pair: add1 (relu(z)) and add1⁻
+// (relu(−z), negated weights and bias, same sources and window), and its
+// reader gets both, with W and −W. A MaxPool on it is refused naming the
+// node.
+func TestConvertSignedPair(t *testing.T) {
+	m := residualModel()
+	m.Nodes = append(m.Nodes[:4], m.Nodes[5:]...) // drop relu2
+	for i := range m.Nodes[5].W {
+		m.Nodes[5].W[i] = 0.25
+	}
+	n, err := Convert(m, Config{Tmax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Layers) != 4 || n.Layers[1].Name != "add1" || n.Layers[2].Name != "add1"+NegSuffix || n.Signed != 2*72 {
+		t.Fatalf("layers %s, signed %d; want conv1, add1, add1⁻, fc and 144 signed neurons", describe(n), n.Signed)
+	}
+	pos, neg, fc := n.Layers[1], n.Layers[2], n.Layers[3]
+	if len(neg.Groups) != 2 || neg.Groups[0].From != 0 || neg.Groups[0].W[0] != -pos.Groups[0].W[0] || neg.Groups[1].W[0] != -pos.Groups[1].W[0] ||
+		n.Taus()[2] != n.Taus()[1] || !neg.Rectify || !pos.Rectify {
+		t.Errorf("negative half %+v, want the positive half's groups negated, in the same window", neg.Groups)
+	}
+	if len(fc.Groups) != 2 || fc.Groups[0].From != 1 || fc.Groups[1].From != 2 || fc.Groups[1].W[0] != -fc.Groups[0].W[0] {
+		t.Errorf("fc groups %+v, want W from add1 and −W from add1⁻", fc.Groups)
+	}
+	mp := residualModel()
+	mp.Nodes[4] = &graph.Node{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
+	mp.Nodes[6].W, mp.Nodes[6].WShape = make([]float32, 3*18), []int{3, 18}
+	_, err = Convert(mp, Config{Tmax: 4})
+	var ce *ConvertError
+	if !errors.As(err, &ce) || ce.Name != "pool" || !strings.Contains(err.Error(), "signed pair") {
+		t.Errorf("MaxPool on a signed pair: %v, want a *ConvertError naming \"pool\"", err)
 	}
 }
 
@@ -127,5 +200,138 @@ func TestConvertNoActivation(t *testing.T) {
 	var ce *ConvertError
 	if !errors.As(err, &ce) || ce.Name != "conv1" || !strings.Contains(err.Error(), "not followed by ReLU") {
 		t.Errorf("%v, want conv1 not followed by ReLU", err)
+	}
+}
+
+// TestDAGJSONAndValidate: a branching network round-trips through JSON
+// (groups, delays) and simulates identically; corrupted groups are
+// refused by Validate with a ValidationError naming the layer, never a
+// panic.
+func TestDAGJSONAndValidate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 16))
+	var f dagFeatures
+	for it := 0; it < 40; it++ {
+		rn := randomDAG(rng, &f)
+		n, err := Convert(rn.m, rn.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Network
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if err := back.Validate(); err != nil {
+			t.Fatalf("net %d: read back: %v", it, err)
+		}
+		x := randomInput(rng, n)
+		r1, r2 := simulateAll(t, n, x), simulateAll(t, &back, x)
+		if diff := diffResults(r1, r2); diff != "" {
+			t.Fatalf("net %d: read back simulates differently: %s", it, diff)
+		}
+		// Corrupt one group of the first layer that has groups.
+		li := slices.IndexFunc(n.Layers, func(l *Layer) bool { return len(l.Groups) > 0 })
+		for k, corrupt := range []func(g *Group, l *Layer){
+			func(g *Group, l *Layer) { g.From = li },
+			func(g *Group, l *Layer) { g.From = -2 },
+			func(g *Group, l *Layer) { g.From = 1 << 40 },
+			func(g *Group, l *Layer) { g.Delay++ },
+			func(g *Group, l *Layer) { g.Delay = -1 },
+			func(g *Group, l *Layer) { g.InShape = []int{1 << 40, 1 << 40, 1 << 40} },
+			func(g *Group, l *Layer) { g.InShape = nil },
+			func(g *Group, l *Layer) {
+				switch {
+				case len(g.W) > 0:
+					g.W = g.W[:len(g.W)-1]
+				case g.Kind == AvgPool:
+					g.PoolW = nil
+				default:
+					g.Kernel = [2]int{}
+				}
+			},
+			func(g *Group, l *Layer) { g.Kind = Sum },
+			func(g *Group, l *Layer) { g.Kind = Kind(99) },
+			func(g *Group, l *Layer) {
+				if l.Kind == Sum {
+					g.Kind = MaxPool
+				} else {
+					g.Kind = Conv
+				}
+			},
+			func(g *Group, l *Layer) { l.W = []float32{1} },
+			func(g *Group, l *Layer) { l.Groups = append(l.Groups, *g); l.Groups[len(l.Groups)-1].W = nil },
+			func(g *Group, l *Layer) {
+				if len(g.W) > 0 {
+					g.W[0] = float32(math.NaN())
+				} else {
+					g.Kind = Kind(0)
+				}
+			},
+		} {
+			var c Network
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			l := c.Layers[li]
+			corrupt(&l.Groups[0], l)
+			err := c.Validate()
+			var ve *ValidationError
+			if !errors.As(err, &ve) || (ve.Layer != li && ve.Layer != -1) {
+				t.Errorf("net %d corruption %d: %v, want a ValidationError for layer %d", it, k, err, li)
+			}
+		}
+	}
+}
+
+// TestDAGNoAllocs: on branching networks too (Sum layers, delays, signed
+// pairs, Concat groups), Simulate allocates nothing once the result has
+// been sized, and the summary does not depend on the worker count.
+func TestDAGNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 16))
+	var f dagFeatures
+	for it := 0; it < 20; it++ {
+		rn := randomDAG(rng, &f)
+		n, err := Convert(rn.m, rn.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := NewSim(n, 1)
+		w := s.NewWorker()
+		x := append(randomInput(rng, n), randomInput(rng, n)...)
+		in := len(x) / 2
+		var r SampleResult
+		w.Simulate(x[:in], &r)
+		i := 0
+		if a := testing.AllocsPerRun(5, func() {
+			i++
+			w.Simulate(x[i%2*in:(i%2+1)*in], &r)
+		}); a != 0 {
+			t.Fatalf("net %d (%s): Simulate allocates %v times per sample", it, describe(n), a)
+		}
+		s3, _ := NewSim(n, 3)
+		a, _ := s.Evaluate(x, 2, nil)
+		b, _ := s3.Evaluate(x, 2, nil)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("net %d: summary differs with 3 workers", it)
+		}
+	}
+}
+
+// TestDAGWindows: a branching network takes one T for all spiking
+// layers; per-layer windows that differ are refused with a clear error,
+// and equal ones work.
+func TestDAGWindows(t *testing.T) {
+	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 8, 4}}); err == nil || !strings.Contains(err.Error(), "one T for all spiking layers") {
+		t.Errorf("per-layer windows: %v, want a refusal", err)
+	}
+	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 4}}); err == nil || !strings.Contains(err.Error(), "2 TmaxLayers for 3 spiking layers") {
+		t.Errorf("two windows for three layers: %v", err)
+	}
+	n, err := Convert(residualModel(), Config{TmaxLayers: []int{8, 8, 8}})
+	if err != nil || n.Layers[2].T != 8 || n.EndStep() != 32 {
+		t.Errorf("equal windows: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
-// Package snn converts a normalized chain CNN into a Quartz time-to-first-
-// spike spiking network (Lenz, Orchard, Sheik) and simulates it exactly, as
-// SPEC.md §1–3, §5 and §6 define.
+// Package snn converts a normalized CNN (a chain, or a DAG with residual
+// Adds and Concats) into a Quartz time-to-first-spike spiking network
+// (Lenz, Orchard, Sheik) and simulates it exactly, as SPEC.md §1–3 and
+// §5–7 define.
 //
 // # Model
 //
@@ -50,6 +51,56 @@
 // and the rectifier step follow TOut. With power-of-two ratios the scaling is
 // exact on a dyadic grid (tested against the quantized ANN).
 //
+// # Branching networks
+//
+// A model that is not a chain (SPEC §7) converts to a Network whose
+// layers, in topological order, may read earlier layers other than the
+// one before through explicit input groups (Layer.Groups; a chain has
+// none, and its JSON files are unchanged). A Sum layer is one population
+// of spiking neurons computing relu(Σ_g W_g·x_g + b): an Add becomes one
+// Sum layer, whose groups are its inputs: a Conv or Linear without ReLU
+// read only by that Add is a group with its weights reading that layer's
+// input (its bias joins the Sum's), any other input an Identity group
+// (weight 1 per channel, or the per-channel scale P_g/P_v of the graph.Affine
+// that normalization inserts on a shortcut). The Add must be followed by a
+// ReLU or be the network output. A Concat is structure: a Conv (ungrouped)
+// or Linear reading it gets one group per Concat input with its slice of
+// the weights. A Conv, Linear, pooling or MaxPool layer that reads any
+// layer but the one before gets one explicit group too (a Sum layer, or a
+// relay with a MaxPool group).
+//
+// Timing: layer v integrates during [τ_v, τ_v + T) with τ_v the latest end
+// (τ_g + T_g) of its groups' sources (a relay ends with its source, the
+// input at 0); a group whose source ends earlier has a synaptic delay
+// Group.Delay = τ_v − τ_g − T_g on all its synapses, so its spikes encode
+// their values in v's window. A branching network has one T for all
+// spiking layers (Config.TmaxLayers must be uniform). The counterweight is
+// 1 − b − Σ w over the synapses of all groups.
+//
+// A value without ReLU that is not the output (a MobileNet-V2 linear
+// bottleneck, a sum without ReLU, a Conv read without ReLU by several
+// nodes) is a signed pair: two layers with the same groups in the same
+// window, z⁺ = relu(z) named after the node and, right after it,
+// z⁻ = relu(−z) (weights and bias negated) named with NegSuffix; a reader
+// gets a group from each, with W and −W (a ReLU reading it takes z⁺ alone).
+// Both halves count in ν and Ω; Network.Signed counts their neurons.
+//
+// An analog first layer (Config.AnalogFirst) must be reached from the
+// model input through a chain (at most an input transform and structure),
+// and nothing else may read the model input; its outputs are the input
+// spikes, source −1 of the groups that read them.
+//
+// Pooling is per channel: a MaxPool, AvgPool or GlobalAvgPool on a Concat
+// becomes one layer per Concat input (named node[k]), whose outputs are
+// the parts of its result.
+//
+// Not built yet, and refused naming the node: pooling a signed pair,
+// pooling a Concat as the model output, an Add of a Concat, a grouped
+// convolution on a Concat, and an Affine other than a shortcut scale (or
+// the input transform of an analog first layer). Downstream packages that handle chains only (hw, nir export)
+// refuse a branching network with Network.CheckChain, naming the first
+// layer with groups.
+//
 // # Stopping rule and class
 //
 // The class is the output neuron that fires first; ties go to the lowest
@@ -79,6 +130,10 @@
 //     current and count none;
 //   - Early: neurons that fired before their readout step; Rectified:
 //     neurons the rectifier forced to fire;
+//   - DelayedSynapses and DelaySteps (branching networks): the SynEvents
+//     delivered through a synapse with a delay (every hidden neuron fires
+//     once, so the number of such synapses) and the sum of their delays in
+//     steps; zero in a chain;
 //   - latency: SampleResult.FirstSpike, the global step of the first output
 //     spike; Steps as above.
 //
@@ -89,7 +144,10 @@
 // # Simulators
 //
 // Oracle steps every neuron of every layer through every step, with
-// explicit synapse lists: the reference. Sim is the product: per layer and
+// explicit synapse lists per input group (and the group's delay): the
+// reference. Sim runs a Sum layer on all its channels at once, each
+// group's arrivals (plus its delay) summed per channel into the same rows,
+// integrated over the union of the occupied steps. Sim is the product: per layer and
 // output position it sums, per channel, the weights arriving at each step,
 // then integrates all channels of the position from one occupied step to
 // the next (u ← u + Δ·i), locating any early crossing of θ exactly and

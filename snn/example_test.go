@@ -47,7 +47,7 @@ func ExampleOracle_Simulate() {
 	var r snn.SampleResult
 	o.Simulate([]float32{0.75, 0.25}, &r)
 	fmt.Printf("%+v\n", r.Stats[0])
-	// Output: {Spikes:2 SynEvents:4 BiasEvents:0 ReadoutEvents:2 RectifierEvents:2 CurrentUpdates:8 Early:0 Rectified:1}
+	// Output: {Spikes:2 SynEvents:4 BiasEvents:0 ReadoutEvents:2 RectifierEvents:2 CurrentUpdates:8 Early:0 Rectified:1 DelayedSynapses:0 DelaySteps:0}
 }
 
 func ExampleSim_Evaluate() {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/quartz-snn/quartz/graph"
 )
 
 // Kind is the kind of a Network layer.
@@ -16,9 +18,16 @@ const (
 	Linear                  // spiking fully connected layer
 	AvgPool                 // spiking average pooling: fixed weights PoolW, no bias
 	MaxPool                 // relay: the first spike in the window passes at the same step
+	// Sum is a spiking layer of a branching network whose synapses are its
+	// Groups (Layer.Groups): the sum of linear maps of earlier layers, e.g. a
+	// residual block's Add (SPEC §7).
+	Sum
+	// Identity is a kind of input Group only: neuron (c, h, w) reads the
+	// same position of its source with weight W[c].
+	Identity
 )
 
-var kindNames = map[Kind]string{Conv: "Conv", Linear: "Linear", AvgPool: "AvgPool", MaxPool: "MaxPool"}
+var kindNames = map[Kind]string{Conv: "Conv", Linear: "Linear", AvgPool: "AvgPool", MaxPool: "MaxPool", Sum: "Sum", Identity: "Identity"}
 
 func (k Kind) String() string {
 	if s, ok := kindNames[k]; ok {
@@ -97,8 +106,10 @@ func (t Threshold) theta(tOut int) float32 {
 }
 
 // Network is a converted spiking network: plain data, ready to be written to
-// JSON and read back (call Validate on what was read). Layers form a chain;
-// layer i consumes layer i−1's spikes (layer 0 consumes the input).
+// JSON and read back (call Validate on what was read). Layers are in
+// topological order; layer i consumes layer i−1's spikes (layer 0 consumes
+// the input), unless it has explicit input Groups (a branching network,
+// see the package doc).
 type Network struct {
 	Name string `json:"name,omitempty"`
 	// InShape is the shape of one input sample, [C H W].
@@ -107,6 +118,11 @@ type Network struct {
 	Layers    []*Layer  `json:"layers"`
 	// Warnings are conversion notes worth showing to a user.
 	Warnings []string `json:"warnings,omitempty"`
+	// Signed counts the neurons of signed pairs (both halves, SPEC §7):
+	// values without ReLU carried as z⁺ = relu(z) (the layer named after
+	// the node) and z⁻ = relu(−z) (the layer right after it, named with
+	// NegSuffix). They are spiking neurons, counted in ν too.
+	Signed int `json:"signed_neurons,omitempty"`
 }
 
 // Layer is one layer of a Network. Fields that do not apply to its Kind are
@@ -168,11 +184,91 @@ type Layer struct {
 	Rectify bool `json:"rectify,omitempty"`
 	// Output marks the last layer, whose first spike is the class.
 	Output bool `json:"output,omitempty"`
+
+	// Groups, if not empty, are the layer's inputs in a branching network
+	// (SPEC §7): a Sum layer (spiking) has one or more, a MaxPool relay
+	// exactly one, and the layer's own W, WShape, PoolW and geometry are
+	// unused (InShape is Groups[0].InShape). Without Groups a layer reads
+	// the layer before it (the input for layer 0) through its own fields:
+	// a chain needs no Groups at all.
+	Groups []Group `json:"groups,omitempty"`
+}
+
+// Group is one input group of a layer of a branching network: a linear map
+// of one earlier layer's spikes (or the network input's) into the layer's
+// neurons. Every group's output shape is the layer's OutShape; the layer
+// sums them and adds its bias B.
+type Group struct {
+	// From is the index of the layer read (smaller than the layer's own),
+	// or −1 for the input spikes: the network input, or the outputs of an
+	// analog first layer (which no group names directly).
+	From int `json:"from"`
+	// Kind is Conv, Linear, AvgPool or Identity in a Sum layer, MaxPool in
+	// a relay layer.
+	Kind Kind `json:"kind"`
+	// InShape is the shape read: From's OutShape ([N] for Linear).
+	InShape []int `json:"in_shape"`
+	// Geometry and weights, as the Layer fields of the same names (no bias:
+	// the bias is the layer's). Identity has W, one weight per channel.
+	Kernel   [2]int    `json:"kernel,omitempty"`
+	Stride   [2]int    `json:"stride,omitempty"`
+	Pad      [4]int    `json:"pad,omitempty"`
+	Dilation [2]int    `json:"dilation,omitempty"`
+	Group    int       `json:"group,omitempty"`
+	CeilMode bool      `json:"ceil_mode,omitempty"`
+	W        []float32 `json:"w,omitempty"`
+	WShape   []int     `json:"w_shape,omitempty"`
+	PoolW    []float32 `json:"pool_w,omitempty"`
+	// Delay is the synaptic delay of every synapse of the group, in steps:
+	// the layer's τ minus the end of From's window (SPEC §7, Timing).
+	Delay int `json:"delay,omitempty"`
+}
+
+// layer returns the group as a Layer of its Kind with outShape, so that
+// the Layer helpers (geometry, synapses, checks) apply to it.
+func (g *Group) layer(outShape []int) *Layer {
+	return &Layer{Kind: g.Kind, InShape: g.InShape, OutShape: outShape, Kernel: g.Kernel, Stride: g.Stride,
+		Pad: g.Pad, Dilation: g.Dilation, Group: g.Group, CeilMode: g.CeilMode, W: g.W, WShape: g.WShape, PoolW: g.PoolW}
+}
+
+// Branching reports whether the network has a layer with explicit Groups
+// (a DAG, SPEC §7).
+func (n *Network) Branching() bool {
+	for _, l := range n.Layers {
+		if len(l.Groups) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckChain returns nil for a chain network, else an error wrapping
+// graph.ErrBranching that names the first layer with explicit input groups
+// and says that what (e.g. "loihi2 emulation") does not support it yet.
+func (n *Network) CheckChain(what string) error {
+	for i, l := range n.Layers {
+		if len(l.Groups) > 0 {
+			return fmt.Errorf("snn: layer %d %q (%v) reads %d input group(s) of a branching network: %s is not supported for branching networks yet (%w)",
+				i, l.Name, l.Kind, len(l.Groups), what, graph.ErrBranching)
+		}
+	}
+	return nil
+}
+
+// groups returns the effective input groups of layer i: its Groups, or the
+// implicit one (the layer before, through the layer's own fields).
+func (n *Network) groups(i int) []Group {
+	l := n.Layers[i]
+	if len(l.Groups) > 0 {
+		return l.Groups
+	}
+	return []Group{{From: i - 1, Kind: l.Kind, InShape: l.InShape, Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad,
+		Dilation: l.Dilation, Group: l.Group, CeilMode: l.CeilMode, W: l.W, WShape: l.WShape, PoolW: l.PoolW}}
 }
 
 // Spiking reports whether the layer has its own window of spiking neurons.
 func (l *Layer) Spiking() bool {
-	return !l.Analog && (l.Kind == Conv || l.Kind == Linear || l.Kind == AvgPool)
+	return !l.Analog && (l.Kind == Conv || l.Kind == Linear || l.Kind == AvgPool || l.Kind == Sum)
 }
 
 // Size returns the number of neurons (outputs) of the layer.
@@ -188,14 +284,58 @@ func size(shape []int) int {
 
 // Tau returns, for spiking layer i, the first global step of its integration
 // window; for a relay or analog layer, that of the spiking layer it feeds.
+// In a chain it is the sum of the windows before; in a branching network
+// τ_v = max over v's groups of the end of the source's window (τ_g + T_g;
+// a relay ends with its source, the input at 0).
 func (n *Network) Tau(i int) int {
-	tau := 0
-	for j := 0; j < i && j < len(n.Layers); j++ {
-		if n.Layers[j].Spiking() {
-			tau += n.Layers[j].T
+	if i >= len(n.Layers) {
+		tau := 0
+		for _, l := range n.Layers {
+			if l.Spiking() {
+				tau += l.T
+			}
+		}
+		return tau
+	}
+	return n.Taus()[i]
+}
+
+// Taus returns Tau(i) for every layer.
+func (n *Network) Taus() []int {
+	taus := make([]int, len(n.Layers))
+	ends := make([]int, len(n.Layers))
+	for i, l := range n.Layers {
+		tau := 0
+		if len(l.Groups) == 0 {
+			if i > 0 {
+				tau = ends[i-1]
+			}
+		} else {
+			for _, g := range l.Groups {
+				if g.From >= 0 && g.From < i {
+					tau = max(tau, ends[g.From])
+				}
+			}
+		}
+		taus[i], ends[i] = tau, tau
+		if l.Spiking() {
+			ends[i] += l.T
 		}
 	}
-	return tau
+	return taus
+}
+
+// end returns the end of the window of layer from (τ + T; a relay's is its
+// τ), 0 for the network input (from < 0).
+func end(taus []int, n *Network, from int) int {
+	if from < 0 {
+		return 0
+	}
+	e := taus[from]
+	if n.Layers[from].Spiking() {
+		e += n.Layers[from].T
+	}
+	return e
 }
 
 // InputT returns the window of the input encoding: the T of the first
@@ -341,13 +481,23 @@ func (n *Network) Validate() error {
 	if len(n.Layers) == 0 {
 		return netErr("no layers")
 	}
-	prev := n.InShape
-	var spiking []int
 	for i, l := range n.Layers {
 		if l == nil {
 			return netErr("layer %d is nil", i)
 		}
-		if err := l.validate(i, prev, n.Threshold); err != nil {
+	}
+	branching := n.Branching()
+	taus := n.Taus()
+	prev := n.InShape
+	var spiking []int
+	for i, l := range n.Layers {
+		var err *ValidationError
+		if len(l.Groups) > 0 {
+			err = n.validateGroups(i, l, taus)
+		} else {
+			err = l.validate(i, prev, n.Threshold, false)
+		}
+		if err != nil {
 			err.Kind = l.Kind
 			return err
 		}
@@ -363,10 +513,13 @@ func (n *Network) Validate() error {
 	if !n.Layers[last].Spiking() {
 		return netErr("last layer %q is a %v, want a spiking layer", n.Layers[last].Name, n.Layers[last].Kind)
 	}
-	steps := 0
 	for j, i := range spiking {
 		l := n.Layers[i]
 		e := &ValidationError{Layer: i, Name: l.Name, Kind: l.Kind}
+		if t0 := n.Layers[spiking[0]].T; branching && l.T != t0 {
+			e.Msg = fmt.Sprintf("window T = %d, want %d: a branching network has one T for all spiking layers", l.T, t0)
+			return e
+		}
 		want := l.T
 		if j+1 < len(spiking) {
 			want = n.Layers[spiking[j+1]].T
@@ -387,8 +540,8 @@ func (n *Network) Validate() error {
 			e.Msg = fmt.Sprintf("threshold %v, want %v (%v mode, TOut = %d)", l.Theta, n.Threshold.theta(l.TOut), n.Threshold, l.TOut)
 			return e
 		}
-		steps += l.T
 	}
+	steps := taus[last] + n.Layers[last].T
 	if a := n.Layers[0]; a.Analog && a.TOut != n.Layers[spiking[0]].T {
 		return netErr("analog layer's TOut = %d, want %d (the first spiking layer's T)", a.TOut, n.Layers[spiking[0]].T)
 	}
@@ -398,22 +551,124 @@ func (n *Network) Validate() error {
 	// The simulator's per-worker scratch: span × channels per group.
 	for _, i := range spiking {
 		l := n.Layers[i]
-		g := newGeom(l)
-		span := n.Tau(i) + l.T
-		if _, ok := mulLimit(maxScratch, span, g.coutg); !ok {
+		cg := l.OutShape[0]
+		if l.Kind != Sum {
+			cg = newGeom(l).coutg
+		}
+		span := taus[i] + l.T
+		if _, ok := mulLimit(maxScratch, span, cg); !ok {
 			return &ValidationError{Layer: i, Name: l.Name, Kind: l.Kind,
-				Msg: fmt.Sprintf("window span %d × %d channels per group exceeds the simulator's limit of %d", span, g.coutg, maxScratch)}
+				Msg: fmt.Sprintf("window span %d × %d channels per group exceeds the simulator's limit of %d", span, cg, maxScratch)}
 		}
 	}
 	return nil
 }
 
-func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
+// validateGroups checks layer i with explicit Groups.
+func (n *Network) validateGroups(i int, l *Layer, taus []int) *ValidationError {
+	bad := func(format string, a ...any) *ValidationError {
+		return &ValidationError{Layer: i, Name: l.Name, Msg: fmt.Sprintf(format, a...)}
+	}
+	if l.Analog || l.InScale != nil || l.InShift != nil {
+		return bad("a layer with input groups cannot be analog or have an input transform")
+	}
+	if l.W != nil || l.WShape != nil || l.PoolW != nil {
+		return bad("a layer with input groups has its weights in the groups, not in its own w, w_shape or pool_w")
+	}
+	switch l.Kind {
+	case Sum:
+	case MaxPool:
+		if len(l.Groups) != 1 || l.Groups[0].Kind != MaxPool {
+			return bad("a MaxPool relay with input groups has exactly one, of kind MaxPool")
+		}
+	default:
+		return bad("a %v layer cannot have input groups (only Sum and MaxPool layers)", l.Kind)
+	}
+	if _, ok := checkedSize(l.OutShape, MaxNeurons); !ok || (len(l.OutShape) != 1 && len(l.OutShape) != 3) {
+		return bad("output shape %v: want [C H W] or [N] with positive dimensions, at most %d values", l.OutShape, MaxNeurons)
+	}
+	if !equalInts(l.InShape, l.Groups[0].InShape) {
+		return bad("input shape %v, want the first group's %v", l.InShape, l.Groups[0].InShape)
+	}
+	for k := range l.Groups {
+		g := &l.Groups[k]
+		if g.From < -1 || g.From >= i {
+			return bad("group %d reads layer %d: want −1 (the input) or an earlier layer", k, g.From)
+		}
+		src := n.InputShape() // the input spikes (an analog layer's outputs)
+		if g.From >= 0 {
+			if n.Layers[g.From].Analog {
+				return bad("group %d reads the analog layer %d", k, g.From)
+			}
+			src = n.Layers[g.From].OutShape
+		}
+		if l.Kind == Sum && g.Kind != Conv && g.Kind != Linear && g.Kind != AvgPool && g.Kind != Identity {
+			return bad("group %d has kind %v: want Conv, Linear, AvgPool or Identity", k, g.Kind)
+		}
+		tl := g.layer(l.OutShape)
+		tl.Name = l.Name
+		if e := tl.validate(i, src, n.Threshold, true); e != nil {
+			e.Msg = fmt.Sprintf("group %d (%v from layer %d): %s", k, g.Kind, g.From, e.Msg)
+			return e
+		}
+		if g.Delay < 0 || g.Delay > maxSteps {
+			return bad("group %d: delay %d must be in 0..%d", k, g.Delay, maxSteps)
+		}
+		if a := end(taus, n, g.From) + g.Delay; a != taus[i] {
+			return bad("group %d: delay %d aligns its source's window end with step %d, want the layer's τ = %d", k, g.Delay, a, taus[i])
+		}
+	}
+	if l.Kind == MaxPool {
+		if l.T != 0 || l.TOut != 0 || l.Rectify || l.Output {
+			return bad("relay layer has a window, rectifier or output flag")
+		}
+		return nil
+	}
+	if len(l.B) != l.OutShape[0] {
+		return bad("bias has %d values, want %d", len(l.B), l.OutShape[0])
+	}
+	for j, x := range l.B {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return bad("bias[%d] = %v is not finite", j, x)
+		}
+	}
+	return l.validateWindow(i)
+}
+
+// validateWindow checks a spiking layer's windows and counterweights.
+func (l *Layer) validateWindow(i int) *ValidationError {
+	bad := func(format string, a ...any) *ValidationError {
+		return &ValidationError{Layer: i, Name: l.Name, Msg: fmt.Sprintf(format, a...)}
+	}
+	if l.T < 1 || l.TOut < 1 || l.T > maxSteps || l.TOut > maxSteps {
+		return bad("windows T = %d, TOut = %d must be in 1..%d", l.T, l.TOut, maxSteps)
+	}
+	if len(l.Counter) != l.Size() {
+		return bad("%d counterweights, want %d", len(l.Counter), l.Size())
+	}
+	want := counterweights(l)
+	for j := range want {
+		if math.Float32bits(want[j]) != math.Float32bits(l.Counter[j]) {
+			return bad("counterweight[%d] = %v, want 1 − b − Σw = %v", j, l.Counter[j], want[j])
+		}
+	}
+	return nil
+}
+
+// validate checks a layer without Groups reading a value of shape in, or
+// (group) a Group as a layer: shapes, geometry and weights only.
+func (l *Layer) validate(i int, in []int, mode Threshold, group bool) *ValidationError {
 	bad := func(format string, a ...any) *ValidationError {
 		return &ValidationError{Layer: i, Name: l.Name, Msg: fmt.Sprintf(format, a...)}
 	}
 	if _, ok := kindNames[l.Kind]; !ok {
 		return bad("invalid kind %d", int(l.Kind))
+	}
+	if l.Kind == Sum && !group {
+		return bad("a Sum layer needs input groups")
+	}
+	if l.Kind == Identity && !group || l.Kind == Sum && group {
+		return bad("kind %v: not allowed here", l.Kind)
 	}
 	if l.Analog && (i != 0 || (l.Kind != Conv && l.Kind != Linear)) {
 		return bad("only a first Conv or Linear layer may be analog")
@@ -445,7 +700,11 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 	if size(l.InShape) != size(in) {
 		return bad("input shape %v does not match the previous output %v", l.InShape, in)
 	}
-	if l.Kind != Linear {
+	if l.Kind == Identity {
+		if !equalInts(l.InShape, in) || (len(in) != 1 && len(in) != 3) {
+			return bad("input shape %v does not match the source's output %v", l.InShape, in)
+		}
+	} else if l.Kind != Linear {
 		if len(l.InShape) != 3 {
 			return bad("input shape %v: want [C H W]", l.InShape)
 		}
@@ -484,7 +743,7 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 		if len(l.W) != size(l.WShape) {
 			return bad("weight has %d values, shape %v wants %d", len(l.W), l.WShape, size(l.WShape))
 		}
-		if len(l.B) != l.WShape[0] {
+		if !group && len(l.B) != l.WShape[0] {
 			return bad("bias has %d values, want %d", len(l.B), l.WShape[0])
 		}
 		if e := finite("weight", l.W); e != nil {
@@ -510,6 +769,16 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 		if msg := emptyWindow(l); msg != "" {
 			return bad("%s", msg)
 		}
+	case Identity:
+		if len(l.W) != l.InShape[0] {
+			return bad("identity weight has %d values, want one per channel, %d", len(l.W), l.InShape[0])
+		}
+		if e := finite("weight", l.W); e != nil {
+			return e
+		}
+	}
+	if group {
+		return nil
 	}
 	switch {
 	case l.Analog:
@@ -520,17 +789,8 @@ func (l *Layer) validate(i int, in []int, mode Threshold) *ValidationError {
 			return bad("analog layer must be rectified")
 		}
 	case l.Spiking():
-		if l.T < 1 || l.TOut < 1 || l.T > maxSteps || l.TOut > maxSteps {
-			return bad("windows T = %d, TOut = %d must be in 1..%d", l.T, l.TOut, maxSteps)
-		}
-		if len(l.Counter) != l.Size() {
-			return bad("%d counterweights, want %d", len(l.Counter), l.Size())
-		}
-		want := counterweights(l)
-		for j := range want {
-			if math.Float32bits(want[j]) != math.Float32bits(l.Counter[j]) {
-				return bad("counterweight[%d] = %v, want 1 − b − Σw = %v", j, l.Counter[j], want[j])
-			}
+		if e := l.validateWindow(i); e != nil {
+			return e
 		}
 	default: // relay
 		if l.T != 0 || l.TOut != 0 || l.Rectify || l.Output {
@@ -557,6 +817,8 @@ func equalInts(a, b []int) bool {
 // wrong with it.
 func (l *Layer) outShape() ([]int, string) {
 	switch l.Kind {
+	case Identity:
+		return append([]int(nil), l.InShape...), ""
 	case Linear:
 		if len(l.WShape) != 2 || l.WShape[0] <= 0 || l.WShape[1] != size(l.InShape) {
 			return nil, fmt.Sprintf("weight shape %v: want [Out %d]", l.WShape, size(l.InShape))
@@ -643,6 +905,18 @@ func emptyWindow(l *Layer) string {
 func counterweights(l *Layer) []float32 {
 	out := make([]float32, l.Size())
 	switch l.Kind {
+	case Sum:
+		s := make([]float64, len(out))
+		per := len(out) / l.OutShape[0]
+		for o := range s {
+			s[o] = 1 - float64(l.B[o/per])
+		}
+		for k := range l.Groups {
+			subSynapses(l.Groups[k].layer(l.OutShape), s)
+		}
+		for o := range s {
+			out[o] = float32(s[o])
+		}
 	case Linear:
 		in := l.WShape[1]
 		for o := range out {
@@ -693,6 +967,61 @@ func counterweights(l *Layer) []float32 {
 	return out
 }
 
+// subSynapses subtracts from s[o] the weight of every synapse into neuron o
+// of the group layer g (Conv, Linear, AvgPool or Identity), in float64.
+func subSynapses(l *Layer, s []float64) {
+	switch l.Kind {
+	case Identity:
+		per := len(s) / l.InShape[0]
+		for o := range s {
+			s[o] -= float64(l.W[o/per])
+		}
+	case Linear:
+		in := l.WShape[1]
+		for o := range s {
+			for _, w := range l.W[o*in : (o+1)*in] {
+				s[o] -= float64(w)
+			}
+		}
+	case Conv:
+		g := newGeom(l)
+		for c := 0; c < g.cout; c++ {
+			for oh := 0; oh < g.ho; oh++ {
+				for ow := 0; ow < g.wo; ow++ {
+					o := (c*g.ho+oh)*g.wo + ow
+					for ci := 0; ci < g.cing; ci++ {
+						for kh := 0; kh < g.kh; kh++ {
+							ih := oh*g.sh - g.pt + kh*g.dh
+							if ih < 0 || ih >= g.h {
+								continue
+							}
+							for kw := 0; kw < g.kw; kw++ {
+								iw := ow*g.sw - g.pl + kw*g.dw
+								if iw < 0 || iw >= g.w {
+									continue
+								}
+								s[o] -= float64(l.W[((c*g.cing+ci)*g.kh+kh)*g.kw+kw])
+							}
+						}
+					}
+				}
+			}
+		}
+	case AvgPool:
+		g := newGeom(l)
+		for oh := 0; oh < g.ho; oh++ {
+			for ow := 0; ow < g.wo; ow++ {
+				nh := validCount(oh*g.sh-g.pt, g.kh, g.h)
+				nw := validCount(ow*g.sw-g.pl, g.kw, g.w)
+				v := float64(nh*nw) * float64(l.PoolW[oh*g.wo+ow])
+				for c := 0; c < g.cout; c++ {
+					s[(c*g.ho+oh)*g.wo+ow] -= v
+				}
+			}
+		}
+	}
+}
+
 // validCount returns how many of lo, lo+1, …, lo+k−1 lie in [0, n).
 func validCount(lo, k, n int) int {
 	a, b := max(lo, 0), min(lo+k, n)
@@ -716,6 +1045,12 @@ func newGeom(l *Layer) geom {
 	case Linear:
 		g = geom{cin: l.WShape[1], h: 1, w: 1, cout: l.WShape[0], ho: 1, wo: 1,
 			kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, groups: 1}
+	case Identity:
+		c, h, w := l.InShape[0], 1, 1
+		if len(l.InShape) == 3 {
+			h, w = l.InShape[1], l.InShape[2]
+		}
+		g = geom{cin: c, h: h, w: w, cout: c, ho: h, wo: w, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, groups: c}
 	default:
 		g = geom{cin: l.InShape[0], h: l.InShape[1], w: l.InShape[2],
 			cout: l.OutShape[0], ho: l.OutShape[1], wo: l.OutShape[2],

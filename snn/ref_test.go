@@ -234,13 +234,19 @@ func randomInput(rng *rand.Rand, n *Network) []float32 {
 // and the neuron's bias.
 func refSynapses(l *Layer, o int) (src []int, w []float64, bias float64) {
 	switch l.Kind {
+	case Identity:
+		per := l.Size() / l.InShape[0]
+		return []int{o}, []float64{float64(l.W[o/per])}, 0
 	case Linear:
 		in := l.WShape[1]
 		for j := 0; j < in; j++ {
 			src = append(src, j)
 			w = append(w, float64(l.W[o*in+j]))
 		}
-		return src, w, float64(l.B[o])
+		if l.B != nil {
+			bias = float64(l.B[o])
+		}
+		return src, w, bias
 	}
 	C, H, W := l.InShape[0], l.InShape[1], l.InShape[2]
 	Ho, Wo := l.OutShape[1], l.OutShape[2]
@@ -248,7 +254,9 @@ func refSynapses(l *Layer, o int) (src []int, w []float64, bias float64) {
 	groups, dil := C, [2]int{1, 1}
 	if l.Kind == Conv {
 		groups, dil = l.Group, l.Dilation
-		bias = float64(l.B[c])
+		if l.B != nil {
+			bias = float64(l.B[c])
+		}
 	}
 	cpg := C / groups
 	g := c / (l.OutShape[0] / groups)
@@ -282,7 +290,6 @@ func expected(n *Network, r *SampleResult) *SampleResult {
 	e := &SampleResult{Input: slices.Clone(r.Input), Clamped: r.Clamped, Class: -1, FirstSpike: -1}
 	e.Times = make([][]int32, len(n.Layers))
 	e.Stats = make([]LayerStats, len(n.Layers))
-	prev := e.Input
 	last := len(n.Layers) - 1
 	for li, l := range n.Layers {
 		if l.Analog {
@@ -293,12 +300,33 @@ func expected(n *Network, r *SampleResult) *SampleResult {
 		st := &e.Stats[li]
 		tau := n.Tau(li)
 		for o := range out {
-			src, w, b := refSynapses(l, o)
-			st.SynEvents += int64(len(src))
+			// The synapses of every input group, as arrival steps.
+			var arr []int
+			var w []float64
+			var b float64
+			for _, g := range n.groups(li) {
+				gsrc, gw, _ := refSynapses(g.layer(l.OutShape), o)
+				prev := e.Input
+				if g.From >= 0 && !n.Layers[g.From].Analog {
+					prev = e.Times[g.From]
+				}
+				for k, j := range gsrc {
+					arr = append(arr, int(prev[j])+g.Delay)
+					w = append(w, gw[k])
+				}
+				if g.Delay > 0 {
+					st.DelayedSynapses += int64(len(gsrc))
+					st.DelaySteps += int64(len(gsrc) * g.Delay)
+				}
+			}
+			if l.Kind == Conv || l.Kind == Linear || l.Kind == Sum {
+				b = float64(l.B[o/(l.Size()/len(l.B))])
+			}
+			st.SynEvents += int64(len(arr))
 			if l.Kind == MaxPool {
 				out[o] = math.MaxInt32
-				for _, j := range src {
-					out[o] = min(out[o], prev[j])
+				for _, a := range arr {
+					out[o] = min(out[o], int32(a))
 				}
 				st.Spikes++
 				continue
@@ -313,9 +341,9 @@ func expected(n *Network, r *SampleResult) *SampleResult {
 				st.BiasEvents++
 			}
 			lo := tau
-			for _, j := range src {
-				steps[int(prev[j])] = true
-				lo = min(lo, int(prev[j]))
+			for _, a := range arr {
+				steps[a] = true
+				lo = min(lo, a)
 			}
 			st.CurrentUpdates += int64(len(steps))
 			st.ReadoutEvents++
@@ -324,8 +352,8 @@ func expected(n *Network, r *SampleResult) *SampleResult {
 			}
 			u := func(t int) float64 {
 				s := b * float64(max(0, t-tau))
-				for k, j := range src {
-					s += w[k] * float64(max(0, t-int(prev[j])))
+				for k, a := range arr {
+					s += w[k] * float64(max(0, t-a))
 				}
 				return s
 			}
@@ -356,7 +384,6 @@ func expected(n *Network, r *SampleResult) *SampleResult {
 			st.Spikes = int64(len(out))
 		}
 		e.Times[li] = out
-		prev = out
 	}
 	out := e.Times[last]
 	end := n.EndStep()

@@ -25,6 +25,11 @@ type LayerStats struct {
 	// Rectified: neurons the rectifier forced to fire (value < −½ in Round
 	// mode, < 0 in Truncate mode).
 	Rectified int64 `json:"rectified"`
+	// DelayedSynapses: the SynEvents delivered through a synapse with a
+	// delay (branching networks, SPEC §7): every hidden neuron fires once,
+	// so it is the number of such synapses. DelaySteps sums their delays.
+	DelayedSynapses int64 `json:"delayed_synapses,omitempty"`
+	DelaySteps      int64 `json:"delay_steps,omitempty"`
 }
 
 // Add adds o to s.
@@ -37,6 +42,8 @@ func (s *LayerStats) Add(o *LayerStats) {
 	s.CurrentUpdates += o.CurrentUpdates
 	s.Early += o.Early
 	s.Rectified += o.Rectified
+	s.DelayedSynapses += o.DelayedSynapses
+	s.DelaySteps += o.DelaySteps
 }
 
 // SampleResult is the outcome of simulating one sample. A simulator reuses

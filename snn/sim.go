@@ -27,7 +27,7 @@ type Sim struct {
 	end     int32 // EndStep
 	inSize  int
 	// scratch sizes
-	maxSpan, maxCg, maxWords int
+	maxSpan, maxCg, maxWords, maxCout int
 }
 
 // plan is one layer prepared for the fast simulator.
@@ -50,6 +50,14 @@ type plan struct {
 	bias              []float32 // per output channel (zeros for AvgPool)
 	nBias             []int32   // per group: channels with b ≠ 0
 	conn              int64     // synapses into the layer
+	// A layer with explicit Groups: explicit is set; a relay reads layer
+	// from (−1: the input); a Sum layer has one plan per group in multi
+	// (each with its from and delay) and nBiasAll channels with b ≠ 0.
+	explicit bool
+	from     int
+	delay    int32
+	multi    []*plan
+	nBiasAll int64
 }
 
 // NewSim validates n and prepares the fast simulator for it. workers ≤ 0
@@ -62,56 +70,97 @@ func NewSim(n *Network, workers int) (*Sim, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	s := &Sim{net: n, workers: workers, end: int32(n.EndStep()), inSize: size(n.InShape)}
+	taus := n.Taus()
 	for li, l := range n.Layers {
-		p := &plan{l: l, tau: int32(n.Tau(li)), t: int32(l.T), out: int32(l.TOut), theta: l.Theta}
+		p := &plan{l: l, tau: int32(taus[li]), t: int32(l.T), out: int32(l.TOut), theta: l.Theta}
 		s.plans = append(s.plans, p)
 		if l.Analog {
 			continue
 		}
-		p.g = newGeom(l)
-		g := &p.g
-		if l.Kind != Linear {
-			p.idx = im2colIndex(g)
-			nz := 0
-			for _, j := range p.idx {
-				if j >= 0 {
-					nz++
+		switch {
+		case len(l.Groups) == 0:
+			p.build(l, true)
+		case l.Kind == MaxPool:
+			p.build(l.Groups[0].layer(l.OutShape), false)
+			p.from, p.explicit = l.Groups[0].From, true
+		default: // Sum
+			p.explicit = true
+			for _, g := range l.Groups {
+				gp := &plan{l: g.layer(l.OutShape), from: g.From, delay: int32(g.Delay)}
+				gp.build(gp.l, false)
+				p.multi = append(p.multi, gp)
+				p.conn += gp.conn
+			}
+			p.bias = l.B
+			for _, b := range l.B {
+				if b != 0 {
+					p.nBiasAll++
 				}
 			}
-			p.conn = int64(g.cout) * int64(nz)
-			p.receptiveFields()
-		} else {
-			p.conn = int64(g.cout) * int64(g.k)
-			p.kJ, p.kW = make([]int32, g.k), make([]int32, g.k)
-			for k := range p.kJ {
-				p.kJ[k], p.kW[k] = int32(k), int32(k*g.coutg)
-			}
-			p.rfBase, p.rfStart = []int32{0}, []int32{0, 0}
 		}
 		if !l.Spiking() {
 			continue
 		}
-		p.bias = make([]float32, g.cout)
-		p.nBias = make([]int32, g.groups)
-		if l.Kind == Conv || l.Kind == Linear {
-			copy(p.bias, l.B)
-			p.wt = make([]float32, len(l.W))
-			for c := 0; c < g.cout; c++ {
-				gr, cl := c/g.coutg, c%g.coutg
-				for k := 0; k < g.k; k++ {
-					p.wt[(gr*g.k+k)*g.coutg+cl] = l.W[c*g.k+k]
-				}
-				if l.B[c] != 0 {
-					p.nBias[gr]++
-				}
-			}
+		cg := p.g.coutg
+		if p.multi != nil {
+			cg = l.OutShape[0]
+			s.maxCout = max(s.maxCout, cg)
 		}
 		span := int(p.tau) + l.T // input steps before the readout lie in [−τ, T)
 		s.maxSpan = max(s.maxSpan, span)
-		s.maxCg = max(s.maxCg, g.coutg)
+		s.maxCg = max(s.maxCg, cg)
 		s.maxWords = max(s.maxWords, (span+63)/64)
 	}
 	return s, nil
+}
+
+// build prepares the plan's geometry, receptive fields and weight table for
+// layer (or group as a layer) l; withBias: l is a spiking layer of a chain
+// whose bias the plan holds.
+func (p *plan) build(l *Layer, withBias bool) {
+	p.g = newGeom(l)
+	g := &p.g
+	if l.Kind != Linear {
+		p.idx = im2colIndex(g)
+		nz := 0
+		for _, j := range p.idx {
+			if j >= 0 {
+				nz++
+			}
+		}
+		p.conn = int64(g.cout) * int64(nz)
+		p.receptiveFields()
+	} else {
+		p.conn = int64(g.cout) * int64(g.k)
+		p.kJ, p.kW = make([]int32, g.k), make([]int32, g.k)
+		for k := range p.kJ {
+			p.kJ[k], p.kW[k] = int32(k), int32(k*g.coutg)
+		}
+		p.rfBase, p.rfStart = []int32{0}, []int32{0, 0}
+	}
+	if l.Kind != Conv && l.Kind != Linear && l.Kind != Identity && !(withBias && l.Kind == AvgPool) {
+		return
+	}
+	if withBias {
+		p.bias = make([]float32, g.cout)
+		p.nBias = make([]int32, g.groups)
+	}
+	if l.Kind == AvgPool {
+		return
+	}
+	if withBias {
+		copy(p.bias, l.B)
+	}
+	p.wt = make([]float32, len(l.W))
+	for c := 0; c < g.cout; c++ {
+		gr, cl := c/g.coutg, c%g.coutg
+		for k := 0; k < g.k; k++ {
+			p.wt[(gr*g.k+k)*g.coutg+cl] = l.W[c*g.k+k]
+		}
+		if withBias && l.B[c] != 0 {
+			p.nBias[gr]++
+		}
+	}
 }
 
 // receptiveFields fills kJ, kW, rfBase and the edge table from idx.
@@ -167,6 +216,8 @@ type Worker struct {
 	u, i []float32 // potential and current per channel
 	e    []int32   // early spike step per channel, −1 if none
 	bare []int32   // spike steps of a position without input, per channel
+	// Sum layers: occupied steps per channel, and of one group's channels.
+	occC, occT []uint64
 }
 
 // NewWorker returns a Worker with its scratch memory allocated.
@@ -174,7 +225,7 @@ func (s *Sim) NewWorker() *Worker {
 	return &Worker{s: s, enc: newEncoder(s.net),
 		d: make([]float32, s.maxSpan*s.maxCg), occ: make([]uint64, s.maxWords),
 		u: make([]float32, s.maxCg), i: make([]float32, s.maxCg), e: make([]int32, s.maxCg),
-		bare: make([]int32, s.maxCg)}
+		bare: make([]int32, s.maxCg), occC: make([]uint64, s.maxWords*s.maxCout), occT: make([]uint64, s.maxWords)}
 }
 
 // Simulate runs one sample x (C·H·W values, pixels in [0,1]) and fills r.
@@ -192,9 +243,14 @@ func (w *Worker) Simulate(x []float32, r *SampleResult) error {
 			continue
 		}
 		out, st := r.Times[li], &r.Stats[li]
-		if p.l.Kind == MaxPool {
+		switch {
+		case p.multi != nil:
+			w.spikingSum(p, r, out, st)
+		case p.l.Kind == MaxPool && p.explicit:
+			w.relay(p, source(r, p.from), out, st)
+		case p.l.Kind == MaxPool:
 			w.relay(p, prev, out, st)
-		} else {
+		default:
 			w.spiking(p, prev, out, st)
 		}
 		prev = out
@@ -333,6 +389,142 @@ func (w *Worker) spiking(p *plan, in, out []int32, st *LayerStats) {
 	}
 	for _, nb := range p.nBias {
 		st.BiasEvents += int64(nb) * int64(g.npos)
+	}
+}
+
+// source returns the spike steps of layer from, the input's for from < 0.
+func source(r *SampleResult, from int) []int32 {
+	if from < 0 {
+		return r.Input
+	}
+	return r.Times[from]
+}
+
+// spikingSum simulates a Sum layer (explicit input groups, SPEC §7) as
+// spiking does a chain layer, on all its channels at once: per output
+// position, every group's arrivals (its spike steps plus its delay) are
+// summed per channel into the rows of d, and the channels are integrated
+// together over the union of the occupied steps (a channel with no event
+// at a step adds 0 to its current, which is exact). Current updates count,
+// per channel, the distinct steps of its own inputs.
+func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStats) {
+	l := p.l
+	T, tau := p.t, p.tau
+	base := tau + T // readout step
+	cout := l.OutShape[0]
+	npos := len(out) / cout
+	sLo := int32(0)
+	for _, gp := range p.multi {
+		for _, t := range source(r, gp.from) {
+			sLo = min(sLo, t+gp.delay-tau)
+		}
+	}
+	span := int(T - sLo)
+	words := (span + 63) >> 6
+	occ, tmp := w.occ[:words], w.occT[:words]
+	occC := w.occC[:words*cout]
+	d := w.d[:span*cout]
+	u, cur, e := w.u[:cout], w.i[:cout], w.e[:cout]
+	readoutRect := int64(1)
+	if l.Rectify {
+		readoutRect = 2
+	}
+	b0 := int(-sLo) // the bias spike arrives at local step 0
+	var early, rectified, cu int64
+	for pos := 0; pos < npos; pos++ {
+		clear(occ)
+		clear(occC)
+		for _, gp := range p.multi {
+			g := &gp.g
+			in := source(r, gp.from)
+			lo, end := tau+sLo-gp.delay, base-gp.delay
+			for gr := 0; gr < g.groups; gr++ {
+				plane := in[gr*g.cing*g.inPlane:]
+				rfW, rfJ, pl := gp.kW, gp.kJ, plane
+				if b := gp.rfBase[pos]; b >= 0 {
+					pl = plane[b:]
+				} else {
+					a, z := gp.rfStart[pos], gp.rfStart[pos+1]
+					rfW, rfJ = gp.rfW[a:z], gp.rfJ[a:z]
+				}
+				c0 := gr * g.coutg
+				clear(tmp)
+				switch gp.l.Kind {
+				case AvgPool:
+					pw := gp.l.PoolW[pos]
+					for _, j := range rfJ {
+						if t := pl[j]; t < end {
+							b := int(t - lo)
+							tmp[b>>6] |= 1 << (b & 63)
+							d[b*cout+c0] += pw
+						}
+					}
+				default:
+					wt := gp.wt[gr*g.k*g.coutg : (gr+1)*g.k*g.coutg]
+					rfW = rfW[:len(rfJ)]
+					for k, j := range rfJ {
+						t := pl[j]
+						if t >= end {
+							continue
+						}
+						b := int(t - lo)
+						tmp[b>>6] |= 1 << (b & 63)
+						o := int(rfW[k])
+						if g.coutg == 1 {
+							d[b*cout+c0] += wt[o]
+						} else {
+							vec.Add(d[b*cout+c0:], wt[o:o+g.coutg])
+						}
+					}
+				}
+				for i, x := range tmp {
+					occ[i] |= x
+				}
+				for c := c0; c < c0+g.coutg; c++ {
+					oc := occC[c*words : (c+1)*words]
+					for i, x := range tmp {
+						oc[i] |= x
+					}
+				}
+			}
+		}
+		for c := 0; c < cout; c++ {
+			oc := occC[c*words : (c+1)*words]
+			n := int64(0)
+			for _, x := range oc {
+				n += int64(bits.OnesCount64(x))
+			}
+			if p.bias[c] != 0 && oc[b0>>6]>>(b0&63)&1 == 0 {
+				n++
+			}
+			cu += n + readoutRect
+		}
+		if p.nBiasAll > 0 {
+			occ[b0>>6] |= 1 << (b0 & 63)
+			vec.Add(d[b0*cout:], p.bias)
+		}
+		now := integrate(d, occ, u, cur, e, sLo, tau, p.theta)
+		ne, nr := readout(p, now, u, cur, e)
+		early += ne
+		rectified += nr
+		for c, t := range e {
+			out[c*npos+pos] = t
+		}
+	}
+	n := int64(len(out))
+	st.Early, st.Rectified, st.CurrentUpdates = early, rectified, cu
+	st.Spikes = n
+	st.SynEvents = p.conn
+	st.ReadoutEvents = n
+	if l.Rectify {
+		st.RectifierEvents = n
+	}
+	st.BiasEvents = p.nBiasAll * int64(npos)
+	for _, gp := range p.multi {
+		if gp.delay > 0 {
+			st.DelayedSynapses += gp.conn
+			st.DelaySteps += gp.conn * int64(gp.delay)
+		}
 	}
 }
 

@@ -53,28 +53,35 @@ func (o *Oracle) TraceNeuron(r *SampleResult, layer, neuron int) (*Trace, error)
 	if len(r.Times) != len(o.layers) || r.Steps <= 0 {
 		return nil, fmt.Errorf("snn: trace: the sample result does not belong to this network or was not simulated")
 	}
-	// The spikes this layer receives: the previous layer's, or the input's
-	// for the first layer and the layer after an analog one.
-	prev := r.Input
-	if layer > 0 && !o.layers[layer-1].l.Analog {
-		prev = r.Times[layer-1]
-	}
 	steps := int(r.Steps)
 	tr := &Trace{Layer: layer, Neuron: neuron, U: make([]float32, steps), I: make([]float32, steps), Spike: NoSpike,
 		Tau: ol.tau, Readout: ol.tau + l.T, Rectify: -1, Theta: l.Theta}
 	if l.Rectify {
 		tr.Rectify = ol.tau + l.T + l.TOut
 	}
+	// The spikes this layer receives from each input group (the previous
+	// layer's, or the input's for the first layer and the layer after an
+	// analog one, in a chain), at their arrival steps (after the delay).
+	prevOf := func(g oracleGroup) []int32 {
+		if g.from >= 0 {
+			return r.Times[g.from]
+		}
+		return r.Input
+	}
 	arrive := make(map[int32]*TraceInput)
-	for _, s := range ol.in[neuron] {
-		if st := prev[s.src]; st != NoSpike {
-			in := arrive[st]
-			if in == nil {
-				in = &TraceInput{Step: st}
-				arrive[st] = in
+	for _, g := range ol.groups {
+		prev := prevOf(g)
+		for _, s := range g.in[neuron] {
+			if st := prev[s.src]; st != NoSpike {
+				st += int32(g.delay)
+				in := arrive[st]
+				if in == nil {
+					in = &TraceInput{Step: st}
+					arrive[st] = in
+				}
+				in.Weight += s.w
+				in.Count++
 			}
-			in.Weight += s.w
-			in.Count++
 		}
 	}
 	var u, i float32
@@ -83,9 +90,12 @@ func (o *Oracle) TraceNeuron(r *SampleResult, layer, neuron int) (*Trace, error)
 		u += i
 		// Add the synapses in the Oracle's order, so that float sums agree.
 		if in := arrive[int32(t)]; in != nil {
-			for _, s := range ol.in[neuron] {
-				if int(prev[s.src]) == t {
-					i += s.w
+			for _, g := range ol.groups {
+				prev := prevOf(g)
+				for _, s := range g.in[neuron] {
+					if prev[s.src] != NoSpike && int(prev[s.src])+g.delay == t {
+						i += s.w
+					}
 				}
 			}
 		}

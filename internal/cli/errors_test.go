@@ -34,8 +34,8 @@ func badModels(t *testing.T, dir string) map[string]struct{ path, want string } 
 	}
 	out["sigmoid"] = struct{ path, want string }{writeONNX(t, dir, "sigmoid.onnx", om), `node 1 "relu1" (Sigmoid): not convertible to Quartz (ANN only): ` + graph.Sigmoid.AnnOnly()}
 
-	// A residual branch: pool1 takes relu1 + conv1 (it imports; the
-	// spiking side of DAGs is not built yet).
+	// A residual branch: pool1 takes relu1 + conv1 (it imports; the sum
+	// has no ReLU, a signed pair, and max-pooling one is not built).
 	om = tinyONNX(t)
 	var nodes []*onnx.Node
 	for _, n := range om.Graph.Node {
@@ -46,7 +46,7 @@ func badModels(t *testing.T, dir string) map[string]struct{ path, want string } 
 		nodes = append(nodes, n)
 	}
 	om.Graph.Node = nodes
-	out["branch"] = struct{ path, want string }{writeONNX(t, dir, "branch.onnx", om), `"add1" (Add) reads "relu1" and "conv1": branching networks are not supported yet`}
+	out["branch"] = struct{ path, want string }{writeONNX(t, dir, "branch.onnx", om), `node 3 "pool1" (MaxPool): a MaxPool of a value without ReLU (a signed pair) is not supported yet`}
 
 	// Non-finite weights.
 	for _, v := range []struct {

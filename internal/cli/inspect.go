@@ -175,15 +175,16 @@ func quartzVerdict(m *graph.Model, i int) string {
 		return "ANN only: " + why
 	}
 	ins := m.InputsOf(i)
-	if len(ins) != 1 || ins[0] != i-1 {
-		return "not yet: branching networks (reads " + inputsString(m, i) + ")"
-	}
 	switch l.Op {
 	case graph.Conv, graph.Linear, graph.ReLU, graph.MaxPool, graph.AvgPool, graph.GlobalAvgPool:
 		return "converts"
+	case graph.Add:
+		return "converts: one spiking node, an input group per input"
+	case graph.Concat:
+		return "structure: its readers get an input group per input"
 	case graph.BatchNorm:
-		if i > 0 && (m.Nodes[i-1].Op == graph.Conv || m.Nodes[i-1].Op == graph.Linear) {
-			return "folded into " + m.Nodes[i-1].Name
+		if j := ins[0]; j >= 0 && (m.Nodes[j].Op == graph.Conv || m.Nodes[j].Op == graph.Linear) {
+			return "folded into " + m.Nodes[j].Name
 		}
 		return "unsupported: BatchNorm not after Conv/Linear (an Affine, not folded)"
 	case graph.Dropout, graph.Flatten, graph.Reshape:
