@@ -70,6 +70,11 @@ func Estimate(q *IntNet, pl *Plan, s *Summary) (*Cost, error) {
 			relays++
 		}
 		c.ActiveUpdates += float64(s.Sat[li].Active) / n
+		// Delay relays (branching networks): one synaptic event, one
+		// active update and one spike message per relay spike.
+		c.SynOps += float64(s.Sat[li].DelayRelayEvents) / n
+		c.ActiveUpdates += float64(s.Sat[li].DelayRelaySpikes) / n
+		msgs += float64(s.Sat[li].DelayRelaySpikes) / n
 		// Spike messages to the next layer's cores.
 		lay := pl.Layers[li]
 		spikes := float64(st.Spikes) / n

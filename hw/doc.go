@@ -22,6 +22,13 @@
 // rectifier spikes come from a timing chain; delays longer than MaxDelay
 // go through relay neurons (IntNet.DelayRelays).
 //
+// Branching networks: a Sum layer's input groups share the layer's scale
+// and quantum (the largest weight of all groups sets it) and its
+// counterweight; a group's delay is a synaptic delay up to MaxDelay, and
+// longer ones go through relay neurons counted apart per layer
+// (IntNet.GroupRelays, SatStats.DelayRelaySpikes, Plan.DelayRelayNeurons)
+// without changing the arrival step.
+//
 // # Emulator
 //
 // Emulator is a plain time-stepped simulator of the SPEC §2 neuron in

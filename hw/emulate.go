@@ -23,17 +23,24 @@ type Emulator struct {
 	inT    int
 }
 
-// emuLayer holds a layer's synapses as fan-out lists from the previous
-// layer's neurons (CSR): the synapses of source s are off[s]..off[s+1].
+// emuLayer holds a layer's synapses, per input (the previous layer in a
+// chain, each group in a branching network), as fan-out lists from the
+// source's neurons.
 type emuLayer struct {
-	l        *snn.Layer
-	il       *IntLayer
-	tau      int
-	off      []int32
-	dst      []int32
-	w        []int32
-	biasOf   []int64 // bias per neuron (state units)
-	prevSize int
+	l      *snn.Layer
+	il     *IntLayer
+	tau    int
+	ins    []emuInput
+	biasOf []int64 // bias per neuron (state units)
+	srcs   int     // Σ source sizes over the inputs
+}
+
+// emuInput is one input's synapses (CSR): those of source s are
+// off[s]..off[s+1]; its spikes arrive delay steps late, through hops
+// relay neurons when delay exceeds the profile's MaxDelay.
+type emuInput struct {
+	from, delay, hops int
+	off, dst, w       []int32
 }
 
 // SatStats counts, per layer and sample (or summed), the integer effects.
@@ -52,6 +59,13 @@ type SatStats struct {
 	// fired holds a nonzero current or voltage: the chip's active neuron
 	// updates (relays: one per spike).
 	Active int64 `json:"active_updates"`
+	// DelayRelaySpikes and DelayRelayEvents count the spikes of the relay
+	// neurons that carry this layer's input groups over delays longer than
+	// the profile's MaxDelay, and the synaptic events into them (one per
+	// relay spike). They are not in snn.LayerStats, which stays the float
+	// simulators'.
+	DelayRelaySpikes int64 `json:"delay_relay_spikes,omitempty"`
+	DelayRelayEvents int64 `json:"delay_relay_events,omitempty"`
 }
 
 func (s *SatStats) add(o *SatStats) {
@@ -60,35 +74,43 @@ func (s *SatStats) add(o *SatStats) {
 	s.RectifierFail += o.RectifierFail
 	s.Differ += o.Differ
 	s.Active += o.Active
+	s.DelayRelaySpikes += o.DelayRelaySpikes
+	s.DelayRelayEvents += o.DelayRelayEvents
 }
 
 // NewEmulator builds the synapse lists of q.
 func NewEmulator(q *IntNet) (*Emulator, error) {
 	n := q.Net
 	e := &Emulator{q: q, end: n.EndStep(), inT: n.InputT()}
-	prevSize := size(n.InShape)
+	taus := n.Taus()
 	for li, l := range n.Layers {
-		el := emuLayer{l: l, il: q.Layers[li], tau: n.Tau(li), prevSize: prevSize}
-		count := make([]int32, prevSize+1)
-		forEachSynapse(l, func(dst, src, wi int) { count[src+1]++ })
-		for s := 1; s <= prevSize; s++ {
-			count[s] += count[s-1]
-		}
-		total := count[prevSize]
-		el.off = append([]int32(nil), count...)
-		el.dst = make([]int32, total)
-		if l.Spiking() {
-			el.w = make([]int32, total)
-		}
-		fill := append([]int32(nil), count[:prevSize]...)
-		forEachSynapse(l, func(dst, src, wi int) {
-			k := fill[src]
-			fill[src]++
-			el.dst[k] = int32(dst)
-			if el.w != nil {
-				el.w[k] = el.il.W[wi]
+		el := emuLayer{l: l, il: q.Layers[li], tau: taus[li]}
+		for _, in := range inputsOf(n, li) {
+			ei := emuInput{from: in.from, delay: in.delay, hops: relayHops(in.delay, q.Profile.MaxDelay)}
+			prevSize := size(in.l.InShape)
+			el.srcs += prevSize
+			count := make([]int32, prevSize+1)
+			forEachSynapse(in.l, func(dst, src, wi int) { count[src+1]++ })
+			for s := 1; s <= prevSize; s++ {
+				count[s] += count[s-1]
 			}
-		})
+			total := count[prevSize]
+			ei.off = append([]int32(nil), count...)
+			ei.dst = make([]int32, total)
+			if l.Spiking() {
+				ei.w = make([]int32, total)
+			}
+			fill := append([]int32(nil), count[:prevSize]...)
+			forEachSynapse(in.l, func(dst, src, wi int) {
+				k := fill[src]
+				fill[src]++
+				ei.dst[k] = int32(dst)
+				if ei.w != nil {
+					ei.w[k] = el.il.W[in.woff+wi]
+				}
+			})
+			el.ins = append(el.ins, ei)
+		}
 		if l.Spiking() && el.il.B != nil {
 			el.biasOf = make([]int64, l.Size())
 			for k := range el.biasOf {
@@ -96,7 +118,6 @@ func NewEmulator(q *IntNet) (*Emulator, error) {
 			}
 		}
 		e.layers = append(e.layers, el)
-		prevSize = l.Size()
 	}
 	return e, nil
 }
@@ -115,7 +136,8 @@ type EmuWorker struct {
 	u, i    []int64
 	fired   []bool
 	touched []int32 // last step at which the neuron's current got an event
-	order   []int32 // presynaptic neurons sorted by spike step
+	order   []int32 // presynaptic neurons sorted by arrival step
+	orderIn []int32 // their input index
 	start   []int32 // counting-sort offsets per step
 	Sat     []SatStats
 }
@@ -123,12 +145,12 @@ type EmuWorker struct {
 // NewWorker returns a worker with its scratch memory.
 func (e *Emulator) NewWorker() *EmuWorker {
 	m, p := 0, size(e.q.Net.InShape)
-	for _, l := range e.q.Net.Layers {
+	for li, l := range e.q.Net.Layers {
 		m = max(m, l.Size())
-		p = max(p, l.Size())
+		p = max(p, e.layers[li].srcs)
 	}
 	return &EmuWorker{e: e, u: make([]int64, m), i: make([]int64, m), fired: make([]bool, m),
-		touched: make([]int32, m), order: make([]int32, p), Sat: make([]SatStats, len(e.layers))}
+		touched: make([]int32, m), order: make([]int32, p), orderIn: make([]int32, p), Sat: make([]SatStats, len(e.layers))}
 }
 
 // Simulate runs one sample (pixels in [0,1]) and fills r exactly as the
@@ -154,19 +176,37 @@ func (w *EmuWorker) Simulate(x []float32, r *snn.SampleResult) error {
 		}
 		r.Input[k] = t - int32(math.Floor(float64(v)*float64(e.inT)+0.5))
 	}
-	prev := r.Input
 	for li := range e.layers {
 		el := &e.layers[li]
 		out := r.Times[li]
+		for _, in := range el.ins {
+			if in.hops > 0 {
+				var spikes int64
+				for _, ts := range w.source(r, in.from) {
+					if ts != snn.NoSpike {
+						spikes++
+					}
+				}
+				w.Sat[li].DelayRelaySpikes += int64(in.hops) * spikes
+				w.Sat[li].DelayRelayEvents += int64(in.hops) * spikes
+			}
+		}
 		if el.l.Kind == snn.MaxPool {
-			w.relay(el, prev, out, &r.Stats[li])
+			w.relay(el, r, out, &r.Stats[li])
 			w.Sat[li].Active = r.Stats[li].Spikes
 		} else {
-			w.spiking(el, prev, out, &r.Stats[li], &w.Sat[li], r)
+			w.spiking(el, out, &r.Stats[li], &w.Sat[li], r)
 		}
-		prev = out
 	}
 	return nil
+}
+
+// source returns the spike times of layer from (the input for from < 0).
+func (w *EmuWorker) source(r *snn.SampleResult, from int) []int32 {
+	if from < 0 {
+		return r.Input
+	}
+	return r.Times[from]
 }
 
 func resetResult(r *snn.SampleResult, n *snn.Network) {
@@ -196,16 +236,23 @@ func resetResult(r *snn.SampleResult, n *snn.Network) {
 }
 
 // relay: a max-pool neuron fires at the step of its first input spike.
-func (w *EmuWorker) relay(el *emuLayer, prev, out []int32, st *snn.LayerStats) {
-	for s, ts := range prev {
-		if ts == snn.NoSpike {
-			continue
-		}
-		for k := el.off[s]; k < el.off[s+1]; k++ {
-			d := el.dst[k]
-			st.SynEvents++
-			if out[d] == snn.NoSpike || ts < out[d] {
-				out[d] = ts
+func (w *EmuWorker) relay(el *emuLayer, r *snn.SampleResult, out []int32, st *snn.LayerStats) {
+	for _, in := range el.ins {
+		for s, ts := range w.source(r, in.from) {
+			if ts == snn.NoSpike {
+				continue
+			}
+			ta := ts + int32(in.delay)
+			for k := in.off[s]; k < in.off[s+1]; k++ {
+				d := in.dst[k]
+				st.SynEvents++
+				if in.delay > 0 {
+					st.DelayedSynapses++
+					st.DelaySteps += int64(in.delay)
+				}
+				if out[d] == snn.NoSpike || ta < out[d] {
+					out[d] = ta
+				}
 			}
 		}
 	}
@@ -217,7 +264,7 @@ func (w *EmuWorker) relay(el *emuLayer, prev, out []int32, st *snn.LayerStats) {
 }
 
 // spiking steps one layer through its window with integer state.
-func (w *EmuWorker) spiking(el *emuLayer, prev, out []int32, st *snn.LayerStats, sat *SatStats, r *snn.SampleResult) {
+func (w *EmuWorker) spiking(el *emuLayer, out []int32, st *snn.LayerStats, sat *SatStats, r *snn.SampleResult) {
 	e, l, il := w.e, el.l, el.il
 	p := e.q.Profile
 	nn := l.Size()
@@ -230,11 +277,15 @@ func (w *EmuWorker) spiking(el *emuLayer, prev, out []int32, st *snn.LayerStats,
 	}
 	hi, lo := p.stateMax(), p.stateMin()
 
-	// Sort the presynaptic spikes by step (counting sort).
+	// Sort the presynaptic spikes of all inputs by arrival step (counting
+	// sort).
 	tmin, tmax := int32(math.MaxInt32), int32(-1)
-	for _, ts := range prev {
-		if ts != snn.NoSpike {
-			tmin, tmax = min(tmin, ts), max(tmax, ts)
+	for _, in := range el.ins {
+		for _, ts := range w.source(r, in.from) {
+			if ts != snn.NoSpike {
+				ta := ts + int32(in.delay)
+				tmin, tmax = min(tmin, ta), max(tmax, ta)
+			}
 		}
 	}
 	nsteps := 0
@@ -246,21 +297,25 @@ func (w *EmuWorker) spiking(el *emuLayer, prev, out []int32, st *snn.LayerStats,
 	}
 	start := w.start[:nsteps+1]
 	clear(start)
-	for _, ts := range prev {
-		if ts != snn.NoSpike {
-			start[ts-tmin+1]++
+	for _, in := range el.ins {
+		for _, ts := range w.source(r, in.from) {
+			if ts != snn.NoSpike {
+				start[ts+int32(in.delay)-tmin+1]++
+			}
 		}
 	}
 	for k := 1; k <= nsteps; k++ {
 		start[k] += start[k-1]
 	}
-	pos := w.order[:0]
-	pos = pos[:len(prev)]
+	pos, posIn := w.order[:el.srcs], w.orderIn[:el.srcs]
 	fill := append([]int32(nil), start[:max(nsteps, 1)]...) // small: one entry per step
-	for s, ts := range prev {
-		if ts != snn.NoSpike {
-			pos[fill[ts-tmin]] = int32(s)
-			fill[ts-tmin]++
+	for k, in := range el.ins {
+		for s, ts := range w.source(r, in.from) {
+			if ts != snn.NoSpike {
+				a := ts + int32(in.delay) - tmin
+				pos[fill[a]], posIn[fill[a]] = int32(s), int32(k)
+				fill[a]++
+			}
 		}
 	}
 
@@ -303,11 +358,16 @@ func (w *EmuWorker) spiking(el *emuLayer, prev, out []int32, st *snn.LayerStats,
 		// 2. synaptic events arriving at t.
 		if tmax >= 0 && t >= int(tmin) && t <= int(tmax) {
 			a, b := start[t-int(tmin)], start[t-int(tmin)+1]
-			for _, s := range pos[a:b] {
-				for k := el.off[s]; k < el.off[s+1]; k++ {
-					d := el.dst[k]
-					cur[d] += int64(el.w[k])
+			for j, s := range pos[a:b] {
+				in := &el.ins[posIn[int(a)+j]]
+				for k := in.off[s]; k < in.off[s+1]; k++ {
+					d := in.dst[k]
+					cur[d] += int64(in.w[k])
 					st.SynEvents++
+					if in.delay > 0 {
+						st.DelayedSynapses++
+						st.DelaySteps += int64(in.delay)
+					}
 					mark(d, t)
 				}
 			}

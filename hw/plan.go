@@ -79,18 +79,22 @@ type PlanCore struct {
 
 // Plan is a placement of a network on cores.
 type Plan struct {
-	Hardware     string      `json:"hardware"`
-	Cores        int         `json:"cores"`
-	Chips        int         `json:"chips"`
-	Neurons      int         `json:"neurons"`       // spiking
-	RelayNeurons int         `json:"relay_neurons"` // max-pool relays
-	AuxNeurons   int         `json:"aux_neurons"`   // bias, readout, rectifier, timing chain
-	Compartments int         `json:"compartments"`
-	NeuronUtil   float64     `json:"neuron_utilization"` // compartments / (cores · per-core)
-	Layers       []PlanLayer `json:"layers"`
-	CoreList     []PlanCore  `json:"core_list"`
-	Notes        []string    `json:"notes,omitempty"`
-	profile      *Profile
+	Hardware     string `json:"hardware"`
+	Cores        int    `json:"cores"`
+	Chips        int    `json:"chips"`
+	Neurons      int    `json:"neurons"`       // spiking
+	RelayNeurons int    `json:"relay_neurons"` // max-pool relays
+	AuxNeurons   int    `json:"aux_neurons"`   // bias, readout, rectifier, timing chain
+	// DelayRelayNeurons carry input groups of a branching network over
+	// delays longer than the profile's MaxDelay (IntNet.GroupRelays); each
+	// layer's are one population "<layer>/delay", placed after "aux".
+	DelayRelayNeurons int         `json:"delay_relay_neurons,omitempty"`
+	Compartments      int         `json:"compartments"`
+	NeuronUtil        float64     `json:"neuron_utilization"` // compartments / (cores · per-core)
+	Layers            []PlanLayer `json:"layers"`
+	CoreList          []PlanCore  `json:"core_list"`
+	Notes             []string    `json:"notes,omitempty"`
+	profile           *Profile
 }
 
 // MapNetwork places every neuron of q on cores, minimizing cores and then
@@ -110,25 +114,34 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 		pl.Notes = append(pl.Notes, "convolution kernels stored once per core (shared weights) and one input axon per input position (population spikes; assumed)")
 	}
 	pl.Layers = make([]PlanLayer, len(n.Layers))
+	ins := make([][]input, len(n.Layers))
+	for li := range n.Layers {
+		ins[li] = inputsOf(n, li)
+	}
 	// Plan backwards.
 	for li := len(n.Layers) - 1; li >= 0; li-- {
 		l := n.Layers[li]
 		lay := &pl.Layers[li]
 		lay.Name, lay.Kind, lay.Neurons, lay.next = l.Name, l.Kind.String(), l.Size(), -1
-		if li+1 < len(n.Layers) {
-			lay.next = li + 1
+		// Consumers: every input of a later layer that reads li (in a
+		// chain, layer li+1 alone); next is the first.
+		dests := 0.0
+		for v := li + 1; v < len(n.Layers); v++ {
+			for _, in := range ins[v] {
+				if in.from == li {
+					if lay.next < 0 {
+						lay.next = v
+					}
+					dests += destsPerSpike(in.l, pl.Layers[v].Tile)
+				}
+			}
 		}
 		if l.Spiking() {
 			pl.Neurons += l.Size()
 		} else {
 			pl.RelayNeurons += l.Size()
 		}
-		var nextL *snn.Layer
-		var nextTile [3]int
-		if lay.next >= 0 {
-			nextL, nextTile = n.Layers[lay.next], pl.Layers[lay.next].Tile
-		}
-		if err := planLayer(lay, l, q.Layers[li], nextL, nextTile, p); err != nil {
+		if err := planLayer(lay, l, ins[li], q.Layers[li], dests, p); err != nil {
 			return nil, fmt.Errorf("hw: map layer %d %q: %w", li, l.Name, err)
 		}
 	}
@@ -160,6 +173,27 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 	}
 	pl.AuxNeurons = aux.Neurons
 	pl.Layers = append(pl.Layers, aux)
+	// Delay relays: one population per layer with long delays; each relay
+	// neuron has one input axon, one synapse (with delay) and one output
+	// axon.
+	for li, k := range q.GroupRelays {
+		if k == 0 {
+			continue
+		}
+		per := Usage{Compartments: 1, InAxons: 1, OutAxons: 1, Synapses: 1,
+			SynBits: synBits(p, 1, 1, p.WeightBits+p.SynIndexBits+p.SynDelayBits)}
+		tc := min(p.CompartmentsPerCore, p.InAxonsPerCore, p.OutAxonsPerCore, p.SynMemBits/max(per.SynBits, 1), k)
+		if tc < 1 {
+			return nil, fmt.Errorf("hw: a delay relay of layer %q does not fit one core: %w", n.Layers[li].Name, ErrDoesNotFit)
+		}
+		u := Usage{Compartments: tc, InAxons: tc, OutAxons: tc, Synapses: tc, SynBits: tc * per.SynBits}
+		r := PlanLayer{Name: n.Layers[li].Name + "/delay", Kind: "delay", Neurons: k, Tile: [3]int{tc, 1, 1},
+			Tiles: (k + tc - 1) / tc, PerTile: u, FanIn: 1, Dests: 1, next: -1}
+		r.Utilization = u.ratios(p)
+		r.Critical = critical(r.Utilization)
+		pl.DelayRelayNeurons += k
+		pl.Layers = append(pl.Layers, r)
+	}
 
 	// Pack: every layer's full tiles get their own cores; the last, partly
 	// filled tile of each layer (and the aux population) go first-fit
@@ -261,6 +295,15 @@ type layerGeom struct {
 }
 
 func geomOf(l *snn.Layer) layerGeom {
+	if l.Kind == snn.Identity || l.Kind == snn.Sum || len(l.OutShape) == 1 && l.Kind != snn.Linear {
+		// Neurons (c, h, w) of the output; Identity reads the same position.
+		c, h, w := l.OutShape[0], 1, 1
+		if len(l.OutShape) == 3 {
+			h, w = l.OutShape[1], l.OutShape[2]
+		}
+		return layerGeom{c: c, h: h, w: w, cin: c, hin: h, win: w, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
+			coutG: 1, cinG: 1, depthwise: true, fanIn: 1}
+	}
 	if l.Kind == snn.Linear {
 		return layerGeom{c: l.WShape[0], h: 1, w: 1, cin: l.WShape[1], hin: 1, win: 1, kh: 1, kw: 1, sh: 1, sw: 1,
 			dh: 1, dw: 1, coutG: l.WShape[0], cinG: l.WShape[1], linear: true, fanIn: l.WShape[1]}
@@ -321,34 +364,45 @@ func synBits(p *Profile, nAxons, nSyn, bps int) int {
 	return nAxons * words * p.SynWordBits
 }
 
-// tileUse computes the usage of an interior tile tc × th × tw of layer l.
-func tileUse(l *snn.Layer, il *IntLayer, g layerGeom, tc, th, tw int, dests float64, p *Profile) (Usage, bool) {
+// tileUse computes the usage of an interior tile tc × th × tw of layer l
+// reading ins (a Sum layer: the synapses of all its groups).
+func tileUse(l *snn.Layer, ins []input, il *IntLayer, tc, th, tw int, dests float64, p *Profile) (Usage, bool) {
 	var u Usage
 	u.Compartments = tc * th * tw
-	rows, cols := span(th, g.kh, g.sh, g.dh, g.hin), span(tw, g.kw, g.sw, g.dw, g.win)
-	var cinTile int
-	switch {
-	case g.linear:
-		cinTile = g.cin
-	case g.depthwise:
-		cinTile = tc
-	default:
-		groups := (tc + g.coutG - 1) / g.coutG
-		cinTile = min(g.cin, groups*g.cinG)
-	}
-	shared := p.SharedConv && l.Kind == snn.Conv && !g.linear && (g.h > 1 || g.w > 1)
-	nSyn := u.Compartments * g.fanIn
-	u.Synapses = nSyn
-	wbits := p.WeightBits
-	if l.Kind == snn.MaxPool {
-		wbits = 1 // a relay synapse only needs to exist
-	}
-	if shared {
-		u.InAxons = rows * cols
-		u.SynBits = tc*g.cinG*g.kh*g.kw*wbits + u.InAxons*p.SynWordBits
-	} else {
-		u.InAxons = cinTile * rows * cols
-		u.SynBits = synBits(p, u.InAxons, nSyn, wbits+p.SynIndexBits)
+	anyShared := false
+	for _, in := range ins {
+		g := geomOf(in.l)
+		rows, cols := span(th, g.kh, g.sh, g.dh, g.hin), span(tw, g.kw, g.sw, g.dw, g.win)
+		var cinTile int
+		switch {
+		case g.linear:
+			cinTile = g.cin
+		case g.depthwise:
+			cinTile = tc
+		default:
+			groups := (tc + g.coutG - 1) / g.coutG
+			cinTile = min(g.cin, groups*g.cinG)
+		}
+		shared := p.SharedConv && in.l.Kind == snn.Conv && !g.linear && (g.h > 1 || g.w > 1)
+		nSyn := u.Compartments * g.fanIn
+		u.Synapses += nSyn
+		wbits := p.WeightBits
+		if in.l.Kind == snn.MaxPool {
+			wbits = 1 // a relay synapse only needs to exist
+		}
+		if in.delay > 0 {
+			wbits += p.SynDelayBits
+		}
+		if shared {
+			ax := rows * cols
+			u.InAxons += ax
+			u.SynBits += tc*g.cinG*g.kh*g.kw*wbits + ax*p.SynWordBits
+			anyShared = true
+		} else {
+			ax := cinTile * rows * cols
+			u.InAxons += ax
+			u.SynBits += synBits(p, ax, nSyn, wbits+p.SynIndexBits)
+		}
 	}
 	// Aux synapses: readout parts, bias parts, rectifier, each from its own
 	// aux neuron (one axon each), with delay bits.
@@ -364,15 +418,20 @@ func tileUse(l *snn.Layer, il *IntLayer, g layerGeom, tc, th, tw int, dests floa
 			synBits(p, 1, per*max(1, il.RectSyn), p.WeightBits+p.SynIndexBits+p.SynDelayBits)
 	}
 	u.OutAxons = int(math.Ceil(float64(u.Compartments) * dests))
-	return u, shared
+	return u, anyShared
 }
 
 // planLayer picks the tile shape with the fewest tiles.
-func planLayer(lay *PlanLayer, l *snn.Layer, il *IntLayer, next *snn.Layer, nextTile [3]int, p *Profile) error {
-	g := geomOf(l)
-	dests := destsPerSpike(next, nextTile)
+func planLayer(lay *PlanLayer, l *snn.Layer, ins []input, il *IntLayer, dests float64, p *Profile) error {
+	g := geomOf(ins[0].l) // the output's geometry (every input has the layer's OutShape)
+	if len(ins) > 1 {
+		g = geomOf(l)
+	}
 	lay.Dests = dests
-	lay.FanIn = g.fanIn
+	lay.FanIn = 0
+	for _, in := range ins {
+		lay.FanIn += geomOf(in.l).fanIn
+	}
 	best, bestTiles := [3]int{}, math.MaxInt
 	var bestUse Usage
 	bestScore := -1.0
@@ -396,7 +455,7 @@ func planLayer(lay *PlanLayer, l *snn.Layer, il *IntLayer, next *snn.Layer, next
 				if tiles > bestTiles {
 					continue
 				}
-				u, shared := tileUse(l, il, g, tc, th, tw, dests, p)
+				u, shared := tileUse(l, ins, il, tc, th, tw, dests, p)
 				if !u.fits(p) {
 					continue
 				}
@@ -410,7 +469,7 @@ func planLayer(lay *PlanLayer, l *snn.Layer, il *IntLayer, next *snn.Layer, next
 		}
 	}
 	if bestTiles == math.MaxInt {
-		u, _ := tileUse(l, il, g, 1, 1, 1, dests, p)
+		u, _ := tileUse(l, ins, il, 1, 1, 1, dests, p)
 		r := u.ratios(p)
 		return fmt.Errorf("one neuron alone needs %d input axons (limit %d), %d bits of synaptic memory (limit %d): its %s exceed one core: %w",
 			u.InAxons, p.InAxonsPerCore, u.SynBits, p.SynMemBits, critical(r), ErrDoesNotFit)
@@ -427,6 +486,10 @@ func (pl *Plan) Text(w io.Writer) error {
 	p := pl.profile
 	fmt.Fprintf(&b, "Core map on %s: %d cores on %d chip(s); %d spiking + %d relay + %d aux neurons; neuron utilization %.1f %%\n",
 		pl.Hardware, pl.Cores, pl.Chips, pl.Neurons, pl.RelayNeurons, pl.AuxNeurons, 100*pl.NeuronUtil)
+	if pl.DelayRelayNeurons > 0 {
+		fmt.Fprintf(&b, "plus %d delay relay neurons (input groups delayed beyond the maximum synaptic delay of %d steps)\n",
+			pl.DelayRelayNeurons, p.MaxDelay)
+	}
 	fmt.Fprintf(&b, "limits per core: %d compartments, %d input axons, %d output axons, %d KiB synaptic memory\n\n",
 		p.CompartmentsPerCore, p.InAxonsPerCore, p.OutAxonsPerCore, p.SynMemBits/8192)
 	fmt.Fprintf(&b, "  %-8s %-8s %7s %-13s %5s %7s %7s %7s %7s %6s %6s  %s\n", "layer", "kind", "neurons", "tile c×h×w", "tiles",

@@ -22,8 +22,8 @@ func checkPlan(t *testing.T, q *IntNet, pl *Plan) {
 		comp += c.Use.Compartments
 	}
 	sp, relay := q.Net.Neurons()
-	if comp != sp+relay+pl.AuxNeurons {
-		t.Fatalf("placed %d compartments, want %d + %d + %d", comp, sp, relay, pl.AuxNeurons)
+	if comp != sp+relay+pl.AuxNeurons+pl.DelayRelayNeurons {
+		t.Fatalf("placed %d compartments, want %d + %d + %d + %d", comp, sp, relay, pl.AuxNeurons, pl.DelayRelayNeurons)
 	}
 	for _, l := range pl.Layers {
 		if l.Tile[0]*l.Tile[1]*l.Tile[2]*l.Tiles < l.Neurons {

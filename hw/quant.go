@@ -48,6 +48,8 @@ type IntLayer struct {
 
 	// Quantization report.
 	Report LayerQuant
+
+	in []input // the layer's inputs; their weights are W[woff:]
 }
 
 // LayerQuant reports what quantization did to one layer.
@@ -77,6 +79,62 @@ type IntNet struct {
 	// DelayRelays is the number of relay neurons that chain the bias,
 	// readout and rectifier spikes over delays longer than MaxDelay.
 	DelayRelays int
+	// GroupRelays counts, per layer of a branching network, the relay
+	// neurons that carry its input groups' spikes over delays longer than
+	// MaxDelay (relayHops per source neuron of each such group);
+	// GroupRelayNeurons is their sum. Zero in a chain.
+	GroupRelays       []int
+	GroupRelayNeurons int
+}
+
+// input is one input group of a layer seen as a layer of the group's kind
+// (a chain layer is its own single input): the synapse helpers apply to
+// it. woff is the offset of its weights in IntLayer.W.
+type input struct {
+	l     *snn.Layer
+	from  int // source layer, −1 for the network input
+	delay int
+	woff  int
+}
+
+// inputsOf returns the inputs of layer li: its Groups as layer views, or
+// the layer itself reading layer li−1.
+func inputsOf(n *snn.Network, li int) []input {
+	l := n.Layers[li]
+	if len(l.Groups) == 0 {
+		return []input{{l: l, from: li - 1}}
+	}
+	ins := make([]input, len(l.Groups))
+	off := 0
+	for k := range l.Groups {
+		g := &l.Groups[k]
+		v := &snn.Layer{Name: l.Name, Kind: g.Kind, InShape: g.InShape, OutShape: l.OutShape, Kernel: g.Kernel, Stride: g.Stride,
+			Pad: g.Pad, Dilation: g.Dilation, Group: g.Group, CeilMode: g.CeilMode, W: g.W, WShape: g.WShape, PoolW: g.PoolW}
+		ins[k] = input{l: v, from: g.From, delay: g.Delay, woff: off}
+		off += len(weightsOf(v))
+	}
+	return ins
+}
+
+// weightsOf returns the float weights a layer view's synapses index.
+func weightsOf(l *snn.Layer) []float32 {
+	switch l.Kind {
+	case snn.Conv, snn.Linear, snn.Identity:
+		return l.W
+	case snn.AvgPool:
+		return l.PoolW
+	}
+	return nil
+}
+
+// relayHops is the number of relay neurons one spike crosses to be
+// delayed by d steps when a synapse delays at most maxDelay: each relay
+// adds up to maxDelay, the last synapse the rest.
+func relayHops(d, maxDelay int) int {
+	if d <= maxDelay {
+		return 0
+	}
+	return (d+maxDelay-1)/maxDelay - 1
 }
 
 // ErrUnsupported is wrapped by errors for networks the hardware cannot run.
@@ -93,18 +151,24 @@ func Quantize(n *snn.Network, p *Profile) (*IntNet, error) {
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	if err := n.CheckChain("hw (emulation and core mapping)"); err != nil {
-		return nil, fmt.Errorf("hw: %w", err)
+	if p.MaxDelay < 1 {
+		return nil, fmt.Errorf("hw: profile %s: max delay %d < 1", p.Name, p.MaxDelay)
 	}
-	q := &IntNet{Net: n, Profile: p, Layers: make([]*IntLayer, len(n.Layers))}
+	q := &IntNet{Net: n, Profile: p, Layers: make([]*IntLayer, len(n.Layers)), GroupRelays: make([]int, len(n.Layers))}
 	for li, l := range n.Layers {
 		if l.Analog {
 			return nil, fmt.Errorf("hw: layer %q: an analog first layer runs in floating point off-chip: %w", l.Name, ErrUnsupported)
 		}
+		for _, in := range inputsOf(n, li) {
+			if h := relayHops(in.delay, p.MaxDelay); h > 0 {
+				q.GroupRelays[li] += h * size(in.l.InShape)
+			}
+		}
+		q.GroupRelayNeurons += q.GroupRelays[li]
 		if !l.Spiking() {
 			continue
 		}
-		il, err := quantizeLayer(l, p)
+		il, err := quantizeLayer(l, inputsOf(n, li), p)
 		if err != nil {
 			return nil, fmt.Errorf("hw: layer %d %q: %w", li, l.Name, err)
 		}
@@ -133,13 +197,15 @@ func delayRelays(n *snn.Network, maxDelay int) int {
 	return (latest+maxDelay-1)/maxDelay - 1
 }
 
-func quantizeLayer(l *snn.Layer, p *Profile) (*IntLayer, error) {
+func quantizeLayer(l *snn.Layer, ins []input, p *Profile) (*IntLayer, error) {
+	// All groups of a Sum layer share the layer's scale and weight quantum.
 	var w []float32
-	switch l.Kind {
-	case snn.Conv, snn.Linear:
-		w = l.W
-	case snn.AvgPool:
-		w = l.PoolW
+	if len(ins) == 1 {
+		w = weightsOf(ins[0].l)
+	} else {
+		for _, in := range ins {
+			w = append(w, weightsOf(in.l)...)
+		}
 	}
 	maxW, neg, pos := 0.0, false, false
 	for _, v := range w {
@@ -147,7 +213,7 @@ func quantizeLayer(l *snn.Layer, p *Profile) (*IntLayer, error) {
 		neg = neg || v < 0
 		pos = pos || v > 0
 	}
-	il := &IntLayer{L: l, Mixed: neg && pos}
+	il := &IntLayer{L: l, Mixed: neg && pos, in: ins}
 	M := p.mantMax(il.Mixed)
 	// Weight quantum 2^−f: the finest with max|w|·2^f ≤ M + ½.
 	f := 0
@@ -323,9 +389,11 @@ func abs64(x int64) int64 {
 // really has, in integers.
 func counters(l *snn.Layer, il *IntLayer, scale int64) []int64 {
 	out := make([]int64, l.Size())
-	forEachSynapse(l, func(dst, src, wi int) {
-		out[dst] -= int64(il.W[wi])
-	})
+	for _, in := range il.in {
+		forEachSynapse(in.l, func(dst, src, wi int) {
+			out[dst] -= int64(il.W[in.woff+wi])
+		})
+	}
 	for n := range out {
 		out[n] += scale
 		if il.B != nil {
@@ -337,17 +405,26 @@ func counters(l *snn.Layer, il *IntLayer, scale int64) []int64 {
 
 // biasIndex returns the output channel of neuron n.
 func biasIndex(l *snn.Layer, n int) int {
-	if l.Kind == snn.Linear {
+	if l.Kind == snn.Linear || len(l.OutShape) == 1 {
 		return n
 	}
 	return n / (l.OutShape[1] * l.OutShape[2])
 }
 
 // forEachSynapse calls f for every synapse of layer l (a Conv, Linear,
-// AvgPool or MaxPool): dst the target neuron, src the presynaptic neuron in
-// the previous layer (C,H,W order), wi the index of its weight (Conv: in W;
-// Linear: in W; AvgPool: in PoolW, the output position; MaxPool: −1).
+// AvgPool, MaxPool or Identity, or a group as such a layer): dst the target
+// neuron, src the presynaptic neuron in the source layer (C,H,W order), wi
+// the index of its weight (Conv: in W; Linear: in W; AvgPool: in PoolW,
+// the output position; Identity: in W, the channel; MaxPool: −1).
 func forEachSynapse(l *snn.Layer, f func(dst, src, wi int)) {
+	if l.Kind == snn.Identity {
+		nn := size(l.OutShape)
+		per := nn / l.InShape[0]
+		for o := 0; o < nn; o++ {
+			f(o, o, o/per)
+		}
+		return
+	}
 	if l.Kind == snn.Linear {
 		in := l.WShape[1]
 		for o := 0; o < l.WShape[0]; o++ {

@@ -11,19 +11,22 @@ import (
 // EmuResult is the outcome of a fixed-point emulation (`quartz eval --hw`),
 // means per sample.
 type EmuResult struct {
-	Hardware      string     `json:"hardware"`
-	Samples       int64      `json:"samples"`
-	Accuracy      float64    `json:"accuracy"`       // % with integer arithmetic
-	FloatAccuracy float64    `json:"float_accuracy"` // % of the float SNN on the same samples
-	DeltaPP       float64    `json:"delta_pp"`       // Accuracy − FloatAccuracy
-	Agreement     float64    `json:"agreement"`      // % of samples with the float SNN's class
-	TieRate       float64    `json:"tie_rate"`
-	NoClassRate   float64    `json:"no_class_rate"`
-	FirstSpike    float64    `json:"first_spike_latency"`
-	Steps         float64    `json:"steps_per_sample"`
-	DelayRelays   int        `json:"delay_relays"` // timing-chain relay neurons
-	Layers        []EmuLayer `json:"layers"`
-	Seconds       float64    `json:"seconds"`
+	Hardware      string  `json:"hardware"`
+	Samples       int64   `json:"samples"`
+	Accuracy      float64 `json:"accuracy"`       // % with integer arithmetic
+	FloatAccuracy float64 `json:"float_accuracy"` // % of the float SNN on the same samples
+	DeltaPP       float64 `json:"delta_pp"`       // Accuracy − FloatAccuracy
+	Agreement     float64 `json:"agreement"`      // % of samples with the float SNN's class
+	TieRate       float64 `json:"tie_rate"`
+	NoClassRate   float64 `json:"no_class_rate"`
+	FirstSpike    float64 `json:"first_spike_latency"`
+	Steps         float64 `json:"steps_per_sample"`
+	DelayRelays   int     `json:"delay_relays"` // timing-chain relay neurons
+	// GroupRelays: relay neurons carrying input groups over delays longer
+	// than the profile's MaxDelay (branching networks), all layers.
+	GroupRelays int        `json:"group_delay_relays,omitempty"`
+	Layers      []EmuLayer `json:"layers"`
+	Seconds     float64    `json:"seconds"`
 }
 
 // EmuLayer is one layer's quantization and integer effects.
@@ -37,6 +40,11 @@ type EmuLayer struct {
 	VoltageSat    float64 `json:"voltage_saturations"`
 	RectifierFail float64 `json:"rectifier_failures"`
 	DifferPct     float64 `json:"differ_from_float_pct"`
+	// Delay relays of the layer's input groups (branching networks): relay
+	// neurons, and their spikes and synaptic events per sample.
+	DelayRelays      int     `json:"delay_relays,omitempty"`
+	DelayRelaySpikes float64 `json:"delay_relay_spikes,omitempty"`
+	DelayRelayEvents float64 `json:"delay_relay_events,omitempty"`
 }
 
 // Result turns a Summary into per-sample means.
@@ -44,7 +52,7 @@ func (q *IntNet) Result(s *Summary) *EmuResult {
 	n := float64(max(s.Samples, 1))
 	r := &EmuResult{Hardware: q.Profile.Name, Samples: s.Samples,
 		Accuracy: 100 * float64(s.Correct) / n, TieRate: 100 * float64(s.Ties) / n,
-		NoClassRate: 100 * float64(s.NoClass) / n, Steps: float64(s.Steps) / n, DelayRelays: q.DelayRelays}
+		NoClassRate: 100 * float64(s.NoClass) / n, Steps: float64(s.Steps) / n, DelayRelays: q.DelayRelays, GroupRelays: q.GroupRelayNeurons}
 	if c := s.Samples - s.NoClass; c > 0 {
 		r.FirstSpike = float64(s.FirstSpike) / float64(c)
 	}
@@ -64,6 +72,11 @@ func (q *IntNet) Result(s *Summary) *EmuResult {
 			el.VoltageSat = float64(st.VoltageSat) / n
 			el.RectifierFail = float64(st.RectifierFail) / n
 			el.DifferPct = 100 * float64(st.Differ) / (n * float64(l.Size()))
+			el.DelayRelaySpikes = float64(st.DelayRelaySpikes) / n
+			el.DelayRelayEvents = float64(st.DelayRelayEvents) / n
+		}
+		if li < len(q.GroupRelays) {
+			el.DelayRelays = q.GroupRelays[li]
 		}
 		r.Layers = append(r.Layers, el)
 	}
@@ -77,6 +90,15 @@ func (r *EmuResult) Text(w io.Writer) error {
 	fmt.Fprintf(&b, "  accuracy          %.2f %%   (float SNN %.2f %%, Δ %+.2f pp, same class %.2f %%)\n", r.Accuracy, r.FloatAccuracy, r.DeltaPP, r.Agreement)
 	fmt.Fprintf(&b, "  ties / no class   %.2f %% / %.2f %%\n", r.TieRate, r.NoClassRate)
 	fmt.Fprintf(&b, "  steps per sample  %.1f (first output spike %.1f); timing-chain relays %d\n", r.Steps, r.FirstSpike, r.DelayRelays)
+	if r.GroupRelays > 0 {
+		fmt.Fprintf(&b, "  delay relays      %d neurons (input groups delayed beyond the chip's maximum synaptic delay):", r.GroupRelays)
+		for _, l := range r.Layers {
+			if l.DelayRelays > 0 {
+				fmt.Fprintf(&b, " %s %d (%.1f spikes/sample)", l.Name, l.DelayRelays, l.DelayRelaySpikes)
+			}
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "\n  %-8s %-8s %4s %6s %5s %9s %9s %9s %9s %6s %4s %4s %4s %9s %9s %8s\n",
 		"layer", "kind", "e", "bits", "θmant", "max|Δw|", "mean|Δw|", "maxrel", "meanrel", "zeroed", "rd", "bs", "rc", "I-sat", "V-sat", "≠float%")
 	for _, l := range r.Layers {

@@ -13,8 +13,9 @@ import (
 // TestEvalResidualONNX: quartz eval and convert run a ResNet-shaped ONNX
 // file (ResNet-20 of width 0.25 with BatchNorm, random weights, identity
 // and projection shortcuts): the Adds become Sum layers with delays; the
-// hardware emulation and the rate-coded baseline refuse the branching
-// network with one line naming the layer or node.
+// hardware emulation runs it and quartz map places it on cores; the
+// rate-coded baseline refuses the branching network with one line naming
+// the layer or node.
 func TestEvalResidualONNX(t *testing.T) {
 	dir := t.TempDir()
 	m, err := nn.Zoo("resnet20", []int{1, 28, 28}, 10, 0.25)
@@ -69,9 +70,13 @@ func TestEvalResidualONNX(t *testing.T) {
 	// The refusal is the one error line; notes (calibration cache, chosen
 	// percentile) may come before it.
 	errLines := func(r result) int { return strings.Count(r.stderr, "\n") - strings.Count(r.stderr, "note: ") }
-	r = run(t, "eval", "--model", path, "--data-dir", data, "--calib", "40", "--workers", "1", "--tmax", "8", "--hw", "loihi2")
-	if r.code != 1 || !strings.Contains(r.stderr, "not supported for branching networks yet") || errLines(r) != 1 {
-		t.Errorf("eval --hw loihi2: want exit 1 and one line saying branching networks are not supported yet\n%v", r)
+	r = run(t, "eval", "--snn", out, "--data-dir", data, "--workers", "1", "--hw", "loihi2")
+	if r.code != 0 || !strings.Contains(r.stdout, "Fixed-point emulation on loihi2") || !strings.Contains(r.stdout, "_add") {
+		t.Errorf("eval --hw loihi2: want exit 0 and the emulation table with the Sum layers\n%v", r)
+	}
+	r = run(t, "map", "--snn", out, "--hw", "loihi1")
+	if r.code != 0 || !strings.Contains(r.stdout, "Core map on loihi1") || !strings.Contains(r.stdout, "_add") {
+		t.Errorf("map --snn: want exit 0 and a plan with the Sum layers\n%v", r)
 	}
 	r = run(t, "eval", "--model", path, "--data-dir", data, "--calib", "40", "--workers", "1", "--tmax", "8", "--coding", "rate")
 	if r.code != 1 || !strings.Contains(r.stderr, "branching networks are not supported yet") || errLines(r) != 1 {
