@@ -32,6 +32,16 @@
 // Conv2d l0_input_affine between the image and the layer: weight InScale,
 // bias InShift.
 //
+// A branching network (snn.Layer.Groups) is a DAG in NIR too: input group
+// k of layer i is a synapse path l<i>_g<k>_… from the output node of its
+// source layer (the input, or l0_spikes, for source −1) to the layer's I
+// node (a relay's IF): Conv2d, Flatten → Linear, SumPool2d → Scale (average
+// pooling) or SumPool2d (a relay), or a Scale of one weight per channel for
+// an Identity group, then a Delay node of Group.Delay steps when the delay
+// is positive. NIR sums the edges into a node, which is the Sum layer's
+// Σ_g W_g·x_g. The synapse node's metadata holds the group's Quartz
+// fields; the layer's neuron node has quartz_groups.
+//
 // What NIR cannot say is the Quartz profile, in the metadata: the time unit
 // is one step (dt = 1; v and i are evaluated at integer steps, fire when
 // v ≥ θ), every neuron fires at most once per sample, the inputs carry one

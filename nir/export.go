@@ -39,9 +39,6 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 	if err := n.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("nir: export: %w", err)
 	}
-	if err := n.CheckChain("NIR export"); err != nil {
-		return nil, nil, fmt.Errorf("nir: export: %w", err)
-	}
 	root := &hdf5.Group{}
 	root.AddString("version", Version)
 	g := root.AddGroup("node")
@@ -58,6 +55,9 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 	if len(n.Warnings) > 0 {
 		meta.Add("quartz_warnings", &hdf5.Dataset{Type: hdf5.String, Shape: []int{len(n.Warnings)}, Str: slices.Clone(n.Warnings)})
 	}
+	if n.Signed != 0 {
+		meta.AddInt64("quartz_signed", nil, int64(n.Signed))
+	}
 
 	in := b.node("input", "Input")
 	in.AddInt64("shape", []int{len(n.InShape)}, i64(n.InShape)...)
@@ -71,9 +71,39 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 	}
 
 	var warnings []string
+	// outs[j] is the node that carries layer j's output spikes; the
+	// input spikes (group source −1) are the input, or l0_spikes after an
+	// analog first layer.
+	outs := make([]string, len(n.Layers))
 	for i, l := range n.Layers {
 		p := fmt.Sprintf("l%d_", i)
-		if len(l.InScale) > 0 {
+		var inputs []string // the nodes that drive the layer's neurons
+		if len(l.Groups) > 0 {
+			// A branching layer: one synapse path per input group, from
+			// its source's output node; their edges into the neuron
+			// node sum (NIR adds the inputs of a node).
+			for k := range l.Groups {
+				gr := &l.Groups[k]
+				src, srcShape := "input", n.InputShape()
+				if n.Layers[0].Analog {
+					src = "l0_spikes"
+				}
+				if gr.From >= 0 {
+					src, srcShape = outs[gr.From], n.Layers[gr.From].OutShape
+				}
+				if gr.Kind != snn.Linear && gr.Kind != snn.Identity {
+					if gr.Pad[0] != gr.Pad[2] || gr.Pad[1] != gr.Pad[3] {
+						warnings = append(warnings, fmt.Sprintf("layer %d %q group %d: asymmetric padding %v: NIR's padding is (%d, %d) on both sides; quartz_pad holds the exact value", i, l.Name, k, gr.Pad, gr.Pad[0], gr.Pad[1]))
+					}
+					if gr.CeilMode {
+						warnings = append(warnings, fmt.Sprintf("layer %d %q group %d: ceil mode: NIR's shape inference rounds down; quartz_out_shape holds the exact shape", i, l.Name, k))
+					}
+				}
+				inputs = append(inputs, b.group(i, k, gr, src, srcShape, l.OutShape))
+			}
+			prev = ""
+		}
+		if len(l.Groups) == 0 && len(l.InScale) > 0 {
 			// The analog layer's input transform x·InScale[c] + InShift[c]
 			// (only layer 0, on the [C H W] image: Validate): a depthwise
 			// 1×1 Conv2d, weight [C 1 1 1] = InScale, bias = InShift, which
@@ -90,7 +120,9 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			b.edge(prev, p+"input_affine")
 			prev = p + "input_affine"
 		}
-		if l.Kind == snn.Linear && len(prevShape) != 1 {
+		if len(l.Groups) > 0 {
+			// The synapses are the groups' (above).
+		} else if l.Kind == snn.Linear && len(prevShape) != 1 {
 			f := b.node(p+"flatten", "Flatten")
 			f.AddInt64("input_type", []int{len(prevShape)}, i64(prevShape)...)
 			f.AddInt64("start_dim", nil, 0)
@@ -100,7 +132,7 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 		} else if l.Kind != snn.Linear && len(prevShape) != 3 {
 			return nil, nil, fmt.Errorf("nir: export: layer %d %q: NIR has no reshape from %v to %v", i, l.Name, prevShape, l.InShape)
 		}
-		if l.Kind != snn.Linear {
+		if len(l.Groups) == 0 && l.Kind != snn.Linear {
 			if l.Pad[0] != l.Pad[2] || l.Pad[1] != l.Pad[3] {
 				warnings = append(warnings, fmt.Sprintf("layer %d %q: asymmetric padding %v: NIR's padding is (%d, %d) on both sides; quartz_pad holds the exact value", i, l.Name, l.Pad, l.Pad[0], l.Pad[1]))
 			}
@@ -109,8 +141,9 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			}
 		}
 		syn := ""
-		switch l.Kind {
-		case snn.Conv:
+		switch {
+		case len(l.Groups) > 0:
+		case l.Kind == snn.Conv:
 			syn = p + "conv"
 			c := b.node(syn, "Conv2d")
 			c.AddFloat32("weight", slices.Clone(l.WShape), slices.Clone(l.W)...)
@@ -124,7 +157,7 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			c.AddInt64("dilation", []int{2}, i64(l.Dilation[:])...)
 			c.AddInt64("groups", nil, int64(l.Group))
 			c.AddInt64("input_shape", []int{2}, int64(l.InShape[1]), int64(l.InShape[2]))
-		case snn.Linear:
+		case l.Kind == snn.Linear:
 			syn = p + "linear"
 			if l.Analog {
 				a := b.node(syn, "Affine")
@@ -133,15 +166,20 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			} else {
 				b.node(syn, "Linear").AddFloat32("weight", slices.Clone(l.WShape), slices.Clone(l.W)...)
 			}
-		case snn.AvgPool, snn.MaxPool:
+		case l.Kind == snn.AvgPool, l.Kind == snn.MaxPool:
 			syn = p + "sumpool"
 			s := b.node(syn, "SumPool2d")
 			s.AddInt64("kernel_size", []int{2}, i64(l.Kernel[:])...)
 			s.AddInt64("stride", []int{2}, i64(l.Stride[:])...)
 			s.AddInt64("padding", []int{2}, int64(l.Pad[0]), int64(l.Pad[1]))
 		}
-		b.edge(prev, syn)
-		prev = syn
+		if syn != "" {
+			b.edge(prev, syn)
+			prev = syn
+		}
+		if len(l.Groups) == 0 {
+			inputs = []string{prev}
+		}
 		out := l.OutShape
 		switch {
 		case l.Analog:
@@ -161,7 +199,9 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			r.AddFloat32("v_threshold", out, fill(out, RelayThreshold)...)
 			r.AddFloat32("v_reset", out, fill(out, 0)...)
 			layerMeta(r, i, l, n)
-			b.edge(prev, p+"relay")
+			for _, s := range inputs {
+				b.edge(s, p+"relay")
+			}
 			prev = p + "relay"
 		default:
 			if l.Kind == snn.AvgPool {
@@ -171,11 +211,13 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 				}
 				b.node(p+"poolw", "Scale").AddFloat32("scale", out, w...)
 				b.edge(prev, p+"poolw")
-				prev = p + "poolw"
+				inputs = []string{p + "poolw"}
 			}
 			cur := b.node(p+"i", "I")
 			cur.AddFloat32("r", out, fill(out, 1)...)
-			b.edge(prev, p+"i")
+			for _, s := range inputs {
+				b.edge(s, p+"i")
+			}
 			nrn := b.node(p+"if", "IF")
 			nrn.AddFloat32("r", out, fill(out, 1)...)
 			nrn.AddFloat32("v_threshold", out, fill(out, l.Theta)...)
@@ -192,7 +234,7 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			sm.AddInt64("quartz_spike_step", nil, int64(n.Tau(i)))
 			if l.Kind != snn.AvgPool {
 				bias := slices.Clone(l.B)
-				if l.Kind == snn.Conv {
+				if l.Kind == snn.Conv || l.Kind == snn.Sum {
 					bias = broadcast(l.B, l.Size())
 				}
 				b.node(p+"bias", "Scale").AddFloat32("scale", out, bias...)
@@ -213,6 +255,7 @@ func Export(n *snn.Network) (*hdf5.Group, []string, error) {
 			}
 		}
 		prevShape = out
+		outs[i] = prev
 	}
 	o := b.node("output", "Output")
 	o.AddInt64("shape", []int{len(prevShape)}, i64(prevShape)...)
@@ -290,6 +333,85 @@ func layerMeta(node *hdf5.Group, i int, l *snn.Layer, n *snn.Network) {
 	m.AddFloat32("quartz_theta", nil, l.Theta)
 	m.AddInt64("quartz_rectify", nil, b64(l.Rectify))
 	m.AddInt64("quartz_output", nil, b64(l.Output))
+	if len(l.Groups) > 0 {
+		m.AddInt64("quartz_groups", nil, int64(len(l.Groups)))
+	}
+}
+
+// groupSuffixes are the names (after l<i>_g<k>_) of a group's synapse
+// node, by the group's kind.
+var groupSuffixes = map[snn.Kind]string{snn.Conv: "conv", snn.Linear: "linear", snn.AvgPool: "sumpool", snn.MaxPool: "sumpool", snn.Identity: "identity"}
+
+// group writes the synapse path of input group k of layer i, reading the
+// node src (of shape srcShape), into neurons of shape out: nodes named
+// l<i>_g<k>_…: a Flatten (Linear on [C H W]), the synapse node (Conv2d,
+// Linear, SumPool2d, or a Scale of one weight per channel for Identity)
+// with the group's Quartz fields as metadata, a Scale of the pooling
+// weights (AvgPool) and a Delay of Group.Delay steps (when > 0). It
+// returns the last node of the path.
+func (b *builder) group(i, k int, g *snn.Group, src string, srcShape, out []int) string {
+	q := fmt.Sprintf("l%d_g%d_", i, k)
+	prev := src
+	if g.Kind == snn.Linear && len(srcShape) != 1 {
+		f := b.node(q+"flatten", "Flatten")
+		f.AddInt64("input_type", []int{len(srcShape)}, i64(srcShape)...)
+		f.AddInt64("start_dim", nil, 0)
+		f.AddInt64("end_dim", nil, -1)
+		b.edge(prev, q+"flatten")
+		prev = q + "flatten"
+	}
+	syn := q + groupSuffixes[g.Kind]
+	var s *hdf5.Group
+	switch g.Kind {
+	case snn.Conv:
+		s = b.node(syn, "Conv2d")
+		s.AddFloat32("weight", slices.Clone(g.WShape), slices.Clone(g.W)...)
+		s.AddFloat32("bias", []int{g.WShape[0]}, make([]float32, g.WShape[0])...)
+		s.AddInt64("stride", []int{2}, i64(g.Stride[:])...)
+		s.AddInt64("padding", []int{2}, int64(g.Pad[0]), int64(g.Pad[1]))
+		s.AddInt64("dilation", []int{2}, i64(g.Dilation[:])...)
+		s.AddInt64("groups", nil, int64(g.Group))
+		s.AddInt64("input_shape", []int{2}, int64(g.InShape[1]), int64(g.InShape[2]))
+	case snn.Linear:
+		s = b.node(syn, "Linear")
+		s.AddFloat32("weight", slices.Clone(g.WShape), slices.Clone(g.W)...)
+	case snn.AvgPool, snn.MaxPool:
+		s = b.node(syn, "SumPool2d")
+		s.AddInt64("kernel_size", []int{2}, i64(g.Kernel[:])...)
+		s.AddInt64("stride", []int{2}, i64(g.Stride[:])...)
+		s.AddInt64("padding", []int{2}, int64(g.Pad[0]), int64(g.Pad[1]))
+	default: // Identity: neuron (c, …) reads input (c, …) with weight W[c]
+		s = b.node(syn, "Scale")
+		s.AddFloat32("scale", slices.Clone(out), broadcast(g.W, size(out))...)
+	}
+	m := s.AddGroup("metadata")
+	m.AddInt64("quartz_from", nil, int64(g.From))
+	m.AddString("quartz_kind", g.Kind.String())
+	m.AddInt64("quartz_in_shape", []int{len(g.InShape)}, i64(g.InShape)...)
+	m.AddInt64("quartz_kernel", []int{2}, i64(g.Kernel[:])...)
+	m.AddInt64("quartz_stride", []int{2}, i64(g.Stride[:])...)
+	m.AddInt64("quartz_pad", []int{4}, i64(g.Pad[:])...)
+	m.AddInt64("quartz_dilation", []int{2}, i64(g.Dilation[:])...)
+	m.AddInt64("quartz_group", nil, int64(g.Group))
+	m.AddInt64("quartz_ceil_mode", nil, b64(g.CeilMode))
+	m.AddInt64("quartz_delay", nil, int64(g.Delay))
+	b.edge(prev, syn)
+	prev = syn
+	if g.Kind == snn.AvgPool {
+		w := make([]float32, 0, size(out))
+		for c := 0; c < out[0]; c++ {
+			w = append(w, g.PoolW...)
+		}
+		b.node(q+"poolw", "Scale").AddFloat32("scale", slices.Clone(out), w...)
+		b.edge(prev, q+"poolw")
+		prev = q + "poolw"
+	}
+	if g.Delay > 0 {
+		b.node(q+"delay", "Delay").AddFloat32("delay", slices.Clone(out), fill(out, float32(g.Delay))...)
+		b.edge(prev, q+"delay")
+		prev = q + "delay"
+	}
+	return prev
 }
 
 type builder struct {

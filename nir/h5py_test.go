@@ -55,6 +55,22 @@ func TestH5py(t *testing.T) {
 		}
 		files = append(files, f)
 	}
+	// Branching networks: group paths, Delay nodes, several edges into a
+	// node.
+	for name, n := range dagNetworks(t) {
+		data, warnings, err := Marshal(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(warnings) > 0 {
+			continue
+		}
+		f := filepath.Join(dir, "dag-"+name+".nir")
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
 	out, err := exec.Command(py, append([]string{"testdata/check_nir.py"}, files...)...).CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {

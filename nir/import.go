@@ -105,6 +105,11 @@ func Import(root *hdf5.Group) (*snn.Network, error) {
 		}
 		n.Warnings = d.Str
 	}
+	if meta.Dataset("quartz_signed") != nil {
+		if n.Signed, err = integer(meta, mp, "quartz_signed"); err != nil {
+			return nil, err
+		}
+	}
 	nl, err := integer(meta, mp, "quartz_layers")
 	if err != nil {
 		return nil, err
@@ -232,8 +237,39 @@ func importLayer(nodes *hdf5.Group, i int) (*snn.Layer, error) {
 		}
 		return slices.Clone(d.F32), d.Shape, nil
 	}
-	switch l.Kind {
-	case snn.Conv, snn.Linear:
+	if m.Dataset("quartz_groups") != nil {
+		ng, err := integer(m, mp, "quartz_groups")
+		if err != nil {
+			return nil, err
+		}
+		if ng < 1 || ng > len(nodes.Members) {
+			return nil, &ImportError{Path: mp + "/quartz_groups", Msg: fmt.Sprintf("%d groups for %d nodes", ng, len(nodes.Members))}
+		}
+		for k := 0; k < ng; k++ {
+			g, err := importGroup(nodes, i, k, l.OutShape)
+			if err != nil {
+				return nil, err
+			}
+			l.Groups = append(l.Groups, g)
+		}
+	}
+	switch {
+	case len(l.Groups) > 0:
+		if l.Kind == snn.Sum {
+			all, _, err := get("bias", "scale")
+			if err != nil {
+				return nil, err
+			}
+			c := l.OutShape[0]
+			if c <= 0 || len(all)%c != 0 {
+				return nil, &ImportError{Path: "/node/nodes/" + p + "bias/scale", Msg: fmt.Sprintf("%d values for %d channels", len(all), c)}
+			}
+			l.B = make([]float32, c)
+			for j := range l.B {
+				l.B[j] = all[j*(len(all)/c)]
+			}
+		}
+	case l.Kind == snn.Conv, l.Kind == snn.Linear:
 		syn, key := "conv", "bias"
 		if l.Kind == snn.Linear {
 			syn = "linear"
@@ -273,7 +309,7 @@ func importLayer(nodes *hdf5.Group, i int) (*snn.Layer, error) {
 				l.B[j] = all[j*(len(all)/c)]
 			}
 		}
-	case snn.AvgPool:
+	case l.Kind == snn.AvgPool:
 		all, _, err := get("poolw", "scale")
 		if err != nil {
 			return nil, err
@@ -289,6 +325,120 @@ func importLayer(nodes *hdf5.Group, i int) (*snn.Layer, error) {
 		}
 	}
 	return l, nil
+}
+
+// importGroup reads input group k of layer i (neurons of shape out) from
+// the nodes l<i>_g<k>_… that Export's group writes: the Quartz fields from
+// the synapse node's metadata, the weights from the NIR nodes. Import's
+// re-export checks the rest (edges, delays, flatten).
+func importGroup(nodes *hdf5.Group, i, k int, out []int) (snn.Group, error) {
+	q := fmt.Sprintf("l%d_g%d_", i, k)
+	var g snn.Group
+	var syn *hdf5.Group
+	var name string
+	for _, suffix := range []string{"conv", "linear", "sumpool", "identity"} {
+		if syn = nodes.SubGroup(q + suffix); syn != nil {
+			name = q + suffix
+			break
+		}
+	}
+	if syn == nil {
+		return g, &ImportError{Path: "/node/nodes/" + q + "conv", Msg: fmt.Sprintf("missing: no synapse node for group %d of layer %d", k, i)}
+	}
+	path := "/node/nodes/" + name
+	mp := path + "/metadata"
+	m := syn.SubGroup("metadata")
+	if m == nil {
+		return g, &ImportError{Path: mp, Msg: "missing"}
+	}
+	var err error
+	if g.From, err = integer(m, mp, "quartz_from"); err != nil {
+		return g, err
+	}
+	kind, err := str(m, mp, "quartz_kind")
+	if err != nil {
+		return g, err
+	}
+	if err := g.Kind.UnmarshalText([]byte(kind)); err != nil {
+		return g, &ImportError{Path: mp + "/quartz_kind", Msg: err.Error()}
+	}
+	if groupSuffixes[g.Kind] == "" || q+groupSuffixes[g.Kind] != name {
+		return g, &ImportError{Path: mp + "/quartz_kind", Msg: fmt.Sprintf("%v on node %s", g.Kind, name)}
+	}
+	if g.InShape, err = ints(m, mp, "quartz_in_shape"); err != nil {
+		return g, err
+	}
+	arrays := []struct {
+		key string
+		dst []int
+	}{{"quartz_kernel", g.Kernel[:]}, {"quartz_stride", g.Stride[:]}, {"quartz_pad", g.Pad[:]}, {"quartz_dilation", g.Dilation[:]}}
+	for _, a := range arrays {
+		v, err := ints(m, mp, a.key)
+		if err != nil {
+			return g, err
+		}
+		if len(v) != len(a.dst) {
+			return g, &ImportError{Path: mp + "/" + a.key, Msg: fmt.Sprintf("%d values, want %d", len(v), len(a.dst))}
+		}
+		copy(a.dst, v)
+	}
+	if g.Group, err = integer(m, mp, "quartz_group"); err != nil {
+		return g, err
+	}
+	if g.Delay, err = integer(m, mp, "quartz_delay"); err != nil {
+		return g, err
+	}
+	ceil, err := integer(m, mp, "quartz_ceil_mode")
+	if err != nil {
+		return g, err
+	}
+	if ceil != 0 && ceil != 1 {
+		return g, &ImportError{Path: mp + "/quartz_ceil_mode", Msg: fmt.Sprintf("%d, want 0 or 1", ceil)}
+	}
+	g.CeilMode = ceil == 1
+	f32 := func(node *hdf5.Group, p, key string) ([]float32, []int, error) {
+		d := node.Dataset(key)
+		if d == nil || d.Type != hdf5.Float32 {
+			return nil, nil, &ImportError{Path: p + "/" + key, Msg: "missing or not float32"}
+		}
+		return slices.Clone(d.F32), slices.Clone(d.Shape), nil
+	}
+	switch g.Kind {
+	case snn.Conv, snn.Linear:
+		if g.W, g.WShape, err = f32(syn, path, "weight"); err != nil {
+			return g, err
+		}
+		if len(g.WShape) == 0 {
+			return g, &ImportError{Path: path + "/weight", Msg: "want an array"}
+		}
+	case snn.Identity:
+		all, _, err := f32(syn, path, "scale")
+		if err != nil {
+			return g, err
+		}
+		if len(g.InShape) == 0 || g.InShape[0] <= 0 || len(all)%g.InShape[0] != 0 || len(all) == 0 {
+			return g, &ImportError{Path: path + "/scale", Msg: fmt.Sprintf("%d values for input shape %v", len(all), g.InShape)}
+		}
+		c := g.InShape[0]
+		g.W = make([]float32, c)
+		for j := range g.W {
+			g.W[j] = all[j*(len(all)/c)]
+		}
+	case snn.AvgPool:
+		pw := nodes.SubGroup(q + "poolw")
+		if pw == nil {
+			return g, &ImportError{Path: "/node/nodes/" + q + "poolw", Msg: "missing"}
+		}
+		all, _, err := f32(pw, "/node/nodes/"+q+"poolw", "scale")
+		if err != nil {
+			return g, err
+		}
+		if len(out) != 3 || out[1] <= 0 || out[2] <= 0 || len(all) < out[1]*out[2] {
+			return g, &ImportError{Path: "/node/nodes/" + q + "poolw/scale", Msg: "does not match the output shape"}
+		}
+		g.PoolW = slices.Clone(all[:out[1]*out[2]])
+	}
+	return g, nil
 }
 
 func str(g *hdf5.Group, path, key string) (string, error) {
