@@ -97,9 +97,11 @@
 // Not built yet, and refused naming the node: pooling a signed pair,
 // pooling a Concat as the model output, an Add of a Concat, a grouped
 // convolution on a Concat, and an Affine other than a shortcut scale (or
-// the input transform of an analog first layer). Downstream packages that handle chains only (hw, nir export)
-// refuse a branching network with Network.CheckChain, naming the first
-// layer with groups.
+// the input transform of an analog first layer). Package hw emulates and
+// maps branching networks (delays beyond the chip's maximum become relay
+// chains) and package nir exports them (a Delay node per delayed group);
+// code that handles chains only (the rate-coded baseline) refuses them with
+// Network.CheckChain, naming the first layer with groups.
 //
 // # Stopping rule and class
 //
