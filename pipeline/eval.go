@@ -3,12 +3,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"github.com/quartz-snn/quartz/internal/progress"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/energy"
+	"github.com/quartz-snn/quartz/internal/progress"
 	"github.com/quartz-snn/quartz/snn"
 )
 
@@ -34,6 +35,11 @@ type Result struct {
 	NoClassRate float64  `json:"no_class_rate"`
 	// Agreement is the % of samples where SNN and ANN predict the same class.
 	Agreement *float64 `json:"ann_snn_agreement"`
+	// Stats holds 95 % intervals of the accuracies and, with the ANN, the
+	// paired comparison (McNemar's test, the drop's interval); see
+	// AccuracyStats. Set by EvaluateWith with EvalOptions.Stats (quartz
+	// eval), not by Evaluate (a sweep's points).
+	Stats *AccuracyStats `json:"accuracy_stats,omitempty"`
 
 	Neurons      int `json:"neurons"`
 	RelayNeurons int `json:"relay_neurons"`
@@ -74,6 +80,43 @@ type Result struct {
 	// Oracle compares the fast simulator with the time-stepped oracle on
 	// the first samples, when CheckOracle was run (eval --oracle N).
 	Oracle *snn.OracleCheck `json:"oracle_check,omitempty"`
+
+	// PerSample holds one record per test sample, in order (eval
+	// --predictions, EvalOptions.PerSample); not part of the JSON summary.
+	PerSample []SamplePrediction `json:"-"`
+}
+
+// SamplePrediction is one test sample's outcome.
+type SamplePrediction struct {
+	Index int
+	Label int
+	// ANN is the ANN's class, −1 without the ANN; SNN the SNN's, −1 if no
+	// output neuron fired.
+	ANN, SNN int
+	// Tie: more than one output neuron fired at the first output spike.
+	Tie bool
+	// FirstSpike is the global step of the first output spike, −1 if none.
+	FirstSpike int
+	// ANNOut holds the ANN's outputs and SNNOut the SNN's decoded outputs
+	// (EvalOptions.Outputs): output neuron j spiking at global step t
+	// decodes to (EndStep − t)/TOut of the output layer, the value whose
+	// spike lands t − (τ+T) steps after the readout (SPEC §2; above 1 for
+	// an early spike, negative after the window); NaN if it did not fire.
+	ANNOut []float32
+	SNNOut []float64
+}
+
+// EvalOptions are the optional outputs of EvaluateWith; Evaluate sets
+// none, so that its Result (and a sweep point's) is unchanged.
+type EvalOptions struct {
+	// Stats sets Result.Stats: the 95 % intervals and, with the ANN, the
+	// paired comparison.
+	Stats bool
+	// PerSample keeps one record per sample in Result.PerSample.
+	PerSample bool
+	// Outputs adds every sample's ANN outputs and decoded SNN outputs to
+	// the records (it implies PerSample).
+	Outputs bool
 }
 
 // LayerResult is one SNN layer's share, means per sample.
@@ -101,6 +144,11 @@ type LayerResult struct {
 // Evaluate runs the ANN (when c.ANN is set) and the SNN on every sample of
 // test and returns the metrics.
 func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, error) {
+	return EvaluateWith(ctx, c, test, EvalOptions{})
+}
+
+// EvaluateWith is Evaluate with optional outputs.
+func EvaluateWith(ctx context.Context, c *Converted, test *dataset.Set, opt EvalOptions) (*Result, error) {
 	if test.Len() == 0 {
 		return nil, fmt.Errorf("data set %s is empty", test.Name)
 	}
@@ -118,12 +166,13 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 
 	labels := labels32(test)
 	var annPred []int32
+	var annOut [][]float32
 	if c.ANN != nil {
-		pred, dt, err := annPredictions(c.ANN, test, cfg.Workers)
+		pred, out, dt, err := annOutputs(c.ANN, test, cfg.Workers, opt.Outputs)
 		if err != nil {
 			return nil, err
 		}
-		annPred = pred
+		annPred, annOut = pred, out
 		res.SecondsANN = dt.Seconds()
 		acc := matchPercent(annPred, labels)
 		res.ANNAccuracy = &acc
@@ -137,6 +186,12 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	bar := progress.OnTerminal(cfg.Progress, "simulate", test.Len())
 	var sum snn.Summary
 	snnPred := make([]int32, test.Len())
+	var per []SamplePrediction
+	if opt.PerSample || opt.Outputs {
+		per = make([]SamplePrediction, test.Len())
+	}
+	last := len(c.SNN.Layers) - 1
+	end, tout := c.SNN.EndStep(), c.SNN.Layers[last].TOut
 	var mu sync.Mutex
 	t0 := time.Now()
 	lo := 0
@@ -148,6 +203,21 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 			mu.Lock()
 			sum.Add(r, labels[lo+i], true)
 			snnPred[lo+i] = int32(r.Class)
+			if per == nil {
+				mu.Unlock()
+				return
+			}
+			p := &per[lo+i]
+			p.SNN, p.Tie, p.FirstSpike = r.Class, r.Tie, int(r.FirstSpike)
+			if opt.Outputs && tout > 0 {
+				p.SNNOut = make([]float64, len(r.Times[last]))
+				for j, t := range r.Times[last] {
+					p.SNNOut[j] = math.NaN()
+					if t != snn.NoSpike {
+						p.SNNOut[j] = float64(end-int(t)) / float64(tout)
+					}
+				}
+			}
 			mu.Unlock()
 		})
 		if err != nil {
@@ -164,9 +234,22 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	bar.Done()
 
 	fill(res, c, &sum)
+	for i := range per {
+		per[i].Index, per[i].Label, per[i].ANN = i, int(labels[i]), -1
+		if annPred != nil {
+			per[i].ANN = int(annPred[i])
+		}
+		if annOut != nil {
+			per[i].ANNOut = annOut[i]
+		}
+	}
+	res.PerSample = per
 	if annPred != nil {
 		a := matchPercent(annPred, snnPred)
 		res.Agreement = &a
+	}
+	if opt.Stats {
+		res.Stats = accuracyStats(labels, snnPred, annPred)
 	}
 	return res, nil
 }

@@ -47,3 +47,36 @@ func matchPercent(a, b []int32) float64 {
 	}
 	return 100 * float64(same) / float64(len(a))
 }
+
+// annOutputs is annPredictions that also returns every sample's outputs
+// when keep is set. The classes are those of train.Predictions: the same
+// chunks, the same Predict and Argmax.
+func annOutputs(m *graph.Model, s *dataset.Set, workers int, keep bool) ([]int32, [][]float32, time.Duration, error) {
+	if !keep {
+		pred, dt, err := annPredictions(m, s, workers)
+		return pred, nil, dt, err
+	}
+	if err := checkShape(m, s); err != nil {
+		return nil, nil, 0, err
+	}
+	net, err := nn.New(m, workers)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer net.Close()
+	t0 := time.Now()
+	pred := make([]int32, 0, s.Len())
+	outs := make([][]float32, 0, s.Len())
+	var am []int32
+	err = s.Chunks(nil, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+		y := net.Predict(x, n)
+		am = nn.Argmax(y, n, am)
+		pred = append(pred, am[:n]...)
+		k := len(y) / n
+		for i := 0; i < n; i++ {
+			outs = append(outs, append([]float32(nil), y[i*k:(i+1)*k]...))
+		}
+		return nil
+	})
+	return pred, outs, time.Since(t0), err
+}

@@ -37,6 +37,20 @@ func Text(w io.Writer, res *pipeline.Result) error {
 	}
 	fmt.Fprintf(tw, "accuracy\t%s\t%.2f %%%s\n", ann, res.SNNAccuracy, drop)
 	fmt.Fprintf(tw, "error\t%s\t%.2f %%\n", errString(res.ANNAccuracy), 100-res.SNNAccuracy)
+	if st := res.Stats; st != nil {
+		// In the last column, so that the table keeps its width.
+		ci := "SNN " + interval(st.SNNAccuracyCI, " %")
+		if st.ANNAccuracyCI != nil {
+			ci = "ANN " + interval(*st.ANNAccuracyCI, " %") + ", " + ci
+		}
+		if pr := st.Paired; pr != nil {
+			ci += ", drop " + interval(pr.DropCI, " pp") + " (Newcombe)"
+		}
+		fmt.Fprintf(tw, "95 %% intervals\t\t%s\n", ci)
+		if pr := st.Paired; pr != nil {
+			fmt.Fprintf(tw, "McNemar (exact)\t\tp = %.3g; right by the ANN only %d, by the SNN only %d\n", pr.McNemarP, pr.ANNOnly, pr.SNNOnly)
+		}
+	}
 	fmt.Fprintf(tw, "ties / no class\t\t%.2f %% / %.2f %%\n", res.TieRate, res.NoClassRate)
 	fmt.Fprintf(tw, "neurons\t\t%d (+%d relay)\n", res.Neurons, res.RelayNeurons)
 	fmt.Fprintf(tw, "spikes\t\t%.0f (+%.0f relayed)\n", res.Spikes, res.RelaySpikes)
@@ -109,6 +123,11 @@ func annOr(res *pipeline.Result, s string) string {
 		return "—"
 	}
 	return s
+}
+
+// interval formats a 95 % interval with two decimals.
+func interval(ci [2]float64, unit string) string {
+	return fmt.Sprintf("[%.2f, %.2f]%s", ci[0], ci[1], unit)
 }
 
 func errString(acc *float64) string {

@@ -40,7 +40,22 @@ func fixedResult() *pipeline.Result {
 				Spikes: 2, SynapticEvents: 1220, CurrentUpdates: 146, EarlyPct: 0.65, MACs: 1200},
 		},
 		Warnings: []string{"conv2: 1.01 % of activations above 1 after normalization"},
+		Stats:    fixedStats(true),
 	}
+}
+
+// fixedStats are the statistics of fixedResult's accuracies: 9912 and 9905
+// of 10000 correct, 25 samples right by the ANN only and 18 by the SNN only.
+func fixedStats(withANN bool) *pipeline.AccuracyStats {
+	pct := func(lo, hi float64) [2]float64 { return [2]float64{100 * lo, 100 * hi} }
+	st := &pipeline.AccuracyStats{SNNAccuracyCI: pct(pipeline.Wilson(9905, 10000, pipeline.Z95))}
+	if withANN {
+		ann := pct(pipeline.Wilson(9912, 10000, pipeline.Z95))
+		st.ANNAccuracyCI = &ann
+		st.Paired = &pipeline.PairedStats{ANNOnly: 25, SNNOnly: 18, McNemarP: pipeline.McNemarExact(25, 18),
+			DropCI: pct(pipeline.NewcombePaired(9887, 25, 18, 70, pipeline.Z95))}
+	}
+	return st
 }
 
 func checkGolden(t *testing.T, name, got string) {
@@ -102,6 +117,7 @@ func TestTextGolden(t *testing.T) {
 		// eval --snn without --model: no ANN column; per-layer T; analog layer 1.
 		{"text_snn_only.golden", func(r *pipeline.Result) {
 			r.ANNAccuracy, r.Agreement, r.ANNMACs, r.SecondsANN = nil, nil, 0, 0
+			r.Stats = fixedStats(false)
 			r.Tmax, r.TmaxLayers, r.Analog = 16, []int{8, 16, 4}, true
 			r.Layers[0].Kind = "analog Conv"
 			r.Warnings = nil

@@ -1,16 +1,19 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/atomicfile"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
@@ -183,6 +186,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	coding := fs.String("coding", "quartz", "spike coding: quartz, rate (the rate-coded baseline), or both side by side")
 	steps := fs.Int("steps", ratecode.DefaultSteps, "rate coding: time steps `N` per sample")
 	stepsReport := fs.String("steps-report", "", "rate coding: step counts at which accuracy and costs are read, comma separated (default 10,20,50,…,N)")
+	predFile := fs.String("predictions", "", "also write one row per test sample (label, ANN and SNN class, tie, first output spike) to `FILE.csv` or FILE.jsonl")
+	logits := fs.Bool("logits", false, "--predictions: add the ANN's outputs and the SNN's decoded outputs per output neuron")
 	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
@@ -202,6 +207,10 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	cfg, err := c.config(*workers)
+	if err != nil {
+		return err
+	}
+	predJSONL, err := checkPredictions(*predFile, *logits, *coding)
 	if err != nil {
 		return err
 	}
@@ -245,7 +254,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	res, err := pipeline.Evaluate(ctx, conv, test)
+	res, err := pipeline.EvaluateWith(ctx, conv, test, pipeline.EvalOptions{Stats: true, PerSample: *predFile != "", Outputs: *logits})
 	if err != nil {
 		return err
 	}
@@ -264,10 +273,43 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
+	if *predFile != "" {
+		var b bytes.Buffer
+		if err := report.Predictions(&b, res, *logits, predJSONL); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(*predFile, b.Bytes()); err != nil {
+			return err
+		}
+	}
 	if *hwName != "" {
 		return hwEval(ctx, e, conv, test, *hwName, *workers, *asJSON, res) // hw.go
 	}
 	return printResult(e, res, *asJSON)
+}
+
+// checkPredictions checks --predictions and --logits before the work: the
+// format by extension (.csv or .jsonl) and the target (absent or a regular
+// file in an existing folder). It reports whether the format is JSON Lines.
+func checkPredictions(name string, logits bool, coding string) (bool, error) {
+	if name == "" {
+		if logits {
+			return false, errors.New("--logits: needs --predictions FILE")
+		}
+		return false, nil
+	}
+	if coding == "rate" {
+		return false, errors.New("--predictions: per-sample rows are written for the Quartz SNN; use --coding quartz or both")
+	}
+	var jsonl bool
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+	case ".jsonl":
+		jsonl = true
+	default:
+		return false, fmt.Errorf("--predictions %s: want a .csv or .jsonl file", name)
+	}
+	return jsonl, atomicfile.CheckTarget(name)
 }
 
 // rateConfig checks the rate-coding flags.
