@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/report"
 )
@@ -169,6 +170,26 @@ func TestWriteError(t *testing.T) {
 		}
 		if err := report.Table1(&failWriter{n: n}, fixedResult()); !errors.Is(err, errFull) {
 			t.Errorf("Table1 with a writer failing after %d bytes: %v, want %v", n, err, errFull)
+		}
+	}
+}
+
+// TestPaperEnergyRow: the paper's Loihi energy row (measured on MNIST) is
+// printed beside MNIST runs only, never beside another data set's.
+func TestPaperEnergyRow(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{{"mnist/test", true}, {"cifar10/test", false}, {"folder/test", false}} {
+		res := fixedResult()
+		res.Data = tc.data
+		res.Energy = map[string]energy.Estimate{"loihi": {Profile: "loihi", Unit: "J", Dynamic: 1e-5, Total: 1e-5}}
+		var b bytes.Buffer
+		if err := report.Text(&b, res); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), "paper, Loihi MNIST"); got != tc.want {
+			t.Errorf("%s: paper's Loihi row shown = %v, want %v", tc.data, got, tc.want)
 		}
 	}
 }
