@@ -29,12 +29,11 @@ type Calibration struct {
 
 // Calibrate runs src once and counts every activation value of every
 // normalized layer of m in that layer's histograms (see the package doc,
-// "Percentiles"). maxValues is ignored: it bounded the values kept by an
-// earlier sampler, and every value is counted now. m must be simplified (no
+// "Percentiles"). m must be simplified (no
 // BatchNorm); it is not modified, and the Calibration keeps a reference to
 // it. src may hand a layer's values over in any number of batches, in any
 // order of samples: the result is the same.
-func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) {
+func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
 	param, act := Targets(m)
 	if len(param) == 0 {
 		return nil, errors.New("normalize: model has no Conv or Linear layer")
@@ -42,7 +41,6 @@ func Calibrate(m *graph.Model, src Source, maxValues int) (*Calibration, error) 
 	if err := CheckStructure(m); err != nil {
 		return nil, err
 	}
-	_ = maxValues
 	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)),
 		hists: make([]*hist, len(param)), chans: make([][]hist, len(param)), hw: make([]int, len(param))}
 	byAct := map[int]int{} // layer index → target index
@@ -132,7 +130,7 @@ func percentiles(cfg Config, n int) ([]float64, error) {
 }
 
 // Normalize returns a normalized copy of the calibrated model for the
-// percentiles of cfg (cfg.MaxValues is ignored), and its report.
+// percentiles of cfg, and its report.
 func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	pcts, err := percentiles(cfg, len(c.param))
 	if err != nil {

@@ -46,7 +46,7 @@ func sameReport(t *testing.T, what string, a, b *normalize.Report) {
 
 // TestCalibrationMatchesNormalize: one Calibrate, many Normalize calls give
 // exactly what the one-pass Normalize (and its pre-Calibrate reference) gives
-// for each percentile, including with a small MaxValues (strided samples).
+// for each percentile.
 func TestCalibrationMatchesNormalize(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const n = 40
@@ -60,8 +60,7 @@ func TestCalibrationMatchesNormalize(t *testing.T) {
 			x[i] = r.Float32()
 		}
 		src := netSource(t, m, x, n)
-		maxv := []int{0, 100, 7}[trial%3]
-		cal, err := normalize.Calibrate(m, src, maxv)
+		cal, err := normalize.Calibrate(m, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +68,7 @@ func TestCalibrationMatchesNormalize(t *testing.T) {
 			t.Fatalf("Layers() = %d, want 3", cal.Layers())
 		}
 		for _, p := range []float64{97, 98.5, 99, 99.9, 99.99, 100} {
-			cfg := normalize.Config{Percentile: p, MaxValues: maxv}
+			cfg := normalize.Config{Percentile: p}
 			m1, r1, err := cal.Normalize(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +91,7 @@ func TestCalibrationMatchesNormalize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m3, _, _ := normalize.NormalizeReference(m, src, normalize.Config{LayerPercentiles: lp, MaxValues: maxv})
+		m3, _, _ := normalize.NormalizeReference(m, src, normalize.Config{LayerPercentiles: lp})
 		sameModel(t, "per-layer percentiles", m1, m3)
 	}
 }
@@ -108,7 +107,7 @@ func TestCalibrationErrors(t *testing.T) {
 	if _, _, err := normalize.Normalize(m, src, normalize.Config{Percentile: 101}); err == nil || called {
 		t.Fatalf("percentile 101: err %v, calibration ran %v; want an error before calibrating", err, called)
 	}
-	cal, err := normalize.Calibrate(m, src, 0)
+	cal, err := normalize.Calibrate(m, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +201,7 @@ func TestCalibrationVsExact(t *testing.T) {
 	defer net.Close()
 	all := map[int][]float32{}
 	net.Activations(x, n, func(l int, out []float32) { all[l] = append([]float32(nil), out...) })
-	cal, err := normalize.Calibrate(m, netSource(t, m, x, n), 0)
+	cal, err := normalize.Calibrate(m, netSource(t, m, x, n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +212,7 @@ func TestCalibrationVsExact(t *testing.T) {
 		}
 		return nil
 	}
-	cal2, err := normalize.Calibrate(m, rev, 0)
+	cal2, err := normalize.Calibrate(m, rev)
 	if err != nil {
 		t.Fatal(err)
 	}

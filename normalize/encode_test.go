@@ -24,7 +24,7 @@ func TestCalibrationRoundTrip(t *testing.T) {
 	for i := range x {
 		x[i] = r.Float32()
 	}
-	cal, err := normalize.Calibrate(m, netSource(t, m, x, n), 0)
+	cal, err := normalize.Calibrate(m, netSource(t, m, x, n))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,6 @@ import (
 // It was chosen by measurement on the shipped LeNet-5 (docs/quartz.md).
 const DefaultPercentile = 99
 
-// DefaultMaxValues was the bound on the activation values kept per layer by
-// the sampler that the histograms replaced. It is no longer used: every
-// value is counted.
-const DefaultMaxValues = 1 << 24
-
 // Config selects the percentiles.
 type Config struct {
 	// Percentile in (0, 100] for every layer; 0 means DefaultPercentile.
@@ -20,10 +15,6 @@ type Config struct {
 	// LayerPercentiles, if set, gives one percentile per normalized layer
 	// (in order) and overrides Percentile.
 	LayerPercentiles []float64
-	// MaxValues is ignored: every activation value is counted in the
-	// layer's histogram (see the package doc, "Percentiles"). It is kept so
-	// that existing callers compile.
-	MaxValues int
 }
 
 // LayerStat reports the normalization of one layer.
@@ -102,7 +93,7 @@ func Normalize(m *graph.Model, src Source, cfg Config) (*graph.Model, *Report, e
 			return nil, nil, err
 		}
 	}
-	c, err := Calibrate(m, src, cfg.MaxValues)
+	c, err := Calibrate(m, src)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -322,7 +322,7 @@ func calibrateIdx(ctx context.Context, s *graph.Model, calib *dataset.Set, idx [
 			return nil
 		})
 	}
-	return normalize.Calibrate(s, src, 0)
+	return normalize.Calibrate(s, src)
 }
 
 func (c *Converted) addNote(n string) {
