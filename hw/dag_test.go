@@ -8,44 +8,10 @@ import (
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/graphtest"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/snn"
 )
-
-// dagConv is a 3×3 convolution of cin to cout channels, padded to keep
-// the size, with weights 0.1.
-func dagConv(name string, cin, cout int) *graph.Node {
-	w := make([]float32, cout*cin*9)
-	for i := range w {
-		w[i] = 0.1
-	}
-	return &graph.Node{Name: name, Op: graph.Conv, W: w, B: make([]float32, cout), WShape: []int{cout, cin, 3, 3},
-		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
-}
-
-// residualModel: input → conv1 → relu1 → conv2, add1 = relu1 + conv2 →
-// relu2 → flatten → fc: a DAG whose node 3 (add1) branches.
-func residualModel() *graph.Model {
-	return &graph.Model{Name: "residual", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
-		dagConv("conv1", 1, 2),
-		{Name: "relu1", Op: graph.ReLU},
-		dagConv("conv2", 2, 2),
-		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}},
-		{Name: "relu2", Op: graph.ReLU},
-		{Name: "flatten", Op: graph.Flatten},
-		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
-	}}
-}
-
-// tanhModel: conv1 → tanh1 → flatten → fc, a chain with an ANN-only op.
-func tanhModel() *graph.Model {
-	return &graph.Model{Name: "tanh", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
-		dagConv("conv1", 1, 2),
-		{Name: "tanh1", Op: graph.Tanh},
-		{Name: "flatten", Op: graph.Flatten},
-		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
-	}}
-}
 
 // deepResidualModel: input → conv1 → relu1 → conv2 → relu2 → conv3,
 // add1 = relu1 + conv3 → relu3 → flatten → fc, with weights and biases
@@ -63,7 +29,7 @@ func deepResidualModel(seed uint64) *graph.Model {
 		return w
 	}
 	conv := func(name string, cin, cout int) *graph.Node {
-		c := dagConv(name, cin, cout)
+		c := graphtest.Conv(name, cin, cout)
 		c.W, c.B = dy(len(c.W), 12), dy(cout, 8)
 		return c
 	}
@@ -260,12 +226,12 @@ func TestResidualZoo(t *testing.T) {
 // TestRefusesANNOnly: snn.Convert refuses an ANN-only op naming the node,
 // and the chain part of the residual network still goes through.
 func TestRefusesANNOnly(t *testing.T) {
-	_, err := snn.Convert(tanhModel(), snn.Config{Tmax: 4})
+	_, err := snn.Convert(graphtest.Tanh(), snn.Config{Tmax: 4})
 	var ce *snn.ConvertError
 	if !errors.As(err, &ce) || ce.Name != "tanh1" || !strings.Contains(err.Error(), graph.Tanh.AnnOnly()) {
 		t.Errorf("tanh: %v, want a *snn.ConvertError naming \"tanh1\"", err)
 	}
-	m := residualModel()
+	m := graphtest.Residual()
 	m.Nodes = []*graph.Node{m.Nodes[0], m.Nodes[1], {Name: "reshape", Op: graph.Reshape, Shape: []int{72}}, m.Nodes[6]}
 	n, err := snn.Convert(m, snn.Config{Tmax: 4})
 	if err != nil {
@@ -275,7 +241,7 @@ func TestRefusesANNOnly(t *testing.T) {
 		t.Error(err)
 	}
 	// The residual network itself is taken.
-	dag, err := snn.Convert(residualModel(), snn.Config{Tmax: 4})
+	dag, err := snn.Convert(graphtest.Residual(), snn.Config{Tmax: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,49 +11,15 @@ import (
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/graphtest"
 )
-
-// dagConv is a 3×3 convolution of cin to cout channels, padded to keep
-// the size, with weights 0.1.
-func dagConv(name string, cin, cout int) *graph.Node {
-	w := make([]float32, cout*cin*9)
-	for i := range w {
-		w[i] = 0.1
-	}
-	return &graph.Node{Name: name, Op: graph.Conv, W: w, B: make([]float32, cout), WShape: []int{cout, cin, 3, 3},
-		Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Group: 1}
-}
-
-// residualModel: input → conv1 → relu1 → conv2, add1 = relu1 + conv2 →
-// relu2 → flatten → fc: a DAG whose node 3 (add1) branches.
-func residualModel() *graph.Model {
-	return &graph.Model{Name: "residual", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
-		dagConv("conv1", 1, 2),
-		{Name: "relu1", Op: graph.ReLU},
-		dagConv("conv2", 2, 2),
-		{Name: "add1", Op: graph.Add, Inputs: []int{1, 2}},
-		{Name: "relu2", Op: graph.ReLU},
-		{Name: "flatten", Op: graph.Flatten},
-		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
-	}}
-}
-
-// tanhModel: conv1 → tanh1 → flatten → fc, a chain with an ANN-only op.
-func tanhModel() *graph.Model {
-	return &graph.Model{Name: "tanh", InputShape: []int{1, 6, 6}, Nodes: []*graph.Node{
-		dagConv("conv1", 1, 2),
-		{Name: "tanh1", Op: graph.Tanh},
-		{Name: "flatten", Op: graph.Flatten},
-		{Name: "fc", Op: graph.Linear, W: make([]float32, 3*72), B: make([]float32, 3), WShape: []int{3, 72}},
-	}}
-}
 
 // TestConvertResidual: a residual block converts to one Sum layer with two
 // input groups: the identity and conv2's weights, both from relu1's layer
 // (SPEC §7). With AnalogFirst, conv1 is analog; a second reader of the
 // model input is refused naming it (CheckConvertible says the same).
 func TestConvertResidual(t *testing.T) {
-	n, err := Convert(residualModel(), Config{Tmax: 4})
+	n, err := Convert(graphtest.Residual(), Config{Tmax: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +37,7 @@ func TestConvertResidual(t *testing.T) {
 	}
 	// With an analog first layer, conv1 is analog and both groups read
 	// its outputs, the input spikes (source −1).
-	na, err := Convert(residualModel(), Config{Tmax: 4, AnalogFirst: true})
+	na, err := Convert(graphtest.Residual(), Config{Tmax: 4, AnalogFirst: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +45,8 @@ func TestConvertResidual(t *testing.T) {
 		t.Errorf("analog: layers %s, want conv1 analog and add1 reading the input spikes", describe(na))
 	}
 	// A node other than the analog layer reading the model input is refused.
-	m := residualModel()
-	m.Nodes[2] = dagConv("conv2", 1, 2)
+	m := graphtest.Residual()
+	m.Nodes[2] = graphtest.Conv("conv2", 1, 2)
 	m.Nodes[2].Inputs = []int{graph.ModelInput}
 	cfg := Config{Tmax: 4, AnalogFirst: true}
 	_, err = Convert(m, cfg)
@@ -102,7 +68,7 @@ func TestConvertResidual(t *testing.T) {
 // reader gets both, with W and −W. A MaxPool on it is refused naming the
 // node.
 func TestConvertSignedPair(t *testing.T) {
-	m := residualModel()
+	m := graphtest.Residual()
 	m.Nodes = append(m.Nodes[:4], m.Nodes[5:]...) // drop relu2
 	for i := range m.Nodes[5].W {
 		m.Nodes[5].W[i] = 0.25
@@ -122,7 +88,7 @@ func TestConvertSignedPair(t *testing.T) {
 	if len(fc.Groups) != 2 || fc.Groups[0].From != 1 || fc.Groups[1].From != 2 || fc.Groups[1].W[0] != -fc.Groups[0].W[0] {
 		t.Errorf("fc groups %+v, want W from add1 and −W from add1⁻", fc.Groups)
 	}
-	mp := residualModel()
+	mp := graphtest.Residual()
 	mp.Nodes[4] = &graph.Node{Name: "pool", Op: graph.MaxPool, Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}
 	mp.Nodes[6].W, mp.Nodes[6].WShape = make([]float32, 3*18), []int{3, 18}
 	_, err = Convert(mp, Config{Tmax: 4})
@@ -135,7 +101,7 @@ func TestConvertSignedPair(t *testing.T) {
 // TestConvertRefusesAnnOnly: every ANN-only op is refused with a
 // *ConvertError naming the node and giving Op.AnnOnly's reason.
 func TestConvertRefusesAnnOnly(t *testing.T) {
-	m := tanhModel()
+	m := graphtest.Tanh()
 	_, err := Convert(m, Config{Tmax: 4})
 	var ce *ConvertError
 	if !errors.As(err, &ce) || ce.Layer != 1 || ce.Name != "tanh1" || ce.Op != graph.Tanh ||
@@ -143,7 +109,7 @@ func TestConvertRefusesAnnOnly(t *testing.T) {
 		t.Errorf("Tanh: %v, want a *ConvertError for node 1 \"tanh1\" with the ANN-only reason", err)
 	}
 	for _, op := range []graph.Op{graph.Sigmoid, graph.HardSigmoid, graph.HardSwish, graph.SiLU} {
-		m := tanhModel()
+		m := graphtest.Tanh()
 		m.Nodes[1] = &graph.Node{Name: "act", Op: op, Alpha: 0.2, Bias: 0.5}
 		_, err := Convert(m, Config{Tmax: 4})
 		if !errors.As(err, &ce) || ce.Layer != 1 || ce.Op != op || !strings.Contains(err.Error(), op.AnnOnly()) {
@@ -154,8 +120,8 @@ func TestConvertRefusesAnnOnly(t *testing.T) {
 
 // TestConvertReshape: Reshape is structure only, as Flatten.
 func TestConvertReshape(t *testing.T) {
-	m := residualModel()
-	m.Nodes = []*graph.Node{dagConv("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU},
+	m := graphtest.Residual()
+	m.Nodes = []*graph.Node{graphtest.Conv("conv1", 1, 2), {Name: "relu1", Op: graph.ReLU},
 		{Name: "reshape", Op: graph.Reshape, Shape: []int{72}}, m.Nodes[6]}
 	n, err := Convert(m, Config{Tmax: 4})
 	if err != nil {
@@ -170,10 +136,10 @@ func TestConvertReshape(t *testing.T) {
 // BatchNorm) that is not the input transform is refused naming it, with
 // or without AnalogFirst; a per-element input transform too.
 func TestConvertAffineElsewhere(t *testing.T) {
-	mid := tanhModel()
+	mid := graphtest.Tanh()
 	mid.Nodes[1] = &graph.Node{Name: "relu1", Op: graph.ReLU}
 	mid.Nodes = append(mid.Nodes[:2], append([]*graph.Node{{Name: "scale", Op: graph.Affine, Scale: []float32{2, 2}, Shift: []float32{0, 0}}}, mid.Nodes[2:]...)...)
-	perElem := tanhModel()
+	perElem := graphtest.Tanh()
 	perElem.Nodes[1] = &graph.Node{Name: "relu1", Op: graph.ReLU}
 	perElem.Nodes = append([]*graph.Node{{Name: "pre", Op: graph.Affine, Scale: make([]float32, 36), Shift: make([]float32, 36)}}, perElem.Nodes...)
 	for _, tc := range []struct {
@@ -194,7 +160,7 @@ func TestConvertAffineElsewhere(t *testing.T) {
 // TestConvertNoActivation: a net without any activation does not convert
 // (the hidden layer would carry negative values).
 func TestConvertNoActivation(t *testing.T) {
-	m := tanhModel()
+	m := graphtest.Tanh()
 	m.Nodes = append(m.Nodes[:1], m.Nodes[2:]...)
 	_, err := Convert(m, Config{Tmax: 4})
 	var ce *ConvertError
@@ -324,13 +290,13 @@ func TestDAGNoAllocs(t *testing.T) {
 // layers; per-layer windows that differ are refused with a clear error,
 // and equal ones work.
 func TestDAGWindows(t *testing.T) {
-	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 8, 4}}); err == nil || !strings.Contains(err.Error(), "one T for all spiking layers") {
+	if _, err := Convert(graphtest.Residual(), Config{TmaxLayers: []int{4, 8, 4}}); err == nil || !strings.Contains(err.Error(), "one T for all spiking layers") {
 		t.Errorf("per-layer windows: %v, want a refusal", err)
 	}
-	if _, err := Convert(residualModel(), Config{TmaxLayers: []int{4, 4}}); err == nil || !strings.Contains(err.Error(), "2 TmaxLayers for 3 spiking layers") {
+	if _, err := Convert(graphtest.Residual(), Config{TmaxLayers: []int{4, 4}}); err == nil || !strings.Contains(err.Error(), "2 TmaxLayers for 3 spiking layers") {
 		t.Errorf("two windows for three layers: %v", err)
 	}
-	n, err := Convert(residualModel(), Config{TmaxLayers: []int{8, 8, 8}})
+	n, err := Convert(graphtest.Residual(), Config{TmaxLayers: []int{8, 8, 8}})
 	if err != nil || n.Layers[2].T != 8 || n.EndStep() != 32 {
 		t.Errorf("equal windows: %v", err)
 	}
