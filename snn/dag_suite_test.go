@@ -464,15 +464,7 @@ func TestDAGConformance(t *testing.T) {
 				continue
 			}
 			quantChecked++
-			ref := quantizedDAG(n, rn.m, &ro)
-			for li, l := range n.Layers {
-				got := decoded(n, li, ro.Times[li])
-				for i, wv := range ref[l.Name] {
-					if !math.IsNaN(got[i]) && got[i] != wv {
-						t.Fatalf("net %d (%s): layer %d %s neuron %d decodes to %v, quantized ANN %v", it, describe(n), li, l.Name, i, got[i], wv)
-					}
-				}
-			}
+			checkQuantized(t, it, n, &ro, quantizedDAG(n, rn.m, &ro))
 		}
 	}
 	t.Logf("%d DAGs (%d with delays), %d samples, %d with early spikes, %d checked against the quantized ANN; features %+v",

@@ -92,18 +92,7 @@ func runConformance(t *testing.T, newSim factory) {
 				continue
 			}
 			quantChecked++
-			ref := quantizedANN(t, rn.m, n, &r)
-			for li, l := range n.Layers {
-				if l.Analog {
-					continue
-				}
-				got := decoded(n, li, r.Times[li])
-				for i, w := range ref[l.Name] {
-					if !math.IsNaN(got[i]) && got[i] != w {
-						t.Fatalf("net %d (%s): layer %d %s neuron %d decodes to %v, quantized ANN %v", it, describe(n), li, l.Name, i, got[i], w)
-					}
-				}
-			}
+			checkQuantized(t, it, n, &r, quantizedANN(t, rn.m, n, &r))
 		}
 	}
 	t.Logf("%d samples, %d with early spikes, %d checked against the quantized ANN", samples, withEarly, quantChecked)
@@ -136,6 +125,24 @@ func TestSimMatchesOracle(t *testing.T) {
 			}
 			if diff := diffResults(&ro, &rs); diff != "" {
 				t.Fatalf("net %d (%s): oracle vs sim: %s", it, describe(n), diff)
+			}
+		}
+	}
+}
+
+// checkQuantized fails t unless every spiking neuron of net it that fired
+// decodes to exactly its value in ref, the quantized ANN's outputs per
+// layer name (for a sample without early spikes).
+func checkQuantized(t *testing.T, it int, n *Network, r *SampleResult, ref map[string][]float64) {
+	t.Helper()
+	for li, l := range n.Layers {
+		if l.Analog {
+			continue
+		}
+		got := decoded(n, li, r.Times[li])
+		for i, w := range ref[l.Name] {
+			if !math.IsNaN(got[i]) && got[i] != w {
+				t.Fatalf("net %d (%s): layer %d %s neuron %d decodes to %v, quantized ANN %v", it, describe(n), li, l.Name, i, got[i], w)
 			}
 		}
 	}
