@@ -532,35 +532,11 @@ func (c *converter) pool(n *Node, name string, x *value) (*value, error) {
 	return c.spatialOp(x, l)
 }
 
-// reduceMean over H and W is global average pooling (then a flatten when
-// keepdims is 0).
-func (c *converter) reduceMean(n *Node, name string, x *value) (*value, error) {
-	if err := checkAttrs(n, "axes", "keepdims", "noop_with_empty_axes"); err != nil {
-		return nil, err
-	}
-	axes, err := c.axesOf(n, 1)
-	if err != nil {
-		return nil, err
-	}
-	keep, err := attrInt(n, "keepdims", 1)
-	if err != nil {
-		return nil, err
-	}
-	r := len(x.shape) + 1
-	var set []int
-	for _, a := range axes {
-		k, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		set = append(set, k)
-	}
-	slices.Sort(set)
-	if r != 4 || !slices.Equal(set, []int{2, 3}) {
-		return nil, fmt.Errorf("ReduceMean over axes %v of [N %v]: only the mean over H and W (global average pooling) is %w", axes, x.shape, ErrUnsupported)
-	}
+// globalMean lowers a mean over H and W to global average pooling, then
+// drops the two unit axes when keep is false.
+func (c *converter) globalMean(name string, x *value, keep bool) (*value, error) {
 	v, err := c.spatialOp(x, &graph.Node{Name: name, Op: graph.GlobalAvgPool})
-	if err != nil || keep != 0 {
+	if err != nil || keep {
 		return v, err
 	}
 	v.shape = []int{v.shape[0]}

@@ -233,7 +233,7 @@ func (c *converter) reduce(n *Node, name string, x *value) (*value, error) {
 	}
 	slices.Sort(per)
 	if n.OpType == "ReduceMean" && r == 4 && slices.Equal(per, []int{1, 2}) {
-		return c.reduceMean(n, name, x)
+		return c.globalMean(name, x, keep != 0)
 	}
 	if keep == 0 && len(per) == len(x.shape) {
 		return nil, fmt.Errorf("keepdims=0 over every axis of [N %v]: a scalar per sample is %w", x.shape, ErrUnsupported)
