@@ -133,6 +133,50 @@ func TestAutoPercentile(t *testing.T) {
 	}
 }
 
+// TestAutoLayers: --percentile-layers auto searches one percentile per
+// layer; its agreement on the slice is never below the single choice's,
+// it is used exactly when strictly higher, and the conversion then equals
+// a fixed conversion at those per-layer percentiles.
+func TestAutoLayers(t *testing.T) {
+	ctx := context.Background()
+	train := noise(600, 3)
+	used := 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		cfg := pipeline.Config{Tmax: 2, Calib: 200, CalibSeed: seed, Workers: 2, Auto: true, AutoLayers: true, AutoSamples: 300,
+			Candidates: []float64{80, 95, 99.9, 100}}
+		conv, err := pipeline.Convert(ctx, randomMLP(seed+4), train, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := conv.Auto
+		single := a.Agreement[slices.Index(a.Candidates, a.Chosen)]
+		if len(a.Layers) != 2 || a.LayersAgreement < single || a.LayersChosen != (a.LayersAgreement > single) {
+			t.Fatalf("seed %d: %+v", seed, a)
+		}
+		fixed := cfg
+		fixed.Auto, fixed.AutoLayers, fixed.Candidates, fixed.AutoSamples, fixed.Percentile = false, false, nil, 0, a.Chosen
+		if a.LayersChosen {
+			used++
+			fixed.Percentile, fixed.LayerPercentiles = 0, a.Layers
+		}
+		conv2, err := pipeline.Convert(ctx, randomMLP(seed+4), train, fixed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(t, conv.SNN, conv2.SNN) {
+			t.Fatalf("seed %d: auto conversion differs from the fixed one at %v", seed, a.Layers)
+		}
+		t.Logf("%s", a.Note())
+	}
+	if used == 0 {
+		t.Error("the per-layer choice was never used: the test does not exercise it")
+	}
+	bad := pipeline.Config{AutoLayers: true, Percentile: 99}
+	if _, err := pipeline.Convert(ctx, randomMLP(5), train, bad); err == nil {
+		t.Error("AutoLayers without Auto: no error")
+	}
+}
+
 func sameJSON(t *testing.T, a, b any) bool {
 	t.Helper()
 	ja, err := json.Marshal(a)

@@ -45,6 +45,9 @@ type Config struct {
 	Auto        bool
 	Candidates  []float64
 	AutoSamples int
+	// AutoLayers (with Auto) also tries one percentile per layer
+	// (ChoosePercentile) and uses it where it agrees better.
+	AutoLayers bool
 	// Cache is the calibration cache directory ("": no cache); see
 	// cache.go for the key.
 	Cache string
@@ -67,6 +70,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Workers > MaxWorkers {
 		return fmt.Errorf("workers %d: at most %d", c.Workers, MaxWorkers)
+	}
+	if c.AutoLayers && !c.Auto {
+		return errors.New("percentile auto per layer: needs Auto")
 	}
 	if c.Auto {
 		if c.Percentile != 0 || c.LayerPercentiles != nil {
@@ -178,11 +184,11 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 		if cfg.Cache != "" {
 			var note string
 			ak = autoKey(key, valid, cfg.Candidates, cfg)
-			c.Auto, note = loadAuto(cfg.Cache, ak, cfg.Candidates)
+			c.Auto, note = loadAuto(cfg.Cache, ak, cfg.Candidates, cfg.AutoLayers)
 			c.addNote(note)
 		}
 		if c.Auto == nil {
-			if c.Auto, err = ChoosePercentile(ctx, m, cal, calib, valid, cfg.Candidates, cfg); err != nil {
+			if c.Auto, err = ChoosePercentile(ctx, m, cal, calib, valid, cfg.Candidates, cfg.AutoLayers, cfg); err != nil {
 				return nil, err
 			}
 			c.Auto.Source = source
@@ -191,6 +197,9 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 			}
 		}
 		cfg.Percentile = c.Auto.Chosen
+		if c.Auto.LayersChosen {
+			cfg.LayerPercentiles = c.Auto.Layers
+		}
 		c.addNote(c.Auto.Note())
 	}
 	nm, rep, err := cal.Normalize(normalize.Config{Percentile: cfg.Percentile, LayerPercentiles: cfg.LayerPercentiles})

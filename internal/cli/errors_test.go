@@ -154,6 +154,8 @@ func TestBadInput(t *testing.T) {
 		{"percentileNaN", lenetPath, []string{"--percentile", "NaN"}, "--percentile NaN: must be in (0, 100]"},
 		{"percentile-layers", lenetPath, []string{"--percentile-layers", "99,200"}, `--percentile-layers "99,200"`},
 		{"percentile-layers-count", lenetPath, []string{"--percentile-layers", "99,99"}, "2 layer percentiles given, model has 4"},
+		{"percentile-layers-auto-fixed", lenetPath, []string{"--percentile-layers", "auto", "--percentile", "99"}, "--percentile-layers auto goes with --percentile auto"},
+		{"percentile-layers-auto-tmax-layers", lenetPath, []string{"--percentile-layers", "auto", "--tmax-layers", "4,4,4,4"}, "needs one --tmax for every layer"},
 		{"calib0", lenetPath, []string{"--calib", "0"}, "--calib 0: must be ≥ 1"},
 		{"threshold", lenetPath, []string{"--threshold", "floor"}, `--threshold "floor": want round or truncate`},
 		{"data", lenetPath, []string{"--data", "imagenet"}, `unknown spec "imagenet"`},

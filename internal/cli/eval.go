@@ -53,7 +53,7 @@ func (c *convFlags) registerPct(fs *flag.FlagSet, defPct string) {
 	fs.StringVar(&c.tmaxLayers, "tmax-layers", "", "per-layer T, comma separated (one per spiking layer; overrides --tmax)")
 	fs.StringVar(&c.percentile, "percentile", defPct, "normalization percentile in (0, 100], or auto: the best SNN–ANN agreement at --tmax among "+
 		pctList(pipeline.AutoCandidates)+" on training samples held out of the calibration draw")
-	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated (overrides --percentile)")
+	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated (overrides --percentile), or auto: with --percentile auto, also try each layer's percentile of least encoding error at --tmax and use it if it agrees better")
 	fs.IntVar(&c.autoSamples, "auto-samples", pipeline.DefaultAutoSamples, "--percentile auto: validation samples held out of the training split")
 	fs.StringVar(&c.cache, "cache", "", "calibration cache `DIR` (default $XDG_CACHE_HOME/quartz or ~/.cache/quartz)")
 	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the calibration cache")
@@ -95,13 +95,20 @@ func (c *convFlags) config(workers int) (pipeline.Config, error) {
 			return cfg, fmt.Errorf("--tmax-layers %q: every T must be in 1..%d", c.tmaxLayers, pipeline.MaxTmax)
 		}
 	}
-	if strings.TrimSpace(c.pctLayers) == "auto" {
-		return cfg, errors.New("--percentile-layers auto: choosing a percentile per layer is not built yet; use --percentile auto or give the per-layer values")
-	}
-	if cfg.LayerPercentiles, err = floatList("--percentile-layers", c.pctLayers); err != nil {
+	layersAuto := strings.TrimSpace(c.pctLayers) == "auto"
+	if layersAuto {
+		if p := strings.TrimSpace(c.percentile); p != "auto" {
+			return cfg, fmt.Errorf("--percentile-layers auto goes with --percentile auto (the default), not --percentile %s", p)
+		}
+		if cfg.TmaxLayers != nil {
+			return cfg, errors.New("--percentile-layers auto: needs one --tmax for every layer, not --tmax-layers")
+		}
+	} else if cfg.LayerPercentiles, err = floatList("--percentile-layers", c.pctLayers); err != nil {
 		return cfg, err
 	}
 	switch p := strings.TrimSpace(c.percentile); {
+	case layersAuto:
+		cfg.Auto, cfg.AutoLayers, cfg.AutoSamples = true, true, c.autoSamples
 	case cfg.LayerPercentiles != nil:
 		// The per-layer values override --percentile (auto included).
 		if p != "auto" {
