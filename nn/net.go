@@ -102,13 +102,36 @@ type Net struct {
 
 	pred    []float32
 	predCap int
+	batch   int // Predict's batch: BatchFor(m)
 
 	live  *livePlan   // inference buffers by liveness (infer.go)
 	lbufs [][]float32 // by slot
 }
 
-// PredictBatch is the batch size Predict runs the network at.
+// PredictBatch is the largest batch Predict runs the network at; a network
+// whose activations are large runs fewer samples at a time (BatchFor).
 const PredictBatch = 256
+
+// InferBudget bounds the activation memory of one inference batch:
+// Predict runs, and callers of Activations should chunk, BatchFor(m)
+// samples at a time. 256 MiB keeps CIFAR networks at PredictBatch and an
+// ImageNet-size VGG-11 (two 64×224×224 activations, 25.7 MB a sample) at
+// 10 samples.
+const InferBudget = 256 << 20
+
+// BatchFor returns the inference batch for m: as many samples as keep its
+// live activations (the slots EstimateInference counts) within
+// InferBudget, at most PredictBatch, at least 1. m must have its shapes
+// inferred. Results do not depend on the batch: every sample is computed
+// alone, bit for bit.
+func BatchFor(m *graph.Model) int {
+	p := planLive(m)
+	per := p.bytes(1)
+	if per <= 0 {
+		return PredictBatch
+	}
+	return int(max(1, min(int64(PredictBatch), InferBudget/per)))
+}
 
 // New builds a network over m's nodes for the given number of worker
 // goroutines (workers < 1 means runtime.NumCPU()). It runs m.InferShapes.
@@ -128,7 +151,7 @@ func New(m *graph.Model, workers int) (*Net, error) {
 	if workers < 1 {
 		workers = runtime.NumCPU()
 	}
-	net := &Net{m: m, pool: newPool(workers), seed: 1, bnMom: BNMomentum}
+	net := &Net{m: m, pool: newPool(workers), seed: 1, bnMom: BNMomentum, batch: BatchFor(m)}
 	net.inSize = graph.Size(m.InputShape)
 	net.maxSize = net.inSize
 	for i, l := range m.Nodes {
@@ -489,8 +512,11 @@ func (net *Net) Backward(dout []float32) {
 	}
 }
 
+// Batch returns the batch Predict runs at: BatchFor of the model.
+func (net *Net) Batch() int { return net.batch }
+
 // Predict returns the network's outputs [n, OutSize()] for n samples in eval
-// mode, running PredictBatch samples at a time. The result is owned by the
+// mode, running BatchFor(m) samples at a time. The result is owned by the
 // Net and valid until the next Predict. It invalidates Backward's caches.
 //
 // Predict and Activations keep no buffers for Backward: a node's output
@@ -506,8 +532,8 @@ func (net *Net) Predict(x []float32, n int) []float32 {
 		net.pred = make([]float32, n*net.outSize)
 	}
 	out := net.pred[:n*net.outSize]
-	for lo := 0; lo < n; lo += PredictBatch {
-		b := min(PredictBatch, n-lo)
+	for lo := 0; lo < n; lo += net.batch {
+		b := min(net.batch, n-lo)
 		y := net.infer(x[lo*net.inSize:(lo+b)*net.inSize], b, nil)
 		copy(out[lo*net.outSize:], y)
 	}

@@ -101,8 +101,8 @@ func (net *Net) WarmStart(src *graph.Model, x []float32, n int) (int, error) {
 		sq[i] = make([]float64, len(dst[i].Gamma))
 	}
 	count := 0
-	for lo := 0; lo < n; lo += PredictBatch {
-		m := min(PredictBatch, n-lo)
+	for lo := 0; lo < n; lo += net.batch {
+		m := min(net.batch, n-lo)
 		net.Activations(x[lo*net.inSize:(lo+m)*net.inSize], m, func(layer int, out []float32) {
 			k := layer + 1 // out is the input of layer k
 			if k >= len(dst) || sum[k] == nil {

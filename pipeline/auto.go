@@ -249,7 +249,7 @@ func annClasses(ctx context.Context, ann *graph.Model, set *dataset.Set, workers
 	defer net.Close()
 	pred := make([]int32, 0, set.Len())
 	var am []int32
-	err = set.Chunks(nil, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+	err = set.Chunks(nil, 4*nn.BatchFor(ann), func(x []float32, _ []int32, n int) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

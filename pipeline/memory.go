@@ -23,9 +23,6 @@ const (
 	MaxCalib   = 1 << 24
 )
 
-// calibBatch is the chunk of samples a calibration forward runs.
-const calibBatch = 256
-
 // MemoryError is a refusal: an operation needs more memory than allowed.
 type MemoryError struct {
 	What        string
@@ -79,7 +76,7 @@ func paramBytes(m *graph.Model) int64 {
 // (normalize.EstimateCalibration), the chunk's input, the set, and the
 // parameters of the simplified and normalized copies.
 func EstimateConvert(s *graph.Model, calib *dataset.Set, workers int) int64 {
-	n := min(calibBatch, max(1, calib.Len()))
+	n := min(nn.BatchFor(s), max(1, calib.Len()))
 	b := nn.EstimateInference(s, n, workerCount(workers))
 	b += normalize.EstimateCalibration(s)
 	b += calib.Bytes() + 5*int64(n)*int64(calib.SampleSize())
@@ -91,7 +88,7 @@ func EstimateConvert(s *graph.Model, calib *dataset.Set, workers int) int64 {
 // on set: the inference buffers of a prediction chunk, its input and the
 // set. The SNN simulation's state is bounded by package snn's limits.
 func EstimateEvaluate(m *graph.Model, set *dataset.Set, workers int) int64 {
-	n := min(4*nn.PredictBatch, max(1, set.Len()))
+	n := min(4*nn.BatchFor(m), max(1, set.Len()))
 	return nn.EstimateInference(m, n, workerCount(workers)) + paramBytes(m) + set.Bytes() + 5*int64(n)*int64(set.SampleSize())
 }
 

@@ -322,7 +322,7 @@ func calibrateIdx(ctx context.Context, s *graph.Model, calib *dataset.Set, idx [
 	bar := progress.OnTerminal(prog, "calibrate", len(idx))
 	defer bar.Done()
 	src := func(fn func(layer int, out []float32)) error {
-		return calib.Chunks(idx, calibBatch, func(x []float32, _ []int32, k int) error {
+		return calib.Chunks(idx, nn.BatchFor(s), func(x []float32, _ []int32, k int) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -68,7 +68,7 @@ func annOutputs(m *graph.Model, s *dataset.Set, workers int, keep bool) ([]int32
 	pred := make([]int32, 0, s.Len())
 	outs := make([][]float32, 0, s.Len())
 	var am []int32
-	err = s.Chunks(nil, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+	err = s.Chunks(nil, 4*nn.BatchFor(m), func(x []float32, _ []int32, n int) error {
 		y := net.Predict(x, n)
 		am = nn.Argmax(y, n, am)
 		pred = append(pred, am[:n]...)

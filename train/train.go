@@ -354,7 +354,7 @@ func newOptimizer(cfg Config) nn.Optimizer {
 }
 
 // Accuracy returns net's top-1 accuracy on s in percent, evaluating in
-// batches of nn.PredictBatch.
+// batches of net.Batch().
 func Accuracy(net *nn.Net, s *dataset.Set) float64 {
 	pred := Predictions(net, s)
 	correct := 0
@@ -373,7 +373,7 @@ func Accuracy(net *nn.Net, s *dataset.Set) float64 {
 func Predictions(net *nn.Net, s *dataset.Set) []int32 {
 	pred := make([]int32, 0, s.Len())
 	var am []int32
-	s.Chunks(nil, 4*nn.PredictBatch, func(x []float32, _ []int32, n int) error {
+	s.Chunks(nil, 4*net.Batch(), func(x []float32, _ []int32, n int) error {
 		am = nn.Argmax(net.Predict(x, n), n, am)
 		pred = append(pred, am[:n]...)
 		return nil
