@@ -217,7 +217,7 @@ type Worker struct {
 	e    []int32   // early spike step per channel, −1 if none
 	bare []int32   // spike steps of a position without input, per channel
 	// Sum layers: occupied steps per channel, and of one group's channels.
-	occC, occT []uint64
+	occC, occT, occA []uint64
 }
 
 // NewWorker returns a Worker with its scratch memory allocated.
@@ -225,7 +225,8 @@ func (s *Sim) NewWorker() *Worker {
 	return &Worker{s: s, enc: newEncoder(s.net),
 		d: make([]float32, s.maxSpan*s.maxCg), occ: make([]uint64, s.maxWords),
 		u: make([]float32, s.maxCg), i: make([]float32, s.maxCg), e: make([]int32, s.maxCg),
-		bare: make([]int32, s.maxCg), occC: make([]uint64, s.maxWords*s.maxCout), occT: make([]uint64, s.maxWords)}
+		bare: make([]int32, s.maxCg), occC: make([]uint64, s.maxWords*s.maxCout), occT: make([]uint64, s.maxWords),
+		occA: make([]uint64, s.maxWords)}
 }
 
 // Simulate runs one sample x (C·H·W values, pixels in [0,1]) and fills r.
@@ -406,7 +407,10 @@ func source(r *SampleResult, from int) []int32 {
 // summed per channel into the rows of d, and the channels are integrated
 // together over the union of the occupied steps (a channel with no event
 // at a step adds 0 to its current, which is exact). Current updates count,
-// per channel, the distinct steps of its own inputs.
+// per channel, the distinct steps of its own inputs: a group that feeds
+// every channel (a convolution's weights) marks occA, shared by all; one
+// that feeds some (an identity, a depthwise or grouped part) marks the
+// bitmaps of its channels in occC.
 func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStats) {
 	l := p.l
 	T, tau := p.t, p.tau
@@ -414,14 +418,18 @@ func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStat
 	cout := l.OutShape[0]
 	npos := len(out) / cout
 	sLo := int32(0)
+	partial := false
 	for _, gp := range p.multi {
 		for _, t := range source(r, gp.from) {
 			sLo = min(sLo, t+gp.delay-tau)
 		}
+		if gp.g.coutg != cout || gp.l.Kind == AvgPool {
+			partial = true
+		}
 	}
 	span := int(T - sLo)
 	words := (span + 63) >> 6
-	occ, tmp := w.occ[:words], w.occT[:words]
+	occ, tmp, occA := w.occ[:words], w.occT[:words], w.occA[:words]
 	occC := w.occC[:words*cout]
 	d := w.d[:span*cout]
 	u, cur, e := w.u[:cout], w.i[:cout], w.e[:cout]
@@ -433,7 +441,10 @@ func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStat
 	var early, rectified, cu int64
 	for pos := 0; pos < npos; pos++ {
 		clear(occ)
-		clear(occC)
+		clear(occA)
+		if partial {
+			clear(occC)
+		}
 		for _, gp := range p.multi {
 			g := &gp.g
 			in := source(r, gp.from)
@@ -448,6 +459,12 @@ func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStat
 					rfW, rfJ = gp.rfW[a:z], gp.rfJ[a:z]
 				}
 				c0 := gr * g.coutg
+				if g.coutg == cout && gp.l.Kind != AvgPool {
+					// Every channel: the chain's kernel, in the same
+					// order (receptive field), into the shared bitmap.
+					sumSteps(d, occA, pl, rfJ, rfW, gp.wt[gr*g.k*g.coutg:(gr+1)*g.k*g.coutg], cout, lo, end)
+					continue
+				}
 				clear(tmp)
 				switch gp.l.Kind {
 				case AvgPool:
@@ -488,16 +505,31 @@ func (w *Worker) spikingSum(p *plan, r *SampleResult, out []int32, st *LayerStat
 				}
 			}
 		}
+		// Current updates: the distinct steps of each channel's inputs,
+		// the bias step if it is not one of them, and the readout (and
+		// rectifier) event.
+		shared := int64(0)
+		for _, x := range occA {
+			shared += int64(bits.OnesCount64(x))
+		}
+		biasBit := occA[b0>>6] >> (b0 & 63) & 1
 		for c := 0; c < cout; c++ {
-			oc := occC[c*words : (c+1)*words]
-			n := int64(0)
-			for _, x := range oc {
-				n += int64(bits.OnesCount64(x))
+			n, bit := shared, biasBit
+			if partial {
+				oc := occC[c*words : (c+1)*words]
+				n = 0
+				for i, x := range oc {
+					n += int64(bits.OnesCount64(x | occA[i]))
+				}
+				bit |= oc[b0>>6] >> (b0 & 63) & 1
 			}
-			if p.bias[c] != 0 && oc[b0>>6]>>(b0&63)&1 == 0 {
+			if p.bias[c] != 0 && bit == 0 {
 				n++
 			}
 			cu += n + readoutRect
+		}
+		for i, x := range occA {
+			occ[i] |= x
 		}
 		if p.nBiasAll > 0 {
 			occ[b0>>6] |= 1 << (b0 & 63)
