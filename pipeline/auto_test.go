@@ -250,6 +250,23 @@ func TestCalibrationCache(t *testing.T) {
 	}
 }
 
+// TestMemoryErrorText: where need and limit round to the same figure, the
+// message shows enough digits to tell them apart.
+func TestMemoryErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		need, limit int64
+		want        string
+	}{
+		{1_040_000_000, 1_000_000_000, "needs about 1.040 GB, the limit is 1.000 GB"},
+		{5_000_000_000, 1_000_000_000, "needs about 5.0 GB, the limit is 1.0 GB"},
+		{25_000_000_000, 8_000_000_000, "needs about 25 GB, the limit is 8.0 GB"},
+	} {
+		if got := (&pipeline.MemoryError{What: "x", Need: tc.need, Limit: tc.limit}).Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("%d/%d: %q, want %q", tc.need, tc.limit, got, tc.want)
+		}
+	}
+}
+
 func TestMaxMemory(t *testing.T) {
 	cfg := pipeline.Config{Tmax: 4, Percentile: 99, Calib: 50, Workers: 1, MaxMemory: 1000}
 	_, err := pipeline.Convert(context.Background(), randomMLP(1), noise(60, 1), cfg)

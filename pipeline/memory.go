@@ -30,7 +30,12 @@ type MemoryError struct {
 }
 
 func (e *MemoryError) Error() string {
-	return fmt.Sprintf("%s needs about %s, the limit is %s (--max-memory)", e.What, GB(e.Need), GB(e.Limit))
+	need, limit := GB(e.Need), GB(e.Limit)
+	if need == limit {
+		// Close: enough digits to show that the need is the larger.
+		need, limit = fmt.Sprintf("%.3f GB", float64(e.Need)/1e9), fmt.Sprintf("%.3f GB", float64(e.Limit)/1e9)
+	}
+	return fmt.Sprintf("%s needs about %s, the limit is %s (--max-memory)", e.What, need, limit)
 }
 
 // GB formats bytes as gigabytes.
