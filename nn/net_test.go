@@ -580,6 +580,10 @@ func TestZooDAG(t *testing.T) {
 		{"resnet20", 1, 274826, 9},
 		{"mobilenet-v2", 1, 2287850, 10},
 		{"mobilenet-v2", 0.5, 0, 10},
+		// torchvision's 11,689,512 with 1000 classes, less 507,870 for
+		// a 10-class fc, plus 4,800 conv biases and 9,600 BatchNorm
+		// running statistics (it counts neither).
+		{"resnet18", 1, 11196042, 8},
 	} {
 		t.Run(fmt.Sprintf("%s-w%g", tc.name, tc.width), func(t *testing.T) {
 			m, err := Zoo(tc.name, []int{3, 32, 32}, 10, tc.width)

@@ -8,7 +8,7 @@ import (
 )
 
 // ZooNames lists the architectures Zoo builds.
-var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1", "resnet20", "mobilenet-v2"}
+var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1", "resnet20", "mobilenet-v2", "resnet18"}
 
 // Zoo builds a named architecture for inputs of shape inShape [C, H, W] and
 // the given number of classes, with channel counts scaled by width (1 is the
@@ -37,6 +37,15 @@ var ZooNames = []string{"lenet5", "vgg11", "mobilenet-v1", "resnet20", "mobilene
 //	             BN where the shape changes (option B: a linear map that
 //	             converts as one more input group; option A's zero-padded
 //	             subsampling has no op here). 0.27 M parameters at width 1.
+//	resnet18     torchvision's ResNet-18 for ImageNet-size inputs (He et
+//	             al. 2016): conv 7×7 64 stride 2 pad 3 + BN + ReLU, max
+//	             pool 3×3 stride 2 pad 1, four stages of two basic blocks
+//	             (64, 128, 256, 512 channels; the first block of stages 2–4
+//	             has stride 2 and a 1×1 stride-2 conv + BN shortcut, as
+//	             torchvision's downsample), global average pooling,
+//	             flatten, fc. 11.7 M parameters on 3×224×224 with 1000
+//	             classes (torchvision's 11,689,512 plus conv biases and
+//	             BatchNorm running statistics, which it does not count).
 //	mobilenet-v2 Sandler et al. 2018 for 32×32 inputs: conv 3×3 32 stride 1,
 //	             17 inverted-residual blocks (expand 1×1 ×t + BN + ReLU,
 //	             dw 3×3 + BN + ReLU, project 1×1 + BN with no activation:
@@ -125,6 +134,26 @@ func Zoo(name string, inShape []int, classes int, width float64) (*graph.Model, 
 		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
 		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
 		b.linear("fc", classes)
+	case "resnet18":
+		b.conv("conv1", ch(64), 7, 2, 3, 1)
+		b.bn("bn1")
+		b.act("relu1")
+		b.maxpoolPad("pool1", 3, 2, 1)
+		for st, c := range []int{64, 128, 256, 512} {
+			for k := range 2 {
+				stride := 1
+				if st > 0 && k == 0 {
+					stride = 2
+				}
+				b.basicBlock(fmt.Sprintf("layer%d_%d", st+1, k), ch(c), stride)
+			}
+		}
+		if b.h < 1 || b.w < 1 {
+			return nil, fmt.Errorf("nn: resnet18: input %v too small", inShape)
+		}
+		b.add(&graph.Node{Name: "gap", Op: graph.GlobalAvgPool})
+		b.add(&graph.Node{Name: "flatten", Op: graph.Flatten})
+		b.linear("fc", classes)
 	case "mobilenet-v2":
 		b.conv("conv1", ch(32), 3, 1, 1, 1)
 		b.bn("bn1")
@@ -200,6 +229,14 @@ func (b *builder) act(name string) { b.add(&graph.Node{Name: name, Op: graph.ReL
 func (b *builder) maxpool(name string, k int) {
 	b.add(&graph.Node{Name: name, Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{k, k}})
 	b.h, b.w = b.h/k, b.w/k
+}
+
+// maxpoolPad adds a k×k max pooling with the given stride and padding
+// (floor mode).
+func (b *builder) maxpoolPad(name string, k, stride, pad int) {
+	b.add(&graph.Node{Name: name, Op: graph.MaxPool, Kernel: [2]int{k, k}, Stride: [2]int{stride, stride}, Pad: [4]int{pad, pad, pad, pad}})
+	b.h = (b.h+2*pad-k)/stride + 1
+	b.w = (b.w+2*pad-k)/stride + 1
 }
 
 func (b *builder) linear(name string, out int) {

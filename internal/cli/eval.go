@@ -53,7 +53,7 @@ func (c *convFlags) registerPct(fs *flag.FlagSet, defPct string) {
 	fs.StringVar(&c.tmaxLayers, "tmax-layers", "", "per-layer T, comma separated (one per spiking layer; overrides --tmax)")
 	fs.StringVar(&c.percentile, "percentile", defPct, "normalization percentile in (0, 100], or auto: the best SNN–ANN agreement at --tmax among "+
 		pctList(pipeline.AutoCandidates)+" on training samples held out of the calibration draw")
-	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated (overrides --percentile), or auto: with --percentile auto, also try each layer's percentile of least encoding error at --tmax and use it if it agrees better")
+	fs.StringVar(&c.pctLayers, "percentile-layers", "", "per-layer percentiles, comma separated (overrides --percentile), or auto: with --percentile auto, also search one percentile per layer on the same validation slice and use it where it agrees better")
 	fs.IntVar(&c.autoSamples, "auto-samples", pipeline.DefaultAutoSamples, "--percentile auto: validation samples held out of the training split")
 	fs.StringVar(&c.cache, "cache", "", "calibration cache `DIR` (default $XDG_CACHE_HOME/quartz or ~/.cache/quartz)")
 	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the calibration cache")
