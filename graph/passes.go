@@ -239,17 +239,27 @@ func foldAffineForward(m *Model, cons [][]int, i int) bool {
 	return true
 }
 
+// MaxFoldFanIn bounds the inputs per neuron of a Linear node that a
+// pooling node is folded into (foldPoolIntoLinear): the fold multiplies the
+// Linear's weights and synapses by the pooling window, and beyond 4096
+// inputs a neuron no longer fits one core of Loihi 1 or 2 (4096 input
+// axons), so the pooling stays a layer of its own. CIFAR networks
+// (ResNet-20: 64×8×8 = 4096, MobileNet: 1024×2×2) fold; an ImageNet
+// ResNet-18 (512×7×7 = 25,088) does not.
+const MaxFoldFanIn = 4096
+
 // foldPoolIntoLinear folds GlobalAvgPool, or an AvgPool whose windows tile
 // its input exactly (stride = kernel, no padding, no remainder), read only
-// by a Linear node (through an optional Flatten), into that Linear node:
-// the Linear then reads the pooling node's input, flattened. This is exact
-// because both are linear maps; it removes a spiking layer from the
-// converted network.
+// by a Linear node (through an optional Flatten), into that Linear node
+// where the folded Linear reads at most MaxFoldFanIn values: the Linear
+// then reads the pooling node's input, flattened. This is exact because
+// both are linear maps; it removes a spiking layer from the converted
+// network.
 func foldPoolIntoLinear(m *Model) {
 	cons := m.Consumers()
 	drop := make([]bool, len(m.Nodes))
 	for i, l := range m.Nodes {
-		if !tilingPool(l) || len(cons[i]) != 1 {
+		if !tilingPool(l) || len(cons[i]) != 1 || Size(l.InShape) > MaxFoldFanIn {
 			continue
 		}
 		j := cons[i][0]

@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -224,6 +225,41 @@ func TestSimplifyPreservesFunction(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFoldPoolFanIn: a global average pooling folds into the Linear that
+// reads it up to MaxFoldFanIn inputs per neuron, and stays a node of its
+// own beyond (the function is the same either way).
+func TestFoldPoolFanIn(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		c, hw  int
+		folded bool
+	}{
+		{64, 8, true},   // 4096 inputs: ResNet-20's head
+		{65, 8, false},  // 4160
+		{512, 7, false}, // ResNet-18 at 224×224: 25,088
+	} {
+		m := &Model{InputShape: []int{tc.c, tc.hw, tc.hw}, Nodes: []*Node{
+			{Name: "gap", Op: GlobalAvgPool}, {Name: "f", Op: Flatten},
+			{Name: "fc", Op: Linear, W: randVec(r, 3*tc.c, -1, 1), B: randVec(r, 3, -1, 1), WShape: []int{3, tc.c}},
+		}}
+		s, err := Simplify(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gap := slices.ContainsFunc(s.Nodes, func(l *Node) bool { return l.Op == GlobalAvgPool })
+		if gap == tc.folded {
+			t.Errorf("%d×%d×%d: pooling kept %v, want folded %v", tc.c, tc.hw, tc.hw, gap, tc.folded)
+		}
+		x := randVec(r, tc.c*tc.hw*tc.hw, 0, 1)
+		want, got := refForward(t, m, x), refForward(t, s, x)
+		for i := range want {
+			if d := math.Abs(got[i] - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
+				t.Fatalf("%d×%d×%d: output %d: simplified %v, original %v", tc.c, tc.hw, tc.hw, i, got[i], want[i])
+			}
+		}
 	}
 }
 
