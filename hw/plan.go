@@ -168,11 +168,19 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 	aux.Tile, aux.Tiles, aux.PerTile = [3]int{aux.Neurons, 1, 1}, 1, auxUse
 	aux.Utilization = auxUse.ratios(p)
 	aux.Critical = critical(aux.Utilization)
-	if !auxUse.fits(p) {
-		return nil, fmt.Errorf("hw: the %d auxiliary neurons do not fit one core: %w", aux.Neurons, ErrDoesNotFit)
+	if auxUse.fits(p) {
+		pl.AuxNeurons = aux.Neurons
+		pl.Layers = append(pl.Layers, aux)
+	} else {
+		auxes, err := splitAux(pl.Layers, q, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range auxes {
+			pl.AuxNeurons += a.Neurons
+		}
+		pl.Layers = append(pl.Layers, auxes...)
 	}
-	pl.AuxNeurons = aux.Neurons
-	pl.Layers = append(pl.Layers, aux)
 	// Delay relays: one population per layer with long delays; each relay
 	// neuron has one input axon, one synapse (with delay) and one output
 	// axon.
@@ -247,6 +255,68 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 	pl.Chips = (len(cores) + p.CoresPerChip - 1) / p.CoresPerChip
 	pl.NeuronUtil = float64(pl.Compartments) / float64(pl.Cores*p.CompartmentsPerCore)
 	return pl, nil
+}
+
+// splitAux places the aux neurons on as many cores as they need when one
+// core does not hold them (a large network: every readout, bias and
+// rectifier neuron sends one axon to each core of its layer). A neuron
+// whose layer has more cores than a core has output axons is replicated,
+// each replica driven by the same start spike and serving at most
+// OutAxonsPerCore of the layer's cores; the neurons then go first-fit onto
+// aux cores, the first of which also holds the timing chain. Each aux core
+// takes one input axon for the start spike. The populations are "aux",
+// "aux/2", …, one core each.
+func splitAux(layers []PlanLayer, q *IntNet, p *Profile) ([]PlanLayer, error) {
+	chain := q.DelayRelays
+	cores := []Usage{{Compartments: chain, InAxons: 1 + chain, Synapses: chain, SynBits: chain * p.SynWordBits}}
+	place := func(out int) error {
+		for i := range cores {
+			u := cores[i]
+			u.Compartments++
+			u.OutAxons += out
+			u.Synapses++
+			u.SynBits += p.SynWordBits
+			if u.fits(p) {
+				cores[i] = u
+				return nil
+			}
+		}
+		u := Usage{Compartments: 1, InAxons: 1, OutAxons: out, Synapses: 1, SynBits: p.SynWordBits}
+		if !u.fits(p) {
+			return fmt.Errorf("hw: an auxiliary neuron with %d output axons does not fit one core: %w", out, ErrDoesNotFit)
+		}
+		cores = append(cores, u)
+		return nil
+	}
+	for li, il := range q.Layers {
+		if il == nil {
+			continue
+		}
+		k := il.Report.ReadoutSyn + il.Report.BiasSyn
+		if il.L.Rectify {
+			k++
+		}
+		dests := layers[li].Tiles
+		for range k {
+			for left := dests; left > 0; left -= p.OutAxonsPerCore {
+				if err := place(min(left, p.OutAxonsPerCore)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	out := make([]PlanLayer, 0, len(cores))
+	for i, u := range cores {
+		name := "aux"
+		if i > 0 {
+			name = fmt.Sprintf("aux/%d", i+1)
+		}
+		a := PlanLayer{Name: name, Kind: "aux", Neurons: u.Compartments, Tile: [3]int{u.Compartments, 1, 1}, Tiles: 1, PerTile: u, next: -1}
+		a.Utilization = u.ratios(p)
+		a.Critical = critical(a.Utilization)
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // lastTileUse scales a layer's per-tile usage to its last tile, which holds

@@ -123,6 +123,69 @@ func TestPlanDoesNotFit(t *testing.T) {
 	}
 }
 
+// TestPlanSplitsAux: where the readout, bias and rectifier neurons need
+// more output axons than one core has (every one sends an axon to each
+// core of its layer), they go on several aux cores, replicated where a
+// layer has more cores than a core has output axons; the plan stays within
+// every limit and places every compartment.
+func TestPlanSplitsAux(t *testing.T) {
+	m, err := nn.Zoo("vgg11", []int{3, 32, 32}, 10, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := graph.Simplify(m)
+	n, err := snn.Convert(s, snn.Config{Tmax: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ comps, outAxons int }{{1024, 4096}, {16, 4096}, {16, 1000}} {
+		p := Loihi2()
+		p.CompartmentsPerCore, p.OutAxonsPerCore = tc.comps, tc.outAxons
+		outAxons := tc.outAxons
+		q, err := Quantize(n, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := MapNetwork(q)
+		if err != nil {
+			t.Fatalf("out axons %d: %v", outAxons, err)
+		}
+		checkPlan(t, q, pl)
+		auxes, tiles, k := 0, 0, 0
+		for _, l := range pl.Layers {
+			if l.Kind == "aux" {
+				auxes++
+			}
+		}
+		for li, il := range q.Layers {
+			if il == nil {
+				continue
+			}
+			per := il.Report.ReadoutSyn + il.Report.BiasSyn
+			if il.L.Rectify {
+				per++
+			}
+			k += per
+			tiles += per * pl.Layers[li].Tiles
+			// Replicas: one per OutAxonsPerCore destination cores.
+			if r := (pl.Layers[li].Tiles + outAxons - 1) / outAxons; r > 1 {
+				k += per * (r - 1)
+			}
+		}
+		want := 1
+		if tiles > outAxons {
+			want = 2 // at least
+		}
+		if auxes < want || (tiles <= outAxons && auxes != 1) {
+			t.Errorf("out axons %d: %d aux populations for %d aux axons", outAxons, auxes, tiles)
+		}
+		if pl.AuxNeurons != k+q.DelayRelays {
+			t.Errorf("out axons %d: %d aux neurons, want %d (with replicas) + %d", outAxons, pl.AuxNeurons, k, q.DelayRelays)
+		}
+		t.Logf("out axons %d: %d aux neurons on %d cores, %d cores in all", outAxons, pl.AuxNeurons, auxes, pl.Cores)
+	}
+}
+
 // TestSplit: values split into parts round-trip and each part fits.
 func TestSplit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
