@@ -1,8 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -299,4 +304,99 @@ func tally(ctx context.Context, c *Converted, test *dataset.Set, opt EvalOptions
 // check that they share one calibration.
 func CalibrationKey(s *graph.Model, calib *dataset.Set, used int, seed uint64) (string, error) {
 	return calibKey(s, calib, used, seed)
+}
+
+// Part is the evaluation of the samples [Lo, Hi) of a test set, what a
+// shard stores: the header and layout of the whole evaluation and the
+// slice's tally.
+type Part struct {
+	Lo     int     `json:"lo"`
+	Hi     int     `json:"hi"`
+	Base   *Result `json:"base"`
+	Layout *Layout `json:"layout"`
+	Tally  Tally   `json:"tally"`
+}
+
+// MergeParts sums parts that cover the samples 0..Base.Samples exactly
+// once and returns the Result (Finish, with stats as EvalOptions.Stats):
+// the same bits as an evaluation of the whole set, but for the wall times,
+// which are the sums of the parts'. Parts whose header (but for
+// PercentileAuto.Cached, set when every part read it from the cache) or
+// layout differ, or whose slices overlap or leave a gap, are refused.
+func MergeParts(parts []*Part, stats bool) (*Result, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("no parts to merge")
+	}
+	sorted := slices.Clone(parts)
+	slices.SortStableFunc(sorted, func(a, b *Part) int { return cmp.Compare(a.Lo, b.Lo) })
+	first := sorted[0]
+	if first.Base == nil || first.Layout == nil {
+		return nil, errors.New("part without header or layout")
+	}
+	baseJS, err := headerJSON(first.Base)
+	if err != nil {
+		return nil, err
+	}
+	layJS, err := json.Marshal(first.Layout)
+	if err != nil {
+		return nil, err
+	}
+	var sum Tally
+	cached := true
+	next := 0
+	for _, p := range sorted {
+		if p.Base == nil || p.Layout == nil {
+			return nil, fmt.Errorf("samples [%d, %d): part without header or layout", p.Lo, p.Hi)
+		}
+		switch {
+		case p.Lo > next:
+			return nil, fmt.Errorf("samples [%d, %d) are in no part", next, p.Lo)
+		case p.Lo < next:
+			return nil, fmt.Errorf("samples [%d, %d) are in more than one part", p.Lo, min(next, p.Hi))
+		case p.Hi <= p.Lo:
+			return nil, fmt.Errorf("part with empty slice [%d, %d)", p.Lo, p.Hi)
+		case int64(p.Hi-p.Lo) != p.Tally.SNN.Samples:
+			return nil, fmt.Errorf("samples [%d, %d): the part tallies %d samples", p.Lo, p.Hi, p.Tally.SNN.Samples)
+		}
+		js, err := headerJSON(p.Base)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(js, baseJS) {
+			return nil, fmt.Errorf("samples [%d, %d): the part's configuration differs from that of samples [%d, %d)", p.Lo, p.Hi, first.Lo, first.Hi)
+		}
+		if js, err = json.Marshal(p.Layout); err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(js, layJS) {
+			return nil, fmt.Errorf("samples [%d, %d): the part's network differs from that of samples [%d, %d)", p.Lo, p.Hi, first.Lo, first.Hi)
+		}
+		if p.Base.PercentileAuto != nil && !p.Base.PercentileAuto.Cached {
+			cached = false
+		}
+		sum.Merge(&p.Tally)
+		next = p.Hi
+	}
+	if next != first.Base.Samples {
+		return nil, fmt.Errorf("samples [%d, %d) are in no part", next, first.Base.Samples)
+	}
+	base := *first.Base
+	if base.PercentileAuto != nil {
+		a := *base.PercentileAuto
+		a.Cached = cached
+		base.PercentileAuto = &a
+	}
+	return Finish(&base, first.Layout, &sum, stats), nil
+}
+
+// headerJSON encodes a part's header for comparison: without the counts
+// (zero in a header) and PercentileAuto.Cached.
+func headerJSON(r *Result) ([]byte, error) {
+	h := *r
+	if h.PercentileAuto != nil {
+		a := *h.PercentileAuto
+		a.Cached = false
+		h.PercentileAuto = &a
+	}
+	return json.Marshal(&h)
 }

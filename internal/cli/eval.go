@@ -191,7 +191,13 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
+	var sh shardFlag
+	fs.Var(&sh, "shard", shardUsage)
+	partDir := fs.String("o", "", "with --shard: the `DIR` of the part file")
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := checkEvalShard(sh.spec != nil, *partDir, *asJSON, *mdFile, *predFile, *coding, *oracleN, *hwName); err != nil {
 		return err
 	}
 	rcfg, err := rateConfig(*coding, *steps, *stepsReport, *workers)
@@ -222,6 +228,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if e.plan != nil {
+		return planEval(e.plan, *model, *snnFile, d, &c, test, *workers)
+	}
 	var conv *pipeline.Converted
 	if *snnFile != "" {
 		conv, err = readSNN(*snnFile, *model, &c.pre, *workers)
@@ -232,7 +241,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printNotes(e, append(conv.Notes, pipeline.InputNote(conv.SNN.InShape, test))...)
-	trainWarning := "evaluating on the training split, which also supplied the calibration sample"
+	if sh.spec != nil {
+		return evalShard(ctx, e, *sh.spec, *partDir, conv, test, evalIdentity{model: *model, snnFile: *snnFile, d: d, c: &c})
+	}
 	var rr *pipeline.RateResult
 	if *coding != "quartz" {
 		if rr, err = pipeline.EvaluateRate(ctx, conv, test, rcfg); err != nil {
@@ -334,6 +345,9 @@ func rateConfig(coding string, steps int, report string, workers int) (ratecode.
 	}
 	return cfg, nil
 }
+
+// trainWarning is eval's warning on the training split.
+const trainWarning = "evaluating on the training split, which also supplied the calibration sample"
 
 func writeJSON(e *env, v any) error {
 	enc := json.NewEncoder(e.stdout)
