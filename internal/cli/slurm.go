@@ -57,7 +57,7 @@ var slurmFlags = map[string]string{
 	"time":      "time limit per shard, as sbatch --time (`T`, e.g. 1:00:00; default: the partition's)",
 	"partition": "Slurm partition (default: the cluster's default)",
 	"account":   "Slurm account (default: yours)",
-	"job-name":  "job name (default quartz-eval or quartz-sweep)",
+	"job-name":  "job name prefix: the jobs are NAME-eval|sweep and NAME-eval|sweep-merge (default quartz)",
 	"quartz":    "`PATH` of the quartz binary on the cluster's nodes (default: this binary)",
 }
 
@@ -77,7 +77,11 @@ to; "bash SCRIPT 2" resubmits shard 2 alone with a new merge job.
 Flags:
 `)
 	for _, n := range []string{"shards", "o", "parts", "script", "cpus", "time", "partition", "account", "job-name", "quartz"} {
-		fmt.Fprintf(w, "  --%s\n    \t%s\n", n, strings.ReplaceAll(slurmFlags[n], "`", ""))
+		dash := "--"
+		if len(n) == 1 {
+			dash = "-"
+		}
+		fmt.Fprintf(w, "  %s%s\n    \t%s\n", dash, n, strings.ReplaceAll(slurmFlags[n], "`", ""))
 	}
 }
 
