@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -399,4 +400,49 @@ func headerJSON(r *Result) ([]byte, error) {
 		h.PercentileAuto = &a
 	}
 	return json.Marshal(&h)
+}
+
+// Check reports a tally that no evaluation gives for the layout lay: a
+// negative counter, a count above the samples, a paired table that does
+// not add up, or per-layer counters for another number of layers. Tallies
+// read from files are checked before they are merged.
+func (t *Tally) Check(lay *Layout) error {
+	s := &t.SNN
+	n := s.Samples
+	if n < 0 {
+		return fmt.Errorf("tally of %d samples", n)
+	}
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{{"correct", s.Correct}, {"ties", s.Ties}, {"no class", s.NoClass}, {"ann correct", t.ANNCorrect}, {"agree", t.Agree},
+		{"both correct", t.Both}, {"ann only", t.ANNOnly}, {"snn only", t.SNNOnly}, {"neither", t.Neither}} {
+		if c.v < 0 || c.v > n {
+			return fmt.Errorf("tally: %s %d of %d samples", c.name, c.v, n)
+		}
+	}
+	if s.Clamped < 0 || s.FirstSpike < 0 || s.Steps < 0 {
+		return errors.New("tally: a negative counter")
+	}
+	if t.HasANN && (t.Both+t.ANNOnly+t.SNNOnly+t.Neither != n || t.ANNCorrect != t.Both+t.ANNOnly) {
+		return errors.New("tally: the paired table does not add up to the samples")
+	}
+	if n > 0 && len(s.Layers) != len(lay.Layers) || n == 0 && len(s.Layers) != 0 && len(s.Layers) != len(lay.Layers) {
+		return fmt.Errorf("tally: counters of %d layers for a network of %d", len(s.Layers), len(lay.Layers))
+	}
+	for _, l := range s.Layers {
+		if l.Spikes < 0 || l.SynEvents < 0 || l.BiasEvents < 0 || l.ReadoutEvents < 0 || l.RectifierEvents < 0 ||
+			l.CurrentUpdates < 0 || l.Early < 0 || l.Rectified < 0 || l.DelayedSynapses < 0 || l.DelaySteps < 0 {
+			return errors.New("tally: a negative layer counter")
+		}
+	}
+	for _, l := range lay.Layers {
+		if l.Neurons < 0 || l.T < 0 {
+			return errors.New("layout: a negative size")
+		}
+	}
+	if math.IsNaN(t.SecondsANN) || math.IsNaN(t.SecondsSNN) || math.IsInf(t.SecondsANN, 0) || math.IsInf(t.SecondsSNN, 0) {
+		return errors.New("tally: wall time not a number")
+	}
+	return nil
 }

@@ -91,8 +91,8 @@ func decodePart(data []byte) (*partFile, error) {
 		if int64(e.Lo) != lo || int64(e.Hi) != hi {
 			return nil, fmt.Errorf("shard %s holds samples [%d, %d), not its slice [%d, %d)", p.Shard, e.Lo, e.Hi, lo, hi)
 		}
-		if len(e.Tally.SNN.Layers) != 0 && len(e.Tally.SNN.Layers) != len(e.Layout.Layers) {
-			return nil, fmt.Errorf("%d layer counters for %d layers", len(e.Tally.SNN.Layers), len(e.Layout.Layers))
+		if err := e.Tally.Check(e.Layout); err != nil {
+			return nil, err
 		}
 	case "sweep":
 		if p.Sweep == nil || p.Eval != nil {
@@ -102,9 +102,12 @@ func decodePart(data []byte) (*partFile, error) {
 			if sg.Base == nil || sg.Layout == nil {
 				return nil, errors.New("a sweep part with a point without its header or layout")
 			}
-			if n := len(sg.Tally.SNN.Layers); n != 0 && n != len(sg.Layout.Layers) {
-				return nil, fmt.Errorf("%d layer counters for %d layers", n, len(sg.Layout.Layers))
+			if err := sg.Tally.Check(sg.Layout); err != nil {
+				return nil, err
 			}
+		}
+		if a := p.Sweep.ANN; a.Lo < 0 || a.Hi < a.Lo || a.Hi > p.Identity.Samples || a.Correct < 0 || a.Correct > int64(a.Hi-a.Lo) {
+			return nil, fmt.Errorf("the ANN's count %d on samples [%d, %d) of %d", a.Correct, a.Lo, a.Hi, p.Identity.Samples)
 		}
 		if p.Sweep.Manifest.Samples != p.Identity.Samples {
 			return nil, fmt.Errorf("a sweep of %d samples in a run of %d", p.Sweep.Manifest.Samples, p.Identity.Samples)
