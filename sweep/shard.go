@@ -117,7 +117,8 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 	part.ANN = ANNPart{Lo: int(lo), Hi: int(hi), MACs: m.MACs()}
 	subsets := map[[2]int]*dataset.Set{}
 	subset := func(lo, hi int) (*dataset.Set, error) {
-		if lo == 0 && hi == S {
+		// An image folder opened lazily is decoded once per slice, here.
+		if lo == 0 && hi == S && !test.Lazy() {
 			return test, nil
 		}
 		if s, ok := subsets[[2]int{lo, hi}]; ok {

@@ -224,7 +224,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--oracle %d: want a number of samples ≥ 0", *oracleN)
 	}
 	cfg.Progress = e.stderr
-	test, err := d.open(d.split)
+	open := d.open
+	if sh.spec != nil || e.plan != nil {
+		open = func(split string) (*dataset.Set, error) { return d.openShard(split, 0) }
+	}
+	test, err := open(d.split)
 	if err != nil {
 		return err
 	}

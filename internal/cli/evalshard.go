@@ -108,7 +108,7 @@ func evalShard(ctx context.Context, e *env, sp shard.Spec, dir string, conv *pip
 
 // planEval fills plan for quartz slurm: the memory of one eval shard.
 func planEval(plan *runPlan, model, snnFile string, d dataFlags, c *convFlags, test *dataset.Set, workers int) error {
-	plan.samples = test.Len()
+	plan.samples, plan.sampleBytes = test.Len(), int64(test.SampleSize())
 	plan.units = int64(test.Len())
 	if model == "" {
 		// A converted SNN: no ANN, no calibration; the set dominates.

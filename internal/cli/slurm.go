@@ -27,9 +27,10 @@ func init() {
 
 // runPlan is what quartz slurm learns from eval or sweep in plan mode.
 type runPlan struct {
-	memory  int64 // bytes one shard holds at its peak (upper bound)
-	samples int   // test samples
-	units   int64 // work units: samples, or grid points × samples
+	memory      int64 // bytes the run holds at its peak, the test set opened lazily
+	samples     int   // test samples
+	sampleBytes int64 // bytes of one decoded sample
+	units       int64 // work units: samples, or grid points × samples
 }
 
 // slurmOpts are quartz slurm's own flags.
@@ -162,6 +163,13 @@ func runSlurm(ctx context.Context, e *env, args []string) error {
 	if int64(o.shards) > plan.units {
 		return fmt.Errorf("--shards %d: the %s has %d work units (samples, or grid points × samples); use at most that many shards", o.shards, sub, plan.units)
 	}
+	// A shard decodes at most its slice of the samples (a sweep shard that
+	// spans points: at most all of them).
+	slice := (int64(plan.samples) + int64(o.shards) - 1) / int64(o.shards)
+	if sub == "sweep" {
+		slice = int64(plan.samples)
+	}
+	plan.memory += slice * plan.sampleBytes
 	script, err := slurmScript(sub, inner, o, plan)
 	if err != nil {
 		return err

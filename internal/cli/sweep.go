@@ -130,7 +130,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		cfg.AnalogFirst = on
 		fmt.Fprintf(e.stderr, "note: %s\n", note)
 	}
-	test, err := d.openSized(d.split, graph.Size(m.InputShape))
+	open := d.openSized
+	if sh.spec != nil || e.plan != nil {
+		open = d.openShard
+	}
+	test, err := open(d.split, graph.Size(m.InputShape))
 	if err != nil {
 		return err
 	}
@@ -254,7 +258,7 @@ func planSweep(plan *runPlan, m *graph.Model, calib, test *dataset.Set, points, 
 	if err := s.InferShapes(); err != nil {
 		return err
 	}
-	plan.samples = test.Len()
+	plan.samples, plan.sampleBytes = test.Len(), int64(test.SampleSize())
 	plan.units = int64(points) * int64(test.Len())
 	plan.memory = pipeline.EstimateConvert(s, calib, workers) + pipeline.EstimateEvaluate(m, test, workers)
 	return nil
