@@ -264,13 +264,20 @@ func slurmScript(sub string, inner []string, o *slurmOpts, plan *runPlan) (strin
 	if err != nil {
 		return "", err
 	}
-	hasWorkers := false
-	for _, a := range inner {
-		n := strings.TrimLeft(a, "-")
-		if strings.HasPrefix(a, "-") && (n == "workers" || strings.HasPrefix(n, "workers=")) {
-			hasWorkers = true
+	has := func(flag string) bool {
+		for _, a := range inner {
+			n := strings.TrimLeft(a, "-")
+			if strings.HasPrefix(a, "-") && (n == flag || strings.HasPrefix(n, flag+"=")) {
+				return true
+			}
 		}
+		return false
 	}
+	hasWorkers := has("workers")
+	// Unless the cache is off, a first job fills the calibration cache
+	// (the same command on one test sample), so that the shards read one
+	// calibration instead of each computing it.
+	warm := !has("no-cache")
 	task := append([]string{o.quartz, sub}, inner...)
 	name := o.jobName + "-" + sub
 	common := []string{}
@@ -279,6 +286,12 @@ func slurmScript(sub string, inner []string, o *slurmOpts, plan *runPlan) (strin
 	}
 	if o.account != "" {
 		common = append(common, "--account="+o.account)
+	}
+	warmOpts := append([]string{"--parsable", "--job-name=" + name + "-calibrate",
+		"--cpus-per-task=" + strconv.Itoa(o.cpus), "--mem=" + slurmMem(plan.memory),
+		"--output=" + shellQuote(filepath.Join(o.parts, "slurm-calibrate-%j.out"))}, common...)
+	if o.time != "" {
+		warmOpts = append(warmOpts, "--time="+o.time)
 	}
 	arrayOpts := append([]string{"--parsable", "--job-name=" + name, "--array=\"$tasks\"",
 		"--cpus-per-task=" + strconv.Itoa(o.cpus), "--mem=" + slurmMem(plan.memory),
@@ -306,7 +319,26 @@ func slurmScript(sub string, inner []string, o *slurmOpts, plan *runPlan) (strin
 	p("cd %s\n", shellQuote(wd))
 	p("tasks=${1:-0-%d}\n", o.shards-1)
 	p("mkdir -p %s\n", shellQuote(o.parts))
-	p("array=$(sbatch %s <<'QUARTZ_SHARD'\n", strings.Join(arrayOpts, " "))
+	after := ""
+	if warm {
+		p("# The calibration, once, into the cache the shards share (--cache, or\n")
+		p("# $XDG_CACHE_HOME/quartz: a folder every node must see).\n")
+		p("calibrate=$(sbatch %s <<'QUARTZ_CALIBRATE'\n", strings.Join(warmOpts, " "))
+		p("#!/usr/bin/env bash\nset -euo pipefail\n")
+		warmTask := append(append([]string(nil), task...), "--limit", "1")
+		if sub == "sweep" {
+			warmTask = append(warmTask, "-o", filepath.Join(o.parts, "calibrate"))
+		}
+		w := ""
+		if !hasWorkers {
+			w = " --workers \"${SLURM_CPUS_PER_TASK:-1}\""
+		}
+		p("exec %s%s > /dev/null\n", quoteAll(warmTask), w)
+		p("QUARTZ_CALIBRATE\n)\n")
+		p("calibrate=${calibrate%%%%;*}\n")
+		after = " --dependency=afterok:\"$calibrate\" --kill-on-invalid-dep=yes"
+	}
+	p("array=$(sbatch %s%s <<'QUARTZ_SHARD'\n", strings.Join(arrayOpts, " "), after)
 	p("#!/usr/bin/env bash\nset -euo pipefail\n")
 	workers := ""
 	if !hasWorkers {
@@ -320,6 +352,10 @@ func slurmScript(sub string, inner []string, o *slurmOpts, plan *runPlan) (strin
 	p("exec %s merge %s -o %s\n", shellQuote(o.quartz), shellQuote(o.parts), shellQuote(o.out))
 	p("QUARTZ_MERGE\n)\n")
 	p("merge=${merge%%%%;*}\n")
-	p("echo \"quartz: shards $tasks of %d submitted as job array $array, the merge as job $merge (afterok)\"\n", o.shards)
+	if warm {
+		p("echo \"quartz: calibration job $calibrate; shards $tasks of %d as job array $array, the merge as job $merge (afterok)\"\n", o.shards)
+	} else {
+		p("echo \"quartz: shards $tasks of %d submitted as job array $array, the merge as job $merge (afterok)\"\n", o.shards)
+	}
 	return b.String(), nil
 }

@@ -90,6 +90,9 @@ func TestSlurmScript(t *testing.T) {
 		`--array="$tasks" --cpus-per-task=1 --mem=`,
 		`--dependency=afterok:"$array" --kill-on-invalid-dep=yes`,
 		"--time=0:10:00",
+		"--job-name=quartz-sweep-calibrate",
+		`--dependency=afterok:"$calibrate" --kill-on-invalid-dep=yes <<'QUARTZ_SHARD'`,
+		"--limit 1 -o out.parts/calibrate",
 		`--shard "$SLURM_ARRAY_TASK_ID/4" -o out.parts --workers "${SLURM_CPUS_PER_TASK:-1}"`,
 		bin + " merge out.parts -o out\n",
 	} {
@@ -125,7 +128,7 @@ func TestSlurmScript(t *testing.T) {
 		}
 		return string(out)
 	}
-	if out := runScript(); !strings.Contains(out, "shards 0-3 of 4 submitted as job array 101, the merge as job 102 (afterok)") {
+	if out := runScript(); !strings.Contains(out, "calibration job 101; shards 0-3 of 4 as job array 102, the merge as job 103 (afterok)") {
 		t.Errorf("script output: %s", out)
 	}
 	single := filepath.Join(tmp, "single")
