@@ -257,3 +257,33 @@ func TestShardFlags(t *testing.T) {
 		t.Errorf("sweep --shard --rate-steps: %v", r)
 	}
 }
+
+// TestSlurmRefuses: quartz slurm checks its own flags and, through the
+// command in plan mode, the command's flags, model and data, before it
+// prints anything.
+func TestSlurmRefuses(t *testing.T) {
+	needMNIST(t)
+	tmp := t.TempDir()
+	sw := []string{"slurm", "sweep", "--model", lenetPath, "--data", "mnist", "--limit", "10", "--tmax", "2", "--percentile", "99"}
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{append(sw[:len(sw):len(sw)], "-o", "out"), `--shards "": want a number of shards`},
+		{append(sw[:len(sw):len(sw)], "--shards", "0", "-o", "out"), `--shards "0"`},
+		{append(sw[:len(sw):len(sw)], "--shards", "4"), "-o DIR: the folder of the merged result is required"},
+		{append(sw[:len(sw):len(sw)], "--shards", "4", "-o", "out", "--shard", "1/4"), "--shard: quartz slurm adds it"},
+		{append(sw[:len(sw):len(sw)], "--shards", "11", "-o", "out"), "the sweep has 10 work units"},
+		{append(sw[:len(sw):len(sw)], "--shards", "2", "-o", "out", "--parts", "out"), "want two folders"},
+		{append(sw[:len(sw):len(sw)], "--shards", "2", "-o", "out", "--time", "1:00; rm -rf /"), "no spaces or shell characters"},
+		{[]string{"slurm", "sweep", "--model", filepath.Join(tmp, "none.onnx"), "--data", "mnist", "--shards", "2", "-o", "out"}, "none.onnx"},
+		{[]string{"slurm", "eval", "--model", lenetPath, "--data", "mnist", "--tmax", "0", "--shards", "2", "-o", "out"}, "--tmax 0: must be ≥ 1"},
+	} {
+		r := run(t, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.err) || r.stdout != "" {
+			t.Errorf("%v: want a failure with %q and no script:\n%v", tc.args, tc.err, r)
+		}
+	}
+	mustNotExist(t, "out")
+	mustNotExist(t, "out.parts")
+}
