@@ -167,8 +167,12 @@ func Check(names []string, hs []Header) ([]int, error) {
 		if len(missing) > 1 {
 			noun = "shards"
 		}
-		return nil, fmt.Errorf("%s %s missing (run it again with --shard and merge when every part is there; its file is %s)",
-			noun, strings.Join(missing, ", "), Spec{indexOf(missing[0]), n}.FileName())
+		it, file := "it", "its file is"
+		if len(missing) > 1 {
+			it, file = "them", "the first one's file is"
+		}
+		return nil, fmt.Errorf("%s %s missing (run %s again with --shard and merge when every part is there; %s %s)",
+			noun, strings.Join(missing, ", "), it, file, Spec{indexOf(missing[0]), n}.FileName())
 	}
 	return owner, nil
 }
