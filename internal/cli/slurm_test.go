@@ -277,7 +277,9 @@ func (c *slurmCluster) daemon(t *testing.T, name, bin string, args ...string) {
 	if f, err := os.Create(filepath.Join(c.dir, "log", name+".out")); err == nil {
 		cmd.Stdout, cmd.Stderr = f, f
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should the test binary die before its Cleanup (a -timeout
+	// panic), the kernel stops the daemon with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		t.Skipf("Slurm cannot start: %s: %v", name, err)
 	}
