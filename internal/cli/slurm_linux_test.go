@@ -242,11 +242,11 @@ func TestSlurmEndToEnd(t *testing.T) {
 	// The unsharded sweep first: it also fills the calibration cache that
 	// the shards then share.
 	single := filepath.Join(c.dir, "single")
-	u := c.cmd(bin, append(append([]string{"sweep"}, sweepFlags(model)...), "-o", single)...)
+	u := c.cmd(bin, append(append([]string{"sweep"}, sweepFlags(model, 500)...), "-o", single)...)
 	if out, err := u.CombinedOutput(); err != nil {
 		t.Fatalf("unsharded sweep: %v\n%s", err, out)
 	}
-	gen := c.cmd(bin, append(append([]string{"slurm", "sweep"}, sweepFlags(model)...), "--shards", "4", "--cpus", "1", "-o", "out", "--script", "run.sh")...)
+	gen := c.cmd(bin, append(append([]string{"slurm", "sweep"}, sweepFlags(model, 500)...), "--shards", "4", "--cpus", "1", "-o", "out", "--script", "run.sh")...)
 	gen.Dir = work
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("quartz slurm: %v\n%s", err, out)

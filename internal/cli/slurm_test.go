@@ -28,9 +28,9 @@ func buildQuartz(t *testing.T, dir string) string {
 }
 
 // sweepFlags is the Slurm sweep: LeNet-5, 2 Tmax × 2
-// percentiles, 500 test images.
-func sweepFlags(model string) []string {
-	return []string{"--model", model, "--data", "mnist", "--limit", "500", "--tmax", "2,4", "--percentile", "99,99.9", "--calib", "500"}
+// percentiles, limit test images (500 on the real Slurm).
+func sweepFlags(model string, limit int) []string {
+	return []string{"--model", model, "--data", "mnist", "--limit", strconv.Itoa(limit), "--tmax", "2,4", "--percentile", "99,99.9", "--calib", "500"}
 }
 
 // fakeSbatch is an sbatch stand-in: it records its arguments and runs the
@@ -68,7 +68,7 @@ func TestSlurmScript(t *testing.T) {
 	work := filepath.Join(tmp, "work")
 	os.MkdirAll(work, 0o755)
 
-	cmd := exec.Command(bin, append(append([]string{"slurm", "sweep"}, sweepFlags(model)...), "--shards", "4", "--cpus", "1", "-o", "out", "--time", "0:10:00")...)
+	cmd := exec.Command(bin, append(append([]string{"slurm", "sweep"}, sweepFlags(model, 100)...), "--shards", "4", "--cpus", "1", "-o", "out", "--time", "0:10:00")...)
 	cmd.Dir = work
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -123,7 +123,7 @@ func TestSlurmScript(t *testing.T) {
 		t.Errorf("script output: %s", out)
 	}
 	single := filepath.Join(tmp, "single")
-	c := exec.Command(bin, append(append([]string{"sweep"}, sweepFlags(model)...), "-o", single, "--report")...)
+	c := exec.Command(bin, append(append([]string{"sweep"}, sweepFlags(model, 100)...), "-o", single, "--report")...)
 	c.Env = env
 	if out, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("unsharded sweep: %v\n%s", err, out)
