@@ -197,7 +197,12 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := checkEvalShard(sh.spec != nil, *partDir, *asJSON, *mdFile, *predFile, *coding, *oracleN, *hwName); err != nil {
+	// quartz slurm's plan checks the flags as its shards will get them.
+	dir := *partDir
+	if e.plan != nil && dir == "" {
+		dir = "PARTS"
+	}
+	if err := checkEvalShard(sh.spec != nil || e.plan != nil, dir, *asJSON, *mdFile, *predFile, *coding, *oracleN, *hwName); err != nil {
 		return err
 	}
 	rcfg, err := rateConfig(*coding, *steps, *stepsReport, *workers)

@@ -281,6 +281,8 @@ func TestSlurmRefuses(t *testing.T) {
 		{append(sw[:len(sw):len(sw)], "--shards", "2", "-o", "out", "--time", "1:00; rm -rf /"), "no spaces or shell characters"},
 		{[]string{"slurm", "sweep", "--model", filepath.Join(tmp, "none.onnx"), "--data", "mnist", "--shards", "2", "-o", "out"}, "none.onnx"},
 		{[]string{"slurm", "eval", "--model", lenetPath, "--data", "mnist", "--tmax", "0", "--shards", "2", "-o", "out"}, "--tmax 0: must be ≥ 1"},
+		{[]string{"slurm", "eval", "--model", lenetPath, "--data", "mnist", "--json", "--shards", "2", "-o", "out"}, "--json is written by quartz merge"},
+		{append(sw[:len(sw):len(sw)], "--shards", "2", "-o", "out", "--rate-steps", "10"), "--rate-steps) is not sharded"},
 	} {
 		r := run(t, tc.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.err) || r.stdout != "" {

@@ -63,10 +63,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if sh.spec != nil && *mdReport {
+	sharded := sh.spec != nil || e.plan != nil // quartz slurm's plan: as its shards
+	if sharded && *mdReport {
 		return errors.New("--shard: --report is written by quartz merge (DIR/report.md), not by a shard")
 	}
-	if sh.spec != nil && *rateSteps != 0 {
+	if sharded && *rateSteps != 0 {
 		return errors.New("--shard: the rate-coded baseline (--rate-steps) is not sharded; run it in an unsharded sweep")
 	}
 	if *model == "" || *out == "" {
