@@ -57,6 +57,11 @@ type Tally struct {
 
 // Merge adds o's counters and times to t.
 func (t *Tally) Merge(o *Tally) {
+	if len(t.SNN.Layers) == 0 {
+		// An empty tally (no samples) has no layer counters yet:
+		// snn.Summary.Merge sizes them from o's.
+		t.SNN.Layers = nil
+	}
 	t.SNN.Merge(&o.SNN)
 	t.HasANN = t.HasANN || o.HasANN
 	t.ANNCorrect += o.ANNCorrect
@@ -319,7 +324,7 @@ type Part struct {
 }
 
 // MergeParts sums parts that cover the samples 0..Base.Samples exactly
-// once and returns the Result (Finish, with stats as EvalOptions.Stats):
+// once (a part may be empty: more shards than samples) and returns the Result (Finish, with stats as EvalOptions.Stats):
 // the same bits as an evaluation of the whole set, but for the wall times,
 // which are the sums of the parts'. Parts whose header (but for
 // PercentileAuto.Cached, set when every part read it from the cache) or
@@ -329,7 +334,12 @@ func MergeParts(parts []*Part, stats bool) (*Result, error) {
 		return nil, errors.New("no parts to merge")
 	}
 	sorted := slices.Clone(parts)
-	slices.SortStableFunc(sorted, func(a, b *Part) int { return cmp.Compare(a.Lo, b.Lo) })
+	slices.SortStableFunc(sorted, func(a, b *Part) int {
+		if c := cmp.Compare(a.Lo, b.Lo); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Hi, b.Hi) // an empty slice first
+	})
 	first := sorted[0]
 	if first.Base == nil || first.Layout == nil {
 		return nil, errors.New("part without header or layout")
@@ -354,8 +364,8 @@ func MergeParts(parts []*Part, stats bool) (*Result, error) {
 			return nil, fmt.Errorf("samples [%d, %d) are in no part", next, p.Lo)
 		case p.Lo < next:
 			return nil, fmt.Errorf("samples [%d, %d) are in more than one part", p.Lo, min(next, p.Hi))
-		case p.Hi <= p.Lo:
-			return nil, fmt.Errorf("part with empty slice [%d, %d)", p.Lo, p.Hi)
+		case p.Hi < p.Lo:
+			return nil, fmt.Errorf("part with the slice [%d, %d)", p.Lo, p.Hi)
 		case int64(p.Hi-p.Lo) != p.Tally.SNN.Samples:
 			return nil, fmt.Errorf("samples [%d, %d): the part tallies %d samples", p.Lo, p.Hi, p.Tally.SNN.Samples)
 		}
