@@ -344,6 +344,9 @@ func MergeParts(parts []*Part, stats bool) (*Result, error) {
 	if first.Base == nil || first.Layout == nil {
 		return nil, errors.New("part without header or layout")
 	}
+	if first.Base.Samples < 1 {
+		return nil, fmt.Errorf("parts of an evaluation of %d samples", first.Base.Samples)
+	}
 	baseJS, err := headerJSON(first.Base)
 	if err != nil {
 		return nil, err

@@ -106,6 +106,8 @@ func FuzzDecodePart(f *testing.F) {
 		f.Add(js)
 	}
 	f.Add([]byte(`{"format":"quartz-part","version":1,"shard":{"index":0,"count":1},"identity":{"kind":"sweep","samples":1},"sweep":{"manifest":{"samples":1}}}`))
+	f.Add([]byte(`{"format":"quartz-part","version":1,"shard":{"index":0,"count":1},"identity":{"kind":"eval","samples":0},` +
+		`"eval":{"lo":0,"hi":0,"base":{"samples":0},"layout":{"layers":[{"name":"fc","neurons":1}]},"tally":{}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := decodePart(data)
 		if err != nil {

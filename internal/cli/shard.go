@@ -75,6 +75,9 @@ func decodePart(data []byte) (*partFile, error) {
 	if err := p.Valid(); err != nil {
 		return nil, err
 	}
+	if p.Identity.Samples < 1 {
+		return nil, fmt.Errorf("a run of %d samples", p.Identity.Samples)
+	}
 	switch p.Identity.Kind {
 	case "eval":
 		if p.Eval == nil || p.Sweep != nil {
