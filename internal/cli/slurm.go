@@ -149,6 +149,9 @@ func runSlurm(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, given := own["quartz"]; !given && strings.Contains(o.quartz, "go-build") {
+		fmt.Fprintf(e.stderr, "note: this quartz is a temporary build (%s, go run?); give --quartz PATH of an installed binary the nodes can run\n", o.quartz)
+	}
 	// The command checks its flags, model and data and estimates one
 	// shard's memory, without running.
 	plan := &runPlan{}
