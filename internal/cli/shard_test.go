@@ -104,7 +104,8 @@ func runShards(t *testing.T, args []string, n int, dir string) {
 
 // TestShardSweepMergeExact: a sweep run in n shards and merged writes the
 // files of the unsharded sweep, byte for byte but for the wall times, for
-// n = 1, 2, 3 and 7 (7 shards split the 4 points' samples).
+// n = 1, 2, 3 and 7 (7 shards split the 4 points' samples), and quartz
+// plot draws the same figures from it.
 func TestShardSweepMergeExact(t *testing.T) {
 	needMNIST(t)
 	tmp := t.TempDir()
@@ -126,6 +127,24 @@ func TestShardSweepMergeExact(t *testing.T) {
 		}
 		for _, f := range want {
 			sameBytes(t, filepath.Join(single, f), filepath.Join(merged, f))
+		}
+	}
+	// quartz plot draws the same figures from both, byte for byte (no
+	// wall time in them).
+	for _, d := range []string{single, filepath.Join(tmp, "merged3")} {
+		if r := run(t, "plot", d); r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	figs := treeFiles(t, filepath.Join(single, "plots"))
+	if len(figs) == 0 {
+		t.Fatal("quartz plot wrote no figure")
+	}
+	for _, f := range figs {
+		a, _ := os.ReadFile(filepath.Join(single, "plots", f))
+		b, err := os.ReadFile(filepath.Join(tmp, "merged3", "plots", f))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("plots/%s differs between the unsharded and the merged sweep (%v)", f, err)
 		}
 	}
 }
