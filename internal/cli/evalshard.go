@@ -102,7 +102,7 @@ func evalShard(ctx context.Context, e *env, sp shard.Spec, dir string, conv *pip
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "shard %s: samples %d..%d of %d; wrote %s\n", sp, lo, hi, test.Len(), name)
+	fmt.Fprintf(e.stdout, "shard %s: samples [%d, %d) of %d; wrote %s\n", sp, lo, hi, test.Len(), name)
 	return nil
 }
 

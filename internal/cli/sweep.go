@@ -242,7 +242,7 @@ func sweepShard(ctx context.Context, e *env, sp shard.Spec, dir string, m *graph
 	for _, sg := range part.Segments {
 		pts[sweep.Point{Tmax: sg.Tmax, Percentile: sg.Percentile}.Key()] = true
 	}
-	fmt.Fprintf(e.stdout, "shard %s: %d of %d grid points (in part), ANN on samples %d..%d; wrote %s\n",
+	fmt.Fprintf(e.stdout, "shard %s: %d of %d grid points (in part), the ANN on samples [%d, %d); wrote %s\n",
 		sp, len(pts), len(cfg.Grid.Points()), part.ANN.Lo, part.ANN.Hi, name)
 	return nil
 }
