@@ -8,6 +8,13 @@
 // Counts in a Result are means per sample; accuracies, tie rate and early
 // spikes are percentages; times are seconds of wall time.
 //
+// # Shards
+//
+// An evaluation is a header (Base), a Layout and an integer Tally; Finish
+// derives every metric from them. EvaluatePart tallies a slice of the test
+// set and MergeParts sums parts that cover it into the Result of the
+// whole set, bit for bit but for the wall times (see tally.go).
+//
 // # Determinism
 //
 // The calibration sample is drawn with math/rand/v2 (PCG) from CalibSeed;

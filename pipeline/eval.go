@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
-	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/energy"
-	"github.com/quartz-snn/quartz/internal/progress"
 	"github.com/quartz-snn/quartz/snn"
 )
 
@@ -155,156 +152,66 @@ func EvaluateWith(ctx context.Context, c *Converted, test *dataset.Set, opt Eval
 	if err := checkSNNShape(c.SNN, test); err != nil {
 		return nil, err
 	}
-	cfg := c.Config
-	res := &Result{Model: c.SNN.Name, Data: test.Name, Samples: test.Len(), Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers,
-		Percentile: cfg.Percentile, Threshold: c.SNN.Threshold.String(), Analog: cfg.AnalogFirst, CalibSize: c.CalibSize,
-		PercentileAuto: c.Auto}
-	if c.Norm != nil {
-		res.Warnings = append(res.Warnings, c.Norm.Warnings...)
-	}
-	res.Warnings = append(res.Warnings, c.SNN.Warnings...)
-
-	labels := labels32(test)
-	var annPred []int32
-	var annOut [][]float32
-	if c.ANN != nil {
-		pred, out, dt, err := annOutputs(c.ANN, test, cfg.Workers, opt.Outputs)
-		if err != nil {
-			return nil, err
-		}
-		annPred, annOut = pred, out
-		res.SecondsANN = dt.Seconds()
-		acc := matchPercent(annPred, labels)
-		res.ANNAccuracy = &acc
-		res.ANNMACs = c.ANN.MACs()
-	}
-
-	sim, err := snn.NewSim(c.SNN, cfg.Workers)
+	t, per, err := tally(ctx, c, test, opt)
 	if err != nil {
 		return nil, err
 	}
-	bar := progress.OnTerminal(cfg.Progress, "simulate", test.Len())
-	var sum snn.Summary
-	snnPred := make([]int32, test.Len())
-	var per []SamplePrediction
-	if opt.PerSample || opt.Outputs {
-		per = make([]SamplePrediction, test.Len())
-	}
-	last := len(c.SNN.Layers) - 1
-	end, tout := c.SNN.EndStep(), c.SNN.Layers[last].TOut
-	var mu sync.Mutex
-	t0 := time.Now()
-	lo := 0
-	err = test.Chunks(nil, 1000, func(x []float32, _ []int32, n int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := sim.RunContext(ctx, x, n, func(i int, r *snn.SampleResult) {
-			mu.Lock()
-			sum.Add(r, labels[lo+i], true)
-			snnPred[lo+i] = int32(r.Class)
-			if per == nil {
-				mu.Unlock()
-				return
-			}
-			p := &per[lo+i]
-			p.SNN, p.Tie, p.FirstSpike = r.Class, r.Tie, int(r.FirstSpike)
-			if opt.Outputs && tout > 0 {
-				p.SNNOut = make([]float64, len(r.Times[last]))
-				for j, t := range r.Times[last] {
-					p.SNNOut[j] = math.NaN()
-					if t != snn.NoSpike {
-						p.SNNOut[j] = float64(end-int(t)) / float64(tout)
-					}
-				}
-			}
-			mu.Unlock()
-		})
-		if err != nil {
-			return err
-		}
-		lo += n
-		bar.Add(n)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	res.SecondsSNN = time.Since(t0).Seconds()
-	bar.Done()
-
-	fill(res, c, &sum)
-	for i := range per {
-		per[i].Index, per[i].Label, per[i].ANN = i, int(labels[i]), -1
-		if annPred != nil {
-			per[i].ANN = int(annPred[i])
-		}
-		if annOut != nil {
-			per[i].ANNOut = annOut[i]
-		}
-	}
+	res := Finish(Base(c, test), LayoutOf(c), t, opt.Stats)
 	res.PerSample = per
-	if annPred != nil {
-		a := matchPercent(annPred, snnPred)
-		res.Agreement = &a
-	}
-	if opt.Stats {
-		res.Stats = accuracyStats(labels, snnPred, annPred)
-	}
 	return res, nil
 }
 
-func fill(res *Result, c *Converted, sum *snn.Summary) {
+// decodeOutputs returns the output layer's decoded values from its spike
+// times: (end − t)/tout, NaN where a neuron did not fire.
+func decodeOutputs(times []int32, end, tout int) []float64 {
+	out := make([]float64, len(times))
+	for j, t := range times {
+		out[j] = math.NaN()
+		if t != snn.NoSpike {
+			out[j] = float64(end-int(t)) / float64(tout)
+		}
+	}
+	return out
+}
+
+// fill sets res's counts from the summed counters: means per sample,
+// percentages, Ω and the energy estimates.
+func fill(res *Result, lay *Layout, sum *snn.Summary) {
 	n := float64(sum.Samples)
 	pct := func(k int64) float64 { return 100 * float64(k) / n }
 	res.SNNAccuracy = pct(sum.Correct)
 	res.TieRate = pct(sum.Ties)
 	res.NoClassRate = pct(sum.NoClass)
-	res.Neurons, res.RelayNeurons = c.SNN.Neurons()
-	res.SignedNeurons = c.SNN.Signed
+	res.Neurons, res.RelayNeurons = lay.Neurons, lay.RelayNeurons
+	res.SignedNeurons = lay.SignedNeurons
 	if withClass := sum.Samples - sum.NoClass; withClass > 0 {
 		res.FirstSpike = float64(sum.FirstSpike) / float64(withClass)
 	}
 	res.Steps = float64(sum.Steps) / n
 	res.ClampedInputs = float64(sum.Clamped) / n
 
-	norm := map[string]int{}
-	if c.Norm != nil {
-		for i, st := range c.Norm.Layers {
-			norm[st.Name] = i
-		}
-	}
 	var early, hidden int64
-	for i, l := range c.SNN.Layers {
+	for i, l := range lay.Layers {
 		st := sum.Layers[i]
-		lr := LayerResult{Name: l.Name, Kind: l.Kind.String(), Shape: l.OutShape, Neurons: l.Size(), T: l.T,
+		lr := LayerResult{Name: l.Name, Kind: l.Kind, Shape: l.Shape, Neurons: l.Neurons, T: l.T,
 			Spikes: float64(st.Spikes) / n, CurrentUpdates: float64(st.CurrentUpdates) / n,
 			DelayedSynapses: float64(st.DelayedSynapses) / n, DelaySteps: float64(st.DelaySteps) / n}
-		if l.Analog {
-			lr.Kind = "analog " + lr.Kind
-		}
 		ev := st.SynEvents + st.BiasEvents + st.ReadoutEvents + st.RectifierEvents
 		lr.SynapticEvents = float64(ev) / n
-		if l.Spiking() {
-			lr.EarlyPct = 100 * float64(st.Early) / (n * float64(l.Size()))
-			lr.RectifiedPct = 100 * float64(st.Rectified) / (n * float64(l.Size()))
+		if l.Spiking {
+			lr.EarlyPct = 100 * float64(st.Early) / (n * float64(l.Neurons))
+			lr.RectifiedPct = 100 * float64(st.Rectified) / (n * float64(l.Neurons))
 			if l.Rectify {
 				early += st.Early
-				hidden += int64(l.Size())
+				hidden += int64(l.Neurons)
 			}
 		}
-		if k, ok := norm[l.Name]; ok {
-			lr.Scale, lr.AboveOne = c.Norm.Layers[k].Scale, c.Norm.Layers[k].AboveOne
+		if l.HasNorm {
+			lr.Scale, lr.AboveOne = l.Scale, l.AboveOne
 		}
-		if c.Simplified != nil {
-			for _, gl := range c.Simplified.Nodes {
-				if gl.Name == l.Name {
-					lr.MACs = gl.MACs()
-				}
-			}
-		}
+		lr.MACs = l.MACs
 		res.Layers = append(res.Layers, lr)
-		if l.Kind == snn.MaxPool {
+		if l.MaxPool {
 			res.RelaySpikes += lr.Spikes
 		} else {
 			res.Spikes += lr.Spikes
@@ -321,8 +228,8 @@ func fill(res *Result, c *Converted, sum *snn.Summary) {
 	if hidden > 0 {
 		res.EarlySpikePct = 100 * float64(early) / (n * float64(hidden))
 	}
-	res.Omega = c.SNN.Omega(res.CurrentUpdates)
-	res.OmegaEvents = c.SNN.Omega(res.SynapticEvents)
+	res.Omega = lay.omega(res.CurrentUpdates)
+	res.OmegaEvents = lay.omega(res.SynapticEvents)
 	// The estimates cannot fail on counts that are means of non-negative
 	// integers.
 	res.Energy, _ = energy.EstimateAll(energy.DefaultProfiles(), QuartzActivity(res), float64(res.ANNMACs))

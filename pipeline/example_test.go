@@ -31,6 +31,60 @@ func stripes(n int) *dataset.Set {
 	return s
 }
 
+// halvesModel is the model of ExampleConvert.
+func halvesModel() *graph.Model {
+	w1 := make([]float32, 2*16)
+	for i := range 16 {
+		if i%4 < 2 {
+			w1[i] = 0.125
+		} else {
+			w1[16+i] = 0.125
+		}
+	}
+	return &graph.Model{Name: "halves", InputShape: []int{1, 4, 4}, Nodes: []*graph.Node{
+		{Name: "flatten", Op: graph.Flatten},
+		{Name: "fc1", Op: graph.Linear, W: w1, B: []float32{0, 0}, WShape: []int{2, 16}},
+		{Name: "relu1", Op: graph.ReLU},
+		{Name: "fc2", Op: graph.Linear, W: []float32{1, -1, -1, 1}, B: []float32{0, 0}, WShape: []int{2, 2}},
+	}}
+}
+
+// EvaluatePart tallies slices of the test set (shards); MergeParts sums
+// them into the Result of the whole set, the same bits as Evaluate but for
+// the wall times.
+func ExampleMergeParts() {
+	ctx := context.Background()
+	conv, err := pipeline.Convert(ctx, halvesModel(), stripes(64), pipeline.Config{Tmax: 8, Percentile: 100, Calib: 16, CalibSeed: 1, Workers: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	test := stripes(20)
+	var parts []*pipeline.Part
+	for _, s := range [][2]int{{0, 7}, {7, 13}, {13, 20}} {
+		t, err := pipeline.EvaluatePart(ctx, conv, test, s[0], s[1])
+		if err != nil {
+			log.Fatal(err)
+		}
+		parts = append(parts, &pipeline.Part{Lo: s[0], Hi: s[1], Base: pipeline.Base(conv, test), Layout: pipeline.LayoutOf(conv), Tally: *t})
+	}
+	merged, err := pipeline.MergeParts(parts, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	whole, err := pipeline.Evaluate(ctx, conv, test)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("merged: %d samples, SNN %.0f %%, spikes %v, Ω %v\n", merged.Samples, merged.SNNAccuracy, merged.Spikes, merged.Omega)
+	fmt.Printf("same as one pass: %v\n", merged.Spikes == whole.Spikes && merged.Omega == whole.Omega && merged.FirstSpike == whole.FirstSpike)
+	_, err = pipeline.MergeParts(parts[:2], false)
+	fmt.Println(err)
+	// Output:
+	// merged: 20 samples, SNN 100 %, spikes 3, Ω 74
+	// same as one pass: true
+	// samples [13, 20) are in no part
+}
+
 // Convert calibrates, normalizes and converts a model; Evaluate simulates
 // the SNN beside the ANN and gathers the metrics.
 func ExampleConvert() {

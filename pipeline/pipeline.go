@@ -122,6 +122,9 @@ type Converted struct {
 	Auto *AutoChoice
 	// CalibCached reports that the calibration was read from the cache.
 	CalibCached bool
+	// CalibKey is the calibration's cache key (CalibrationKey), which
+	// identifies model, calibration set, sample count and seed.
+	CalibKey string
 	// Notes say how the data was fed where that is not plain, e.g. images
 	// flattened into a model that takes flat vectors (InputNote).
 	Notes []string
@@ -169,7 +172,12 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 	if err != nil {
 		return nil, fmt.Errorf("normalize: calibration: %w", err)
 	}
-	c.Notes, c.CalibCached = append(c.Notes, notes...), cached
+	c.Notes, c.CalibCached, c.CalibKey = append(c.Notes, notes...), cached, key
+	if key == "" {
+		if c.CalibKey, err = calibKey(s, calib, len(idx), cfg.CalibSeed); err != nil {
+			return nil, err
+		}
+	}
 	if cached {
 		c.addNote("calibration read from the cache in " + cfg.Cache)
 	}

@@ -116,10 +116,17 @@ func accuracyStats(labels, snnPred, annPred []int32) *AccuracyStats {
 			d++
 		}
 	}
+	return statsFromCounts(n, snnOK, annPred != nil, a, b, c, d)
+}
+
+// statsFromCounts computes the statistics from the counts: n samples,
+// snnOK the SNN's correct ones and, with the ANN, the paired table (a
+// both correct, b the ANN only, c the SNN only, d neither).
+func statsFromCounts(n, snnOK int, hasANN bool, a, b, c, d int) *AccuracyStats {
 	st := &AccuracyStats{}
 	lo, hi := Wilson(snnOK, n, Z95)
 	st.SNNAccuracyCI = [2]float64{100 * lo, 100 * hi}
-	if annPred == nil {
+	if !hasANN {
 		return st
 	}
 	lo, hi = Wilson(a+b, n, Z95)

@@ -45,6 +45,14 @@
 // operations Ω (σ = current updates), then to the earlier point in grid
 // order.
 //
+// # Shards
+//
+// RunShard computes one shard of a sweep (quartz sweep --shard i/n): a
+// contiguous slice (shard.Spec.Range) of the grid points × test samples,
+// in grid and sample order, and the ANN on a slice of the samples, kept as
+// integer tallies (Partial). MergeShards sums the parts of every shard and
+// writes the files of Run, the same bytes but for the wall times.
+//
 // # Determinism
 //
 // A point's metrics (not its seconds) depend only on the model, the data, the

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
-	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/internal/progress"
 	"github.com/quartz-snn/quartz/nn"
@@ -83,8 +82,8 @@ type Results struct {
 // Format identifies sweep files.
 const Format = "quartz-sweep"
 
-// manifest is DIR/sweep.json: what makes points comparable.
-type manifest struct {
+// Manifest is DIR/sweep.json: what makes points comparable.
+type Manifest struct {
 	Format      string `json:"format"`
 	Version     int    `json:"version"`
 	Model       string `json:"model"`
@@ -137,7 +136,7 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 	if err := prepareDir(dir); err != nil {
 		return nil, err
 	}
-	man := manifest{Format: Format, Version: 1, Model: cfg.ModelName, ModelID: cfg.ModelID, Data: test.Name, Samples: test.Len(),
+	man := Manifest{Format: Format, Version: 1, Model: cfg.ModelName, ModelID: cfg.ModelID, Data: test.Name, Samples: test.Len(),
 		Calib: min(cfg.Calib, calib.Len()), CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold.String(), AnalogFirst: cfg.AnalogFirst}
 	if err := checkManifest(dir, man); err != nil {
 		return nil, err
@@ -298,9 +297,7 @@ func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		r.Model = cfg.ModelName
-		r.ANNAccuracy, r.ANNMACs, r.SecondsANN = ann.Accuracy, ann.MACs, ann.Seconds
-		// The energy estimates include the ANN's, which needs its MACs.
-		if r.Energy, err = energy.EstimateAll(energy.DefaultProfiles(), pipeline.QuartzActivity(r), float64(r.ANNMACs)); err != nil {
+		if err := setANN(r, ann); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if err := writeJSON(pointPath(dir, p), r); err != nil {
@@ -374,21 +371,31 @@ func BestCheckpoint(rr *pipeline.RateResult) int {
 }
 
 func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
-	net, err := nn.New(m, workers)
+	correct, seconds, err := countANN(m, test, workers)
 	if err != nil {
 		return nil, err
+	}
+	acc := 100 * float64(correct) / float64(test.Len())
+	return &annResult{Accuracy: &acc, MACs: m.MACs(), Seconds: seconds, Samples: test.Len()}, nil
+}
+
+// countANN runs the ANN m on test and returns how many samples it
+// classifies correctly and the seconds it took.
+func countANN(m *graph.Model, test *dataset.Set, workers int) (int64, float64, error) {
+	net, err := nn.New(m, workers)
+	if err != nil {
+		return 0, 0, err
 	}
 	defer net.Close()
 	t0 := time.Now()
 	pred := train.Predictions(net, test)
-	correct := 0
+	var correct int64
 	for i, p := range pred {
 		if p == int32(test.Labels[i]) {
 			correct++
 		}
 	}
-	acc := 100 * float64(correct) / float64(test.Len())
-	return &annResult{Accuracy: &acc, MACs: m.MACs(), Seconds: time.Since(t0).Seconds(), Samples: test.Len()}, nil
+	return correct, time.Since(t0).Seconds(), nil
 }
 
 // Best returns the index of the best result: the highest SNN accuracy, ties
@@ -451,7 +458,7 @@ func ModelID(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var m manifest
+	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -485,7 +492,7 @@ func isOwnTemp(name string, inPoints bool) bool {
 	return ownFiles[base]
 }
 
-func checkManifest(dir string, want manifest) error {
+func checkManifest(dir string, want Manifest) error {
 	name := filepath.Join(dir, "sweep.json")
 	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -494,7 +501,7 @@ func checkManifest(dir string, want manifest) error {
 	if err != nil {
 		return err
 	}
-	var got manifest
+	var got Manifest
 	if err := json.Unmarshal(data, &got); err != nil || got.Format != Format {
 		return fmt.Errorf("%s exists and is not a quartz sweep; use another directory", name)
 	}
@@ -504,7 +511,7 @@ func checkManifest(dir string, want manifest) error {
 	return nil
 }
 
-func manifestDiff(got, want manifest) string {
+func manifestDiff(got, want Manifest) string {
 	var d []string
 	add := func(name string, a, b any) {
 		if a != b {

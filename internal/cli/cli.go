@@ -26,6 +26,9 @@ type command struct {
 // env carries the process's streams to a subcommand.
 type env struct {
 	stdout, stderr io.Writer
+	// plan, when set, asks eval or sweep to check their flags, model and
+	// data, fill it, and stop before the work (quartz slurm).
+	plan *runPlan
 }
 
 var commands = map[string]*command{}

@@ -198,7 +198,18 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
+	var sh shardFlag
+	fs.Var(&sh, "shard", shardUsage)
+	partDir := fs.String("o", "", "with --shard: the `DIR` of the part file")
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	// quartz slurm's plan checks the flags as its shards will get them.
+	dir := *partDir
+	if e.plan != nil && dir == "" {
+		dir = "PARTS"
+	}
+	if err := checkEvalShard(sh.spec != nil || e.plan != nil, dir, *asJSON, *mdFile, *predFile, *coding, *oracleN, *hwName); err != nil {
 		return err
 	}
 	rcfg, err := rateConfig(*coding, *steps, *stepsReport, *workers)
@@ -225,9 +236,16 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--oracle %d: want a number of samples ≥ 0", *oracleN)
 	}
 	cfg.Progress = e.stderr
-	test, err := d.open(d.split)
+	open := d.open
+	if sh.spec != nil || e.plan != nil {
+		open = func(split string) (*dataset.Set, error) { return d.openShard(split, 0) }
+	}
+	test, err := open(d.split)
 	if err != nil {
 		return err
+	}
+	if e.plan != nil {
+		return planEval(e.plan, *model, *snnFile, d, &c, test, *workers)
 	}
 	var conv *pipeline.Converted
 	if *snnFile != "" {
@@ -239,7 +257,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printNotes(e, append(conv.Notes, pipeline.InputNote(conv.SNN.InShape, test))...)
-	trainWarning := "evaluating on the training split, which also supplied the calibration sample"
+	if sh.spec != nil {
+		return evalShard(ctx, e, *sh.spec, *partDir, conv, test, evalIdentity{model: *model, snnFile: *snnFile, d: d, c: &c})
+	}
 	var rr *pipeline.RateResult
 	if *coding != "quartz" {
 		if rr, err = pipeline.EvaluateRate(ctx, conv, test, rcfg); err != nil {
@@ -341,6 +361,9 @@ func rateConfig(coding string, steps int, report string, workers int) (ratecode.
 	}
 	return cfg, nil
 }
+
+// trainWarning is eval's warning on the training split.
+const trainWarning = "evaluating on the training split, which also supplied the calibration sample"
 
 func writeJSON(e *env, v any) error {
 	enc := json.NewEncoder(e.stdout)

@@ -34,6 +34,23 @@ func (d *dataFlags) open(split string) (*dataset.Set, error) {
 	return d.openSized(split, 0)
 }
 
+// openShard is openSized for a shard or a plan (quartz slurm): image
+// folders and archives are opened lazily, so that a shard decodes only
+// its slice and a plan none.
+func (d *dataFlags) openShard(split string, sampleSize int) (*dataset.Set, error) {
+	if d.limit < 0 {
+		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
+	}
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize, Lazy: true})
+	if err != nil {
+		return nil, err
+	}
+	if s.Len() == 0 {
+		return nil, fmt.Errorf("data set %s is empty", s.Name)
+	}
+	return s, nil
+}
+
 // openSized is open for a model that takes sampleSize values per sample:
 // image folders of another size are refused from their headers, before
 // they are decoded (0: any size).

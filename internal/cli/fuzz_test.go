@@ -9,7 +9,10 @@ import (
 	"testing"
 
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/shard"
 	"github.com/quartz-snn/quartz/snn"
+	"github.com/quartz-snn/quartz/sweep"
 )
 
 // FuzzParseSNNFile feeds arbitrary bytes to the reader of `quartz convert`
@@ -82,4 +85,40 @@ func readGzip(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return data
+}
+
+// FuzzDecodePart feeds arbitrary bytes to the reader of part files (quartz
+// merge). Whatever it accepts must merge without a panic: the slices,
+// layouts and counters are checked before pipeline.MergeParts reads them.
+func FuzzDecodePart(f *testing.F) {
+	base := &pipeline.Result{Model: "m.onnx", Data: "d", Samples: 4, Tmax: 2, Percentile: 99, Threshold: "round"}
+	lay := &pipeline.Layout{Neurons: 2, Layers: []pipeline.LayerLayout{{Name: "fc", Kind: "linear", Shape: []int{2}, Neurons: 2, T: 2, Spiking: true}}}
+	id := shard.Identity{Kind: "eval", Model: "m.onnx", ModelSHA256: "sha256:00", Data: "d", DataFingerprint: "fp", Samples: 4, Config: "tmax=2"}
+	for i := 0; i < 2; i++ {
+		sp := shard.Spec{Index: i, Count: 2}
+		lo, hi := sp.Range(4)
+		p := &partFile{Header: shard.NewHeader(sp, id), Eval: &pipeline.Part{Lo: int(lo), Hi: int(hi), Base: base, Layout: lay,
+			Tally: pipeline.Tally{SNN: snn.Summary{Samples: hi - lo, Correct: 1, Layers: make([]snn.LayerStats, 1)}}}}
+		js, err := json.Marshal(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(js)
+	}
+	f.Add([]byte(`{"format":"quartz-part","version":1,"shard":{"index":0,"count":1},"identity":{"kind":"sweep","samples":1},"sweep":{"manifest":{"samples":1}}}`))
+	f.Add([]byte(`{"format":"quartz-part","version":1,"shard":{"index":0,"count":1},"identity":{"kind":"eval","samples":0},` +
+		`"eval":{"lo":0,"hi":0,"base":{"samples":0},"layout":{"layers":[{"name":"fc","neurons":1}]},"tally":{}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := decodePart(data)
+		if err != nil {
+			return
+		}
+		if p.Eval != nil {
+			// A lone part merges when it covers the run; either way no panic.
+			_, _ = pipeline.MergeParts([]*pipeline.Part{p.Eval}, true)
+		}
+		if p.Sweep != nil {
+			_, _ = sweep.MergeShards(t.TempDir(), []*sweep.Partial{p.Sweep})
+		}
+	})
 }

@@ -95,6 +95,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"convert", "-o", "x.json"}, "--model and -o are required"},
 		{[]string{"train"}, "-o FILE.onnx is required"},
 		{[]string{"demo", "positional"}, "unexpected arguments: positional"},
+		{[]string{"merge"}, "part files (or folders of them) and -o are required"},
+		{[]string{"merge", "parts", "-o"}, "flag needs an argument: -o"},
+		{[]string{"slurm"}, "Usage: quartz slurm eval|sweep"},
+		{[]string{"slurm", "train"}, `"train": want eval or sweep`},
+		{[]string{"slurm", "sweep", "--shards"}, "flag needs an argument: -shards"},
 	} {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
 			r := run(t, tc.args...)

@@ -66,6 +66,16 @@ var readmeExamples = map[string]readmeExample{
 		[]string{"wrote sweep/results.csv"}},
 	"quartz plot sweep --model lenet5.onnx --data mnist": {
 		[]string{"plot", "sweep", "--model", "lenet5.onnx", "--data", "mnist", "--calib", "300"}, []string{"sweep/plots/raster."}},
+	"quartz sweep --model lenet5.onnx --data mnist --shard 0/2 -o parts": {
+		[]string{"sweep", "--model", "lenet5.onnx", "--data", "mnist", "--shard", "0/2", "-o", "parts", "--tmax", "8,16", "--percentile", "99", "--limit", "100", "--calib", "300", "--workers", "2"},
+		[]string{"shard 0/2: 1 of 2 grid points", "wrote parts/part-0-of-2.json"}},
+	"quartz sweep --model lenet5.onnx --data mnist --shard 1/2 -o parts": {
+		[]string{"sweep", "--model", "lenet5.onnx", "--data", "mnist", "--shard", "1/2", "-o", "parts", "--tmax", "8,16", "--percentile", "99", "--limit", "100", "--calib", "300", "--workers", "2"},
+		[]string{"wrote parts/part-1-of-2.json"}},
+	"quartz merge parts -o merged": {[]string{"merge", "parts", "-o", "merged"}, []string{"merged 2 parts: 2 points; wrote merged/results.csv"}},
+	"quartz slurm sweep --model lenet5.onnx --data mnist --shards 4 -o merged4 --script run.sh": {
+		[]string{"slurm", "sweep", "--model", "lenet5.onnx", "--data", "mnist", "--shards", "4", "-o", "merged4", "--script", "run.sh", "--tmax", "8,16", "--percentile", "99", "--limit", "100", "--calib", "300"},
+		[]string{"wrote run.sh: 4 shards of 1 CPUs"}},
 	"quartz map --hw loihi1 --model lenet5.onnx --cost": {
 		[]string{"map", "--hw", "loihi1", "--model", "lenet5.onnx", "--cost", "--calib", "300", "--limit", "50", "--workers", "2"},
 		[]string{"EDP"}},

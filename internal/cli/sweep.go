@@ -4,16 +4,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"github.com/quartz-snn/quartz/graph"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
 	"github.com/quartz-snn/quartz/report"
+	"github.com/quartz-snn/quartz/shard"
 	"github.com/quartz-snn/quartz/snn"
 	"github.com/quartz-snn/quartz/sweep"
 )
@@ -54,8 +58,17 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	var maxMem memFlag
 	fs.Var(&maxMem, "max-memory", memUsage)
 	workers := workersFlag(fs)
+	var sh shardFlag
+	fs.Var(&sh, "shard", shardUsage+" (-o DIR holds the part)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	sharded := sh.spec != nil || e.plan != nil // quartz slurm's plan: as its shards
+	if sharded && *mdReport {
+		return errors.New("--shard: --report is written by quartz merge (DIR/report.md), not by a shard")
+	}
+	if sharded && *rateSteps != 0 {
+		return errors.New("--shard: the rate-coded baseline (--rate-steps) is not sharded; run it in an unsharded sweep")
 	}
 	if *model == "" || *out == "" {
 		fmt.Fprintln(e.stderr, "quartz sweep: --model and -o are required")
@@ -85,8 +98,10 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	default:
 		return fmt.Errorf("--threshold %q: want round or truncate", *threshold)
 	}
-	if err := checkOutDir(*out); err != nil {
-		return err
+	if e.plan == nil {
+		if err := checkOutDir(*out); err != nil {
+			return err
+		}
 	}
 	raw, err := os.ReadFile(*model)
 	if err != nil {
@@ -116,7 +131,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		cfg.AnalogFirst = on
 		fmt.Fprintf(e.stderr, "note: %s\n", note)
 	}
-	test, err := d.openSized(d.split, graph.Size(m.InputShape))
+	open := d.openSized
+	if sh.spec != nil || e.plan != nil {
+		open = d.openShard
+	}
+	test, err := open(d.split, graph.Size(m.InputShape))
 	if err != nil {
 		return err
 	}
@@ -129,8 +148,14 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("calibration set: %w", err)
 	}
+	if e.plan != nil {
+		return planSweep(e.plan, m, calib, test, len(grid.Points()), *workers)
+	}
 	if err := pipeline.CheckMemory("evaluating the ANN", pipeline.EstimateEvaluate(m, test, *workers), cfg.MaxMemory); err != nil {
 		return err
+	}
+	if sh.spec != nil {
+		return sweepShard(ctx, e, *sh.spec, *out, m, calib, test, cfg, d)
 	}
 	res, err := sweep.Run(ctx, m, calib, test, *out, cfg)
 	if err != nil {
@@ -192,4 +217,58 @@ func checkOutDir(dir string) error {
 		return fmt.Errorf("-o %s: %v", dir, err)
 	}
 	return nil
+}
+
+// sweepShard runs shard sp of the sweep and writes its part under dir.
+func sweepShard(ctx context.Context, e *env, sp shard.Spec, dir string, m *graph.Model, calib, test *dataset.Set, cfg sweep.Config, d dataFlags) error {
+	part, err := sweep.RunShard(ctx, m, calib, test, cfg, sp)
+	if err != nil {
+		return err
+	}
+	fp, err := test.Fingerprint()
+	if err != nil {
+		return err
+	}
+	conf := canon("split", d.split, "tmax", intsString(cfg.Grid.Tmax), "percentile", pctList(cfg.Grid.Percentiles),
+		"calib", strconv.Itoa(part.Manifest.Calib), "calib_seed", strconv.FormatUint(cfg.CalibSeed, 10),
+		"threshold", cfg.Threshold.String(), "analog_first", strconv.FormatBool(cfg.AnalogFirst))
+	id := shard.Identity{Kind: "sweep", Model: cfg.ModelName, ModelSHA256: cfg.ModelID, Data: test.Name, DataFingerprint: fp,
+		Samples: test.Len(), CalibKey: part.CalibKey, Config: conf}
+	name, err := writePart(dir, &partFile{Header: shard.NewHeader(sp, id), Sweep: part})
+	if err != nil {
+		return err
+	}
+	pts := map[string]bool{}
+	for _, sg := range part.Segments {
+		pts[sweep.Point{Tmax: sg.Tmax, Percentile: sg.Percentile}.Key()] = true
+	}
+	fmt.Fprintf(e.stdout, "shard %s: %d of %d grid points (in part), the ANN on samples [%d, %d); wrote %s\n",
+		sp, len(pts), len(cfg.Grid.Points()), part.ANN.Lo, part.ANN.Hi, name)
+	return nil
+}
+
+// planSweep fills plan for quartz slurm: the memory of one sweep shard.
+func planSweep(plan *runPlan, m *graph.Model, calib, test *dataset.Set, points, workers int) error {
+	if err := m.InferShapes(); err != nil {
+		return err
+	}
+	s, err := graph.Simplify(m.Clone())
+	if err != nil {
+		return fmt.Errorf("simplify: %w", err)
+	}
+	if err := s.InferShapes(); err != nil {
+		return err
+	}
+	plan.samples, plan.sampleBytes = test.Len(), int64(test.SampleSize())
+	plan.units = int64(points) * int64(test.Len())
+	plan.memory = pipeline.EstimateConvert(s, calib, workers) + pipeline.EstimateEvaluate(m, test, workers)
+	return nil
+}
+
+func intsString(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
 }

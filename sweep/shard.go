@@ -1,0 +1,312 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/energy"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/normalize"
+	"github.com/quartz-snn/quartz/pipeline"
+	"github.com/quartz-snn/quartz/shard"
+	"github.com/quartz-snn/quartz/snn"
+)
+
+// Partial is one shard's share of a sweep (quartz sweep --shard i/n). The
+// work is the grid's points × the test samples, in grid order and sample
+// order, split by shard.Spec.Range; a shard also runs the ANN on its
+// slice of the samples. Everything is kept as integer counters
+// (pipeline.Tally), so MergeShards writes the same files as Run.
+type Partial struct {
+	Manifest Manifest  `json:"manifest"`
+	Tmax     []int     `json:"tmax"`
+	Pcts     []float64 `json:"percentiles"`
+	// CalibKey is the calibration's cache key (pipeline.CalibrationKey).
+	CalibKey string `json:"calibration_key"`
+	// ANN is the ANN's tally on this shard's samples.
+	ANN ANNPart `json:"ann"`
+	// Segments hold, per grid point this shard touches, its samples'
+	// evaluation.
+	Segments []Segment `json:"segments"`
+	// Seconds is the shard's wall time.
+	Seconds float64 `json:"seconds"`
+}
+
+// ANNPart is the ANN's tally on the samples [Lo, Hi).
+type ANNPart struct {
+	Lo      int     `json:"lo"`
+	Hi      int     `json:"hi"`
+	Correct int64   `json:"correct"`
+	MACs    int64   `json:"ann_macs"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Segment is a grid point's evaluation on some of its samples.
+type Segment struct {
+	Tmax       int     `json:"tmax"`
+	Percentile float64 `json:"percentile"`
+	pipeline.Part
+}
+
+// RunShard computes shard sp of the sweep of cfg (see Partial); it writes
+// no file. The rate-coded baseline is not sharded.
+func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg Config, sp shard.Spec) (*Partial, error) {
+	t0 := time.Now()
+	if err := sp.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Grid.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RateSteps != 0 {
+		return nil, errors.New("the rate-coded baseline (rate steps) is not sharded; run it in an unsharded sweep")
+	}
+	if cfg.Calib == 0 {
+		cfg.Calib = pipeline.DefaultCalib
+	}
+	if cfg.Calib < 0 {
+		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
+	}
+	if test.Len() == 0 || calib.Len() == 0 {
+		return nil, errors.New("empty data set")
+	}
+	if cfg.ModelName == "" {
+		cfg.ModelName = m.Name
+	}
+	for _, d := range []*dataset.Set{calib, test} {
+		if _, err := pipeline.CheckInput(fmt.Sprintf("model %q", cfg.ModelName), m.InputShape, d); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.InferShapes(); err != nil {
+		return nil, err
+	}
+	if err := m.CheckFinite(); err != nil {
+		return nil, err
+	}
+	s, err := graph.Simplify(m)
+	if err != nil {
+		return nil, fmt.Errorf("simplify: %w", err)
+	}
+	if err := s.InferShapes(); err != nil {
+		return nil, err
+	}
+	pcfg := pipeline.Config{Calib: cfg.Calib, CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst, Workers: cfg.Workers}
+	c := pcfg
+	c.Tmax = slices.Max(cfg.Grid.Tmax)
+	if err := pipeline.CheckConvertible(m, c); err != nil {
+		return nil, err
+	}
+	used := len(pipeline.CalibIndices(calib.Len(), cfg.Calib, cfg.CalibSeed))
+	key, err := pipeline.CalibrationKey(s, calib, used, cfg.CalibSeed)
+	if err != nil {
+		return nil, err
+	}
+	S := test.Len()
+	part := &Partial{Manifest: Manifest{Format: Format, Version: 1, Model: cfg.ModelName, ModelID: cfg.ModelID, Data: test.Name,
+		Samples: S, Calib: min(cfg.Calib, calib.Len()), CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold.String(),
+		AnalogFirst: cfg.AnalogFirst}, Tmax: cfg.Grid.Tmax, Pcts: cfg.Grid.Percentiles, CalibKey: key}
+
+	// The ANN on this shard's slice of the samples.
+	lo, hi := sp.Range(int64(S))
+	part.ANN = ANNPart{Lo: int(lo), Hi: int(hi), MACs: m.MACs()}
+	subsets := map[[2]int]*dataset.Set{}
+	subset := func(lo, hi int) (*dataset.Set, error) {
+		// An image folder opened lazily is decoded once per slice, here.
+		if lo == 0 && hi == S && !test.Lazy() {
+			return test, nil
+		}
+		if s, ok := subsets[[2]int{lo, hi}]; ok {
+			return s, nil
+		}
+		idx := make([]int, hi-lo)
+		for i := range idx {
+			idx[i] = lo + i
+		}
+		s, err := test.Subset(idx)
+		subsets[[2]int{lo, hi}] = s
+		return s, err
+	}
+	if hi > lo {
+		sub, err := subset(int(lo), int(hi))
+		if err != nil {
+			return nil, err
+		}
+		if part.ANN.Correct, part.ANN.Seconds, err = countANN(m, sub, cfg.Workers); err != nil {
+			return nil, err
+		}
+	}
+
+	// The grid points' samples.
+	points := cfg.Grid.Points()
+	ulo, uhi := sp.Range(int64(len(points)) * int64(S))
+	var segs []Segment
+	for k, p := range points {
+		a, b := max(ulo, int64(k)*int64(S)), min(uhi, int64(k+1)*int64(S))
+		if a < b {
+			segs = append(segs, Segment{Tmax: p.Tmax, Percentile: p.Percentile,
+				Part: pipeline.Part{Lo: int(a - int64(k)*int64(S)), Hi: int(b - int64(k)*int64(S))}})
+		}
+	}
+	if len(segs) > 0 {
+		if err := pipeline.CheckMemory("calibrating "+cfg.ModelName, pipeline.EstimateConvert(s, calib, cfg.Workers), cfg.MaxMemory); err != nil {
+			return nil, err
+		}
+		cal, n, _, notes, err := pipeline.CalibrateCached(ctx, s, calib, cfg.Calib, cfg.CalibSeed, cfg.Workers, cfg.Progress, cfg.Cache)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Progress != nil {
+			for _, note := range notes {
+				fmt.Fprintf(cfg.Progress, "note: %s\n", note)
+			}
+		}
+		bar := newBar(cfg.Progress, "sweep shard "+sp.String(), len(segs))
+		var base *pipeline.Converted
+		for i := range segs {
+			sg := &segs[i]
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			p := Point{Tmax: sg.Tmax, Percentile: sg.Percentile}
+			if base == nil || base.Config.Percentile != p.Percentile {
+				nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
+				if err != nil {
+					return nil, err
+				}
+				base = &pipeline.Converted{Simplified: s, Normalized: nm, Norm: rep, CalibSize: n, Config: pipeline.Config{Percentile: p.Percentile}}
+			}
+			c := *base
+			c.Config = pcfg
+			c.Config.Tmax, c.Config.Percentile = p.Tmax, p.Percentile
+			if c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst}); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			sub, err := subset(sg.Lo, sg.Hi)
+			if err != nil {
+				return nil, err
+			}
+			t, err := pipeline.EvaluatePart(ctx, &c, sub, 0, sub.Len())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			sg.Base = pipeline.Base(&c, test)
+			sg.Base.Model = cfg.ModelName
+			sg.Layout = pipeline.LayoutOf(&c)
+			sg.Tally = *t
+			bar.Add(1)
+		}
+		bar.Done()
+	}
+	part.Segments = segs
+	part.Seconds = time.Since(t0).Seconds()
+	return part, nil
+}
+
+// MergeShards merges the parts of every shard of one sweep (in shard
+// order; shard.Check has checked their headers) and writes the files of
+// Run under dir: the same bytes as an unsharded sweep, but for the wall
+// times (each the sum of the shards') and with every point counted as
+// computed. It refuses parts that leave a point's sample uncovered or
+// cover it twice.
+func MergeShards(dir string, parts []*Partial) (*Results, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("no parts to merge")
+	}
+	p0 := parts[0]
+	grid := Grid{Tmax: p0.Tmax, Percentiles: p0.Pcts}
+	if err := grid.Validate(); err != nil {
+		return nil, err
+	}
+	S := p0.Manifest.Samples
+	ann := &annResult{Samples: S}
+	var correct int64
+	next := 0
+	var seconds float64
+	byPoint := map[Point][]*pipeline.Part{}
+	for k, pt := range parts {
+		if pt.Manifest != p0.Manifest || !slices.Equal(pt.Tmax, p0.Tmax) || !slices.Equal(pt.Pcts, p0.Pcts) || pt.CalibKey != p0.CalibKey {
+			return nil, fmt.Errorf("part %d is of another sweep than part 0", k)
+		}
+		a := pt.ANN
+		if a.Lo == a.Hi {
+			continue
+		}
+		if a.Lo != next || a.Hi < a.Lo {
+			return nil, fmt.Errorf("part %d: the ANN's samples [%d, %d) do not follow [0, %d)", k, a.Lo, a.Hi, next)
+		}
+		next = a.Hi
+		correct += a.Correct
+		ann.Seconds += a.Seconds
+		ann.MACs = a.MACs
+	}
+	if next != S {
+		return nil, fmt.Errorf("the ANN's samples [%d, %d) are in no part", next, S)
+	}
+	acc := 100 * float64(correct) / float64(S)
+	ann.Accuracy = &acc
+	for _, pt := range parts {
+		seconds += pt.Seconds
+		for i := range pt.Segments {
+			sg := &pt.Segments[i]
+			p := Point{Tmax: sg.Tmax, Percentile: sg.Percentile}
+			byPoint[p] = append(byPoint[p], &sg.Part)
+		}
+	}
+	points := grid.Points()
+	res := &Results{Format: Format, Version: 1, Model: p0.Manifest.Model, Data: p0.Manifest.Data, Samples: S,
+		Tmax: grid.Tmax, Percentiles: grid.Percentiles, Points: make([]*pipeline.Result, len(points)), Computed: len(points)}
+	for i, p := range points {
+		segs := byPoint[p]
+		if len(segs) == 0 {
+			return nil, fmt.Errorf("%s is in no part", p)
+		}
+		delete(byPoint, p)
+		r, err := pipeline.MergeParts(segs, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if err := setANN(r, ann); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		res.Points[i] = r
+	}
+	for p := range byPoint {
+		return nil, fmt.Errorf("a part holds %s, which is not on the grid", p)
+	}
+	res.Best = Best(res.Points)
+	res.Seconds = seconds
+
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, "sweep.json"), p0.Manifest); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, "ann.json"), ann); err != nil {
+		return nil, err
+	}
+	for i, p := range points {
+		if err := writeJSON(pointPath(dir, p), res.Points[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := res.Write(dir); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// setANN puts the sweep's ANN numbers into a point's result and derives
+// its energy estimates, which include the ANN's.
+func setANN(r *pipeline.Result, ann *annResult) error {
+	r.ANNAccuracy, r.ANNMACs, r.SecondsANN = ann.Accuracy, ann.MACs, ann.Seconds
+	var err error
+	r.Energy, err = energy.EstimateAll(energy.DefaultProfiles(), pipeline.QuartzActivity(r), float64(r.ANNMACs))
+	return err
+}
