@@ -221,6 +221,18 @@ func TestResidualEndToEnd(t *testing.T) {
 	if sums != 9 || delayed == 0 {
 		t.Errorf("%d Sum layers, %d with delays; want 9 (one per basic block), some delayed", sums, delayed)
 	}
+	// Every ANN MAC is in some layer's row: a Sum layer carries the convs
+	// merged into it as input groups.
+	var macs int64
+	for _, l := range res.Layers {
+		macs += l.MACs
+		if l.Kind == snn.Sum.String() && l.MACs == 0 {
+			t.Errorf("Sum layer %s shows no MACs", l.Name)
+		}
+	}
+	if want := conv.Simplified.MACs(); macs != want {
+		t.Errorf("layer MACs sum to %d, the model has %d", macs, want)
+	}
 	if *res.ANNAccuracy < 60 || *res.Agreement < 90 {
 		t.Errorf("ANN %.1f %%, agreement %.1f %%: want ≥ 60 %% and ≥ 90 %%", *res.ANNAccuracy, *res.Agreement)
 	}

@@ -109,6 +109,7 @@ func LayoutOf(c *Converted) *Layout {
 			norm[st.Name] = i
 		}
 	}
+	macs := layerMACs(c)
 	for _, l := range c.SNN.Layers {
 		ll := LayerLayout{Name: l.Name, Kind: l.Kind.String(), Shape: l.OutShape, Neurons: l.Size(), T: l.T,
 			Spiking: l.Spiking(), Rectify: l.Rectify, MaxPool: l.Kind == snn.MaxPool}
@@ -118,13 +119,7 @@ func LayoutOf(c *Converted) *Layout {
 		if k, ok := norm[l.Name]; ok {
 			ll.HasNorm, ll.Scale, ll.AboveOne = true, c.Norm.Layers[k].Scale, c.Norm.Layers[k].AboveOne
 		}
-		if c.Simplified != nil {
-			for _, gl := range c.Simplified.Nodes {
-				if gl.Name == l.Name {
-					ll.MACs = gl.MACs()
-				}
-			}
-		}
+		ll.MACs = macs[l.Name]
 		lay.Layers = append(lay.Layers, ll)
 	}
 	return lay
@@ -458,4 +453,36 @@ func (t *Tally) Check(lay *Layout) error {
 		return errors.New("tally: wall time not a number")
 	}
 	return nil
+}
+
+// layerMACs returns the ANN MACs of each SNN layer of c by name: those of
+// the simplified model's node of the same name, plus those of every node
+// merged into it (SPEC §7: a Conv read only by an Add is an input group of
+// the Add's layer), found by following each unnamed node's first reader
+// down to a node that is a layer.
+func layerMACs(c *Converted) map[string]int64 {
+	macs := map[string]int64{}
+	if c.Simplified == nil || c.SNN == nil {
+		return macs
+	}
+	layer := map[string]bool{}
+	for _, l := range c.SNN.Layers {
+		layer[l.Name] = true
+	}
+	m := c.Simplified
+	cons := m.Consumers()
+	for i, gl := range m.Nodes {
+		n := gl.MACs()
+		if n == 0 {
+			continue
+		}
+		j := i
+		for !layer[m.Nodes[j].Name] && len(cons[j]) > 0 {
+			j = cons[j][0]
+		}
+		if layer[m.Nodes[j].Name] {
+			macs[m.Nodes[j].Name] += n
+		}
+	}
+	return macs
 }
