@@ -13,8 +13,8 @@ const MaxLabel = 14
 var opSuffix = regexp.MustCompile(`^[A-Z][A-Za-z]*(_[0-9]+)?$`)
 
 // ShortNames returns readable labels for layer names, in order, unique
-// when the names are. A name of up to MaxLabel characters is kept. A
-// longer one, such as PyTorch's "/features/features.10/Conv", is split at
+// when the names are. A name of up to MaxLabel characters without "/" is
+// kept. Another, such as PyTorch's "/features/features.10/Conv", is split at
 // "/"; the trailing operator ("Conv") and segments repeated as the prefix
 // of the next ("features" before "features.10") are dropped, and the label
 // is the last segment ("features.10"), or as many last segments as it
@@ -25,7 +25,7 @@ func ShortNames(names []string) []string {
 	out := make([]string, len(names))
 	depth := make([]int, len(names))
 	for i, n := range names {
-		if len([]rune(n)) <= MaxLabel {
+		if len([]rune(n)) <= MaxLabel && !strings.Contains(n, "/") {
 			out[i] = n
 			continue
 		}

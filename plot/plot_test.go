@@ -194,7 +194,7 @@ func networkFigures(t *testing.T) []*plot.Figure {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := snn.Convert(nm, snn.Config{Tmax: 8})
+	net, err := snn.Convert(nm, snn.Config{Tmax: 32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,10 +194,11 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 	return f, nil
 }
 
-// membranePanels builds the traces' panels, two to a row, in style st;
+// membranePanels builds the traces' panels, st.TraceColumns to a row, in
+// style st;
 // with rec not nil it also appends the plotted values to rec.Rows.
 func membranePanels(st Style, n *snn.Network, traces []*snn.Trace, rec *Figure) ([][]*gplot.Plot, error) {
-	const cols = 2
+	cols := st.TraceColumns
 	rows := (len(traces) + cols - 1) / cols
 	ps := make([][]*gplot.Plot, rows)
 	for r := range ps {

@@ -22,20 +22,22 @@ type Style struct {
 	Line, Marker                                          vg.Length
 	// DPI is the resolution of the PNG files.
 	DPI int
+	// TraceColumns is the number of membrane traces side by side.
+	TraceColumns int
 }
 
 // Screen is the default style: 7 inches wide, 10-point tick labels, PNGs
 // at 100 dpi, for reading on a screen and in the Markdown reports.
 var Screen = Style{Name: "screen", Width: 7 * vg.Inch, PanelHeight: 3.6 * vg.Inch,
 	Title: vg.Points(13), Caption: vg.Points(9.5), PanelTitle: vg.Points(11), Label: vg.Points(11), Tick: vg.Points(10), Legend: vg.Points(9), Note: vg.Points(8),
-	Line: vg.Points(1.2), Marker: vg.Points(2.5), DPI: 100}
+	Line: vg.Points(1.2), Marker: vg.Points(2.5), DPI: 100, TraceColumns: 2}
 
 // Paper is the style of a single journal column: 3.5 inches wide, 8- and
 // 9-point text, thin strokes; its PNGs are at 300 dpi, but SVG and PDF are
 // the files to put in a paper.
 var Paper = Style{Name: "paper", Width: 3.5 * vg.Inch, PanelHeight: 2.1 * vg.Inch,
 	Title: vg.Points(9), Caption: vg.Points(7.5), PanelTitle: vg.Points(8.5), Label: vg.Points(8.5), Tick: vg.Points(8), Legend: vg.Points(7.5), Note: vg.Points(7),
-	Line: vg.Points(0.8), Marker: vg.Points(1.8), DPI: 300}
+	Line: vg.Points(0.8), Marker: vg.Points(1.8), DPI: 300, TraceColumns: 1}
 
 // Styles lists the styles by name.
 var Styles = []Style{Screen, Paper}

@@ -444,9 +444,9 @@ func ErrorVsPercentile(s *sweep.Results) (*Figure, error) {
 		}
 		shown = append(shown, i)
 	}
-	f.Title = "Accuracy and early spikes vs normalization percentile"
+	f.Title = "Accuracy and early spikes vs percentile"
 	if len(omitted) > 0 {
-		f.Title += " (Tmax " + strings.Join(omitted, ", ") + " off scale)"
+		f.Caption += "; Tmax " + strings.Join(omitted, ", ") + " off scale (over 5 pp below the ANN)"
 	}
 	f.panels = func(st Style) ([][]*gplot.Plot, error) {
 		top := newPlot(st, "", "", "SNN accuracy (%)")
@@ -487,10 +487,32 @@ func ErrorVsPercentile(s *sweep.Results) (*Figure, error) {
 				return nil, err
 			}
 		}
+		// Room left of the first percentile for the legend, on both
+		// panels (their x axes are one).
+		labels := []string{"ANN"}
+		for _, i := range shown {
+			labels = append(labels, "T "+itoa(s.Tmax[i]))
+		}
+		lo := -legendRoom(top, st, labels, float64(max(len(order)-1, 1)))
+		top.X.Min, bot.X.Min = lo, lo
 		return [][]*gplot.Plot{{top}, {bot}}, nil
 	}
 	f.height = func(st Style, rows int) vg.Length { return st.PanelHeight * 1.6 }
 	return f, nil
+}
+
+// legendRoom returns how far below 0 an x axis whose data spans [0, span]
+// must begin so that p's legend of labels, on the left, stands clear of
+// the data.
+func legendRoom(p *gplot.Plot, st Style, labels []string, span float64) float64 {
+	w := vg.Length(0)
+	for _, e := range labels {
+		w = max(w, p.Legend.TextStyle.Width(e))
+	}
+	w += p.Legend.ThumbnailWidth + 2*p.Legend.Padding + st.Legend
+	plotW := st.Width - 6*st.Label // less the y axis, roughly
+	f := math.Min(0.45, float64(w/plotW))
+	return f*span/(1-f) + 0.1
 }
 
 // nominalTicks are unlabelled ticks at 0 … n−1: the shared x axis of an
