@@ -116,6 +116,11 @@ func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 					return nil, err
 				}
 			}
+			entries := 1
+			if pi == 0 {
+				entries += len(s.Percentiles)
+			}
+			legendHeadroom(p, st, entries, st.PanelHeight*0.85)
 			ps = append(ps, p)
 		}
 		rows := make([][]*gplot.Plot, len(ps))
@@ -126,6 +131,6 @@ func ErrorVsEnergy(s *sweep.Results) (*Figure, error) {
 	}
 	// One panel per row: side by side, the energy axes would be too short
 	// for four readable labels.
-	f.height = func(st Style, rows int) vg.Length { return vg.Length(rows) * st.PanelHeight * 0.75 }
+	f.height = func(st Style, rows int) vg.Length { return vg.Length(rows) * st.PanelHeight * 0.85 }
 	return f, nil
 }

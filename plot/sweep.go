@@ -234,6 +234,7 @@ func ErrorVsTmax(s *sweep.Results) (*Figure, error) {
 		if err := bestMark(p, st, s, dodge(float64(best.Tmax), bj, m), errPct(best.SNNAccuracy)); err != nil {
 			return nil, err
 		}
+		legendHeadroom(p, st, len(s.Percentiles)+2, st.PanelHeight)
 		return [][]*gplot.Plot{{p}}, nil
 	}
 	return f, nil
@@ -386,6 +387,7 @@ func ErrorVsOps(s *sweep.Results) (*Figure, error) {
 		if err := bestMark(p, st, s, best.Omega, errPct(best.SNNAccuracy)); err != nil {
 			return nil, err
 		}
+		legendHeadroom(p, st, len(s.Percentiles)+2, st.PanelHeight)
 		return [][]*gplot.Plot{{p}}, nil
 	}
 	return f, nil
@@ -499,6 +501,22 @@ func ErrorVsPercentile(s *sweep.Results) (*Figure, error) {
 	}
 	f.height = func(st Style, rows int) vg.Length { return st.PanelHeight * 1.6 }
 	return f, nil
+}
+
+// legendHeadroom raises the top of p's logarithmic error axis (not beyond
+// 100 %) so that a legend of entries lines at the top stands above the
+// data, in a panel of height panelH.
+func legendHeadroom(p *gplot.Plot, st Style, entries int, panelH vg.Length) {
+	if !isLog(&p.Y) || !(p.Y.Min > 0) || !(p.Y.Max > p.Y.Min) || math.IsInf(p.Y.Max, 0) {
+		return
+	}
+	legend := vg.Length(entries)*st.Legend*1.15 + st.Legend
+	data := panelH - 3.5*st.Tick - 2*st.Label
+	f := math.Min(0.4, float64(legend/max(data, legend*2)))
+	lo, hi := math.Log(p.Y.Min), math.Log(p.Y.Max)
+	top := math.Exp(lo + (hi-lo)/(1-f))
+	// An error axis ends at 100 %.
+	p.Y.Max = math.Max(p.Y.Max, math.Min(top, 100))
 }
 
 // legendRoom returns how far below 0 an x axis whose data spans [0, span]

@@ -36,6 +36,7 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "plot", "[flags] DIR|results.csv")
 	out := fs.String("o", "", "output `DIR` for the figures (default: DIR/plots, or DIR/plots-paper with --style paper; beside a results.csv: NAME-plots)")
 	styleName := fs.String("style", "screen", "figure `style`: screen (7 in wide, PNG at 100 dpi) or paper (one 3.5 in journal column, 8–9 pt text)")
+	dpi := fs.Int("dpi", 0, "resolution of the PNG files in `DPI` (default: the style's, 100 for screen, 300 for paper)")
 	formatList := fs.String("format", "", "picture `formats`, comma separated, of png, svg, pdf (default png,svg for screen, pdf,svg,png for paper); a CSV of the plotted numbers is always written")
 	model := fs.String("model", "", "the sweep's model `FILE.onnx`: adds the normalization figure, the spike raster and the membrane traces")
 	var d dataFlags
@@ -72,6 +73,12 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	st, err := plot.StyleNamed(*styleName)
 	if err != nil {
 		return fmt.Errorf("--style: %w", err)
+	}
+	if *dpi < 0 || *dpi > 1200 {
+		return fmt.Errorf("--dpi %d: want 1..1200 (0: the style's)", *dpi)
+	}
+	if *dpi > 0 {
+		st.DPI = *dpi
 	}
 	formats := []string{"png", "svg"}
 	if st.Name == plot.Paper.Name {

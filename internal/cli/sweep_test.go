@@ -52,6 +52,7 @@ func TestSweepPlotBadFlags(t *testing.T) {
 		{[]string{"sweep", "--model", model, "-o", t.TempDir(), "--val-samples", "0"}, 1, "--val-samples 0"},
 		{[]string{"plot", t.TempDir(), "--style", "poster"}, 1, `--style: style "poster": want screen or paper`},
 		{[]string{"plot", t.TempDir(), "--format", "png,gif"}, 1, `--format: format "gif"`},
+		{[]string{"plot", t.TempDir(), "--dpi", "-3"}, 1, "--dpi -3"},
 		{[]string{"plot", filepath.Join("..", "..", "docs", "cifar_vgg11_sweep.csv"), "--model", model}, 1, "--model needs a sweep directory"},
 	} {
 		code, out := quartz(c.args...)
