@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,14 @@ func LoadCSV(name string) (*Results, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := ParseCSV(io.LimitReader(f, maxCSV+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxCSV+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxCSV {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a sweep's results.csv", name, maxCSV>>20)
+	}
+	r, err := ParseCSV(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
