@@ -85,7 +85,7 @@ func TestDegenerateSweeps(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					_, err = f.Save(t.TempDir())
+					_, err = f.Save(t.TempDir(), plot.Screen, "png", "svg", "pdf")
 					return err
 				}()
 				if err != nil && err != plot.ErrNoEnergy {

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
@@ -53,36 +55,154 @@ func Title(name string) string {
 	return name
 }
 
-// DPI is the resolution of the PNG files.
-const DPI = 100
-
-// Figure is one picture and the numbers it shows.
+// Figure is one picture and the numbers it shows. Its drawing is built
+// for a Style when it is rendered; its numbers do not depend on the style.
 type Figure struct {
-	Name          string // file stem
-	Width, Height vg.Length
-	// Draw draws the picture on a canvas of Width × Height.
-	Draw func(c draw.Canvas)
+	Name string // file stem
+	// Title is the figure's heading; Caption the line under it: the sample
+	// count, and what the error bars are.
+	Title, Caption string
 	// Header and Rows are the plotted data, written as NAME.csv.
 	Header []string
 	Rows   [][]string
+	// panels builds the panels in a style, as rows of plots (nil leaves a
+	// blank tile; every row as long as the first).
+	panels func(st Style) ([][]*gplot.Plot, error)
+	// height, if set, is the panels' height in st (default: rows ×
+	// st.PanelHeight).
+	height func(st Style, rows int) vg.Length
 }
 
-// Save writes dir/NAME.png, dir/NAME.svg and dir/NAME.csv and returns their
-// paths. Each file is written whole or not at all.
-func (f *Figure) Save(dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+// layout is a figure built for one style.
+type layout struct {
+	st   Style
+	ps   [][]*gplot.Plot
+	w, h vg.Length
+	top  vg.Length // title and caption
+	// title and caption are the lines of the title and the caption.
+	title, caption []string
+}
+
+// textStyle is the style of the figure's title and caption at size.
+func textStyle(size vg.Length) draw.TextStyle {
+	return draw.TextStyle{Color: color.Black, Font: font.From(gplot.DefaultFont, size), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: gplot.DefaultTextHandler}
+}
+
+// wrap breaks s into lines no wider than w in face: at "; " where it can,
+// else at spaces.
+func wrap(s string, face draw.TextStyle, w vg.Length) []string {
+	if face.Width(s) <= w {
+		return []string{s}
 	}
-	var files []string
-	png, err := f.PNG()
+	for _, sep := range []string{"; ", " "} {
+		parts := strings.SplitAfter(s, sep)
+		var lines []string
+		cur := ""
+		for _, p := range parts {
+			if cur != "" && face.Width(strings.TrimRight(cur+p, " ;")) > w {
+				lines = append(lines, strings.TrimRight(cur, " "))
+				cur = ""
+			}
+			cur += p
+		}
+		lines = append(lines, strings.TrimRight(cur, " "))
+		fits := true
+		for _, l := range lines {
+			fits = fits && face.Width(l) <= w
+		}
+		if fits || sep == " " {
+			return lines
+		}
+	}
+	return []string{s}
+}
+
+func (f *Figure) layout(st Style) (*layout, error) {
+	ps, err := f.panels(st)
 	if err != nil {
 		return nil, err
 	}
-	var svg bytes.Buffer
-	sc := vgsvg.NewWith(vgsvg.UseWH(f.Width, f.Height))
-	f.Draw(draw.New(sc))
-	if _, err := sc.WriteTo(&svg); err != nil {
-		return nil, fmt.Errorf("%s.svg: %w", f.Name, err)
+	if len(ps) == 0 || len(ps[0]) == 0 {
+		return nil, fmt.Errorf("plot: %s has no panels", f.Name)
+	}
+	lay := &layout{st: st, ps: ps, w: st.Width, top: vg.Points(6)}
+	if f.Title != "" {
+		lay.title = wrap(f.Title, textStyle(st.Title), st.Width-vg.Points(8))
+		lay.top += vg.Length(len(lay.title)) * st.Title * 1.25
+	}
+	if f.Caption != "" {
+		lay.caption = wrap(f.Caption, textStyle(st.Caption), st.Width-vg.Points(8))
+		lay.top += vg.Length(len(lay.caption)) * st.Caption * 1.25
+	}
+	body := vg.Length(len(ps)) * st.PanelHeight
+	if f.height != nil {
+		body = f.height(st, len(ps))
+	}
+	lay.h = lay.top + body
+	return lay, nil
+}
+
+// Size returns the figure's width and height in style st.
+func (f *Figure) Size(st Style) (w, h vg.Length, err error) {
+	lay, err := f.layout(st)
+	if err != nil {
+		return 0, 0, err
+	}
+	return lay.w, lay.h, nil
+}
+
+// Render draws the figure in style st as "png", "svg" or "pdf".
+func (f *Figure) Render(st Style, format string) ([]byte, error) {
+	lay, err := f.layout(st)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	switch format {
+	case "png":
+		c := vgimg.NewWith(vgimg.UseWH(lay.w, lay.h), vgimg.UseDPI(st.DPI), vgimg.UseBackgroundColor(color.White))
+		f.draw(lay, draw.New(c))
+		_, err = vgimg.PngCanvas{Canvas: c}.WriteTo(&b)
+	case "svg":
+		c := vgsvg.NewWith(vgsvg.UseWH(lay.w, lay.h))
+		f.draw(lay, draw.New(c))
+		_, err = c.WriteTo(&b)
+	case "pdf":
+		c := vgpdf.New(lay.w, lay.h)
+		c.EmbedFonts(true)
+		f.draw(lay, draw.New(c))
+		_, err = c.WriteTo(&b)
+	default:
+		return nil, fmt.Errorf("plot: format %q: want png, svg or pdf", format)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s.%s: %w", f.Name, format, err)
+	}
+	return b.Bytes(), nil
+}
+
+// PNG renders the figure as a PNG image in the Screen style.
+func (f *Figure) PNG() ([]byte, error) { return f.Render(Screen, "png") }
+
+// Save writes dir/NAME.EXT for each of formats (default png and svg) in
+// style st, and dir/NAME.csv, and returns their paths. Every file is
+// rendered before the first is written, and each is written whole or not
+// at all.
+func (f *Figure) Save(dir string, st Style, formats ...string) ([]string, error) {
+	if len(formats) == 0 {
+		formats = []string{"png", "svg"}
+	}
+	type out struct {
+		ext  string
+		data []byte
+	}
+	var outs []out
+	for _, format := range formats {
+		data, err := f.Render(st, format)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, out{"." + format, data})
 	}
 	var cs bytes.Buffer
 	cw := csv.NewWriter(&cs)
@@ -91,12 +211,14 @@ func (f *Figure) Save(dir string) ([]string, error) {
 	if err := cw.Error(); err != nil {
 		return nil, err
 	}
-	for _, out := range []struct {
-		ext  string
-		data []byte
-	}{{".png", png}, {".svg", svg.Bytes()}, {".csv", cs.Bytes()}} {
-		name := filepath.Join(dir, f.Name+out.ext)
-		if err := atomicfile.Write(name, out.data); err != nil {
+	outs = append(outs, out{".csv", cs.Bytes()})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, o := range outs {
+		name := filepath.Join(dir, f.Name+o.ext)
+		if err := atomicfile.Write(name, o.data); err != nil {
 			return nil, err
 		}
 		files = append(files, name)
@@ -104,40 +226,68 @@ func (f *Figure) Save(dir string) ([]string, error) {
 	return files, nil
 }
 
-// PNG renders the figure as a PNG image at DPI.
-func (f *Figure) PNG() ([]byte, error) {
-	c := vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))
-	f.Draw(draw.New(c))
-	var b bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("%s.png: %w", f.Name, err)
+// draw draws the title, the caption and the panels, axes aligned.
+func (f *Figure) draw(lay *layout, c draw.Canvas) {
+	st := lay.st
+	y := c.Max.Y - vg.Points(3)
+	mid := (c.Min.X + c.Max.X) / 2
+	for _, l := range lay.title {
+		sty := draw.TextStyle{Color: color.Black, Font: font.From(gplot.DefaultFont, st.Title),
+			XAlign: draw.XCenter, YAlign: draw.YTop, Handler: gplot.DefaultTextHandler}
+		c.FillText(sty, vg.Point{X: mid, Y: y}, l)
+		y -= st.Title * 1.25
 	}
-	return b.Bytes(), nil
+	for _, l := range lay.caption {
+		sty := draw.TextStyle{Color: color.Gray{Y: 60}, Font: font.From(gplot.DefaultFont, st.Caption),
+			XAlign: draw.XCenter, YAlign: draw.YTop, Handler: gplot.DefaultTextHandler}
+		c.FillText(sty, vg.Point{X: mid, Y: y}, l)
+		y -= st.Caption * 1.25
+	}
+	ps := lay.ps
+	rows, cols := len(ps), len(ps[0])
+	t := draw.Tiles{Rows: rows, Cols: cols, PadTop: lay.top, PadBottom: vg.Points(3), PadLeft: vg.Points(3), PadRight: st.Tick,
+		PadX: st.Tick * 1.5, PadY: st.Tick * 1.2}
+	full := make([][]*gplot.Plot, rows)
+	for i := range ps {
+		full[i] = make([]*gplot.Plot, cols)
+		for j := range full[i] {
+			if j < len(ps[i]) {
+				full[i][j] = ps[i][j]
+			}
+			if full[i][j] == nil {
+				// Align needs every tile; blank ones get an empty, hidden plot.
+				e := gplot.New()
+				e.HideAxes()
+				full[i][j] = e
+			}
+			fixRanges(full[i][j])
+		}
+	}
+	canv := gplot.Align(full, t, c)
+	for i := range full {
+		for j := range full[i] {
+			full[i][j].Draw(canv[i][j])
+		}
+	}
 }
 
-// newPlot returns a plot with the package's text sizes and a light grid.
-func newPlot(title, xlabel, ylabel string) *gplot.Plot {
+// newPlot returns a plot in style st: its fonts, and linear ticks with at
+// least MinTickLabels labels on both axes.
+func newPlot(st Style, title, xlabel, ylabel string) *gplot.Plot {
 	p := gplot.New()
 	p.Title.Text = title
-	p.Title.TextStyle.Font.Size = vg.Points(12)
+	p.Title.TextStyle.Font.Size = st.PanelTitle
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	for _, a := range []*gplot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font.Size = vg.Points(11)
-		a.Tick.Label.Font.Size = vg.Points(10)
+		a.Label.TextStyle.Font.Size = st.Label
+		a.Tick.Label.Font.Size = st.Tick
+		a.Tick.Marker = linTicks{}
 	}
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	p.Legend.Padding = vg.Points(1)
-	p.Legend.ThumbnailWidth = vg.Points(14)
+	p.Legend.TextStyle.Font.Size = st.Legend
+	p.Legend.Padding = st.Legend * 0.25
+	p.Legend.ThumbnailWidth = st.Legend * 1.6
 	return p
-}
-
-// single draws one plot on the whole canvas.
-func single(p *gplot.Plot) func(draw.Canvas) {
-	return func(c draw.Canvas) {
-		fixRanges(p)
-		p.Draw(c)
-	}
 }
 
 // fixRanges makes every axis drawable whatever data it got: an axis with
@@ -160,49 +310,15 @@ func fixRanges(p *gplot.Plot) {
 		case a.Min <= 0:
 			a.Min = a.Max / 1000
 		}
-		if a.Max < a.Min*1.2 {
-			a.Min, a.Max = a.Min/2, a.Max*2
+		if a.Max < a.Min*1.6 {
+			// Too narrow for four readable labels: a factor 1.6 around
+			// the data's geometric middle.
+			mid := math.Sqrt(a.Min * a.Max)
+			a.Min, a.Max = mid/1.265, mid*1.265
 		}
-	}
-}
-
-// grid draws plots in rows and columns (nil entries leave a blank tile),
-// with aligned axes.
-func grid(ps [][]*gplot.Plot, title string) func(draw.Canvas) {
-	return func(c draw.Canvas) {
-		top := vg.Points(4)
-		if title != "" {
-			top = vg.Points(22)
-			sty := draw.TextStyle{Color: color.Black, Font: font.From(gplot.DefaultFont, vg.Points(13)),
-				XAlign: draw.XCenter, YAlign: draw.YTop, Handler: gplot.DefaultTextHandler}
-			c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(4)}, title)
-		}
-		rows, cols := len(ps), len(ps[0])
-		t := draw.Tiles{Rows: rows, Cols: cols, PadTop: top, PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8),
-			PadX: vg.Points(14), PadY: vg.Points(12)}
-		// Align needs every tile; blank ones get an empty, hidden plot.
-		full := make([][]*gplot.Plot, rows)
-		for i := range ps {
-			full[i] = make([]*gplot.Plot, cols)
-			for j := range ps[i] {
-				if full[i][j] = ps[i][j]; full[i][j] == nil {
-					e := gplot.New()
-					e.HideAxes()
-					full[i][j] = e
-				}
-			}
-		}
-		for i := range full {
-			for j := range full[i] {
-				fixRanges(full[i][j])
-			}
-		}
-		canv := gplot.Align(full, t, c)
-		for i := range full {
-			for j := range full[i] {
-				full[i][j].Draw(canv[i][j])
-			}
-		}
+		// A little room at both ends, so that markers and error bars at
+		// the extremes are not cut in half.
+		a.Min, a.Max = a.Min/1.06, a.Max*1.06
 	}
 }
 

@@ -70,10 +70,21 @@ func Normalization(in NormalizationInput) (*Figure, error) {
 		})
 		net.Close()
 	}
-	f := &Figure{Name: NameNormalization, Width: 7 * vg.Inch, Height: vg.Length(len(layers))*2.1*vg.Inch + 0.4*vg.Inch,
-		Header: []string{"layer", "method", "sample", "channel", "neuron", "original", "normalized"}}
-	var rows [][]*gplot.Plot
-	for _, p := range layers {
+	f := &Figure{Name: NameNormalization, Title: "Normalized vs original outputs per layer (one colour per channel)",
+		Caption: fmt.Sprintf("n = %d test images; up to %d neurons per panel", in.N, MaxScatterPoints),
+		Header:  []string{"layer", "method", "sample", "channel", "neuron", "original", "normalized"}}
+	type panel struct {
+		title string
+		sc    *channelScatter
+		P     float64
+	}
+	var grid [][]panel
+	full := make([]string, len(layers))
+	for i, p := range layers {
+		full[i] = in.Original.Nodes[p].Name
+	}
+	short := ShortNames(full)
+	for li, p := range layers {
 		l := in.Original.Nodes[p]
 		size := graph.Size(l.OutShape)
 		chans, per := l.OutShape[0], 1
@@ -82,16 +93,8 @@ func Normalization(in NormalizationInput) (*Figure, error) {
 		}
 		total := size * in.N
 		idx := spread(total, MaxScatterPoints)
-		var row []*gplot.Plot
+		var row []panel
 		for k, method := range []string{"classic", "bias-corrected"} {
-			title := fmt.Sprintf("%s: %s", l.Name, method)
-			pl := newPlot(title, "original output", "normalized output")
-			if k == 1 {
-				pl.Y.Label.Text = ""
-			}
-			if p != layers[len(layers)-1] {
-				pl.X.Label.Text = ""
-			}
 			sc := &channelScatter{}
 			for _, i := range idx {
 				x, y := float64(outs[0][p][i]), float64(outs[1+k][p][i])
@@ -100,27 +103,47 @@ func Normalization(in NormalizationInput) (*Figure, error) {
 				sc.col = append(sc.col, channelColor(c, chans))
 				f.Rows = append(f.Rows, []string{l.Name, method, itoa(i / size), itoa(c), itoa(i % size), fmt5(x), fmt5(y)})
 			}
-			pl.Add(sc)
-			if P := scale[p]; P > 0 {
-				xmin, xmax, _, _ := sc.DataRange()
-				ln, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: xmin / P}, {X: xmax, Y: xmax / P}})
-				if err != nil {
-					return nil, err
-				}
-				ln.Color = color.Gray{Y: 40}
-				ln.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-				ln.Width = vg.Points(1)
-				pl.Add(ln)
-				if k == 0 {
-					pl.Legend.Add(fmt.Sprintf("x / P_l (P_l = %.3g)", P), ln)
-					pl.Legend.Top, pl.Legend.Left = true, true
-				}
-			}
-			row = append(row, pl)
+			row = append(row, panel{fmt.Sprintf("%s: %s", short[li], method), sc, scale[p]})
 		}
-		rows = append(rows, row)
+		grid = append(grid, row)
 	}
-	f.Draw = grid(rows, "Normalized vs original outputs per layer (one colour per channel)")
+	f.panels = func(st Style) ([][]*gplot.Plot, error) {
+		var rows [][]*gplot.Plot
+		for r, row := range grid {
+			var out []*gplot.Plot
+			for k, pn := range row {
+				pl := newPlot(st, pn.title, "original output", "normalized output")
+				if k == 1 {
+					pl.Y.Label.Text = ""
+				}
+				if r != len(grid)-1 {
+					pl.X.Label.Text = ""
+				}
+				sc := *pn.sc
+				sc.radius = st.Marker * 0.5
+				pl.Add(&sc)
+				if pn.P > 0 {
+					xmin, xmax, _, _ := sc.DataRange()
+					ln, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: xmin / pn.P}, {X: xmax, Y: xmax / pn.P}})
+					if err != nil {
+						return nil, err
+					}
+					ln.Color = color.Gray{Y: 40}
+					ln.Dashes = []vg.Length{st.Line * 3, st.Line * 2.5}
+					ln.Width = st.Line * 0.8
+					pl.Add(ln)
+					if k == 0 {
+						pl.Legend.Add(fmt.Sprintf("x / P_l (P_l = %.3g)", pn.P), ln)
+						pl.Legend.Top, pl.Legend.Left = true, true
+					}
+				}
+				out = append(out, pl)
+			}
+			rows = append(rows, out)
+		}
+		return rows, nil
+	}
+	f.height = func(st Style, rows int) vg.Length { return vg.Length(rows) * max(st.Width*0.3, st.PanelHeight*0.8) }
 	return f, nil
 }
 
@@ -183,14 +206,15 @@ func hsv(h, s, v float64) color.Color {
 
 // channelScatter draws small dots, each with its own colour.
 type channelScatter struct {
-	pts plotter.XYs
-	col []color.Color
+	pts    plotter.XYs
+	col    []color.Color
+	radius vg.Length
 }
 
 func (s *channelScatter) Plot(c draw.Canvas, p *gplot.Plot) {
 	tx, ty := p.Transforms(&c)
 	for i, pt := range s.pts {
-		c.DrawGlyph(draw.GlyphStyle{Color: s.col[i], Radius: vg.Points(1.3), Shape: draw.CircleGlyph{}}, vg.Point{X: tx(pt.X), Y: ty(pt.Y)})
+		c.DrawGlyph(draw.GlyphStyle{Color: s.col[i], Radius: s.radius, Shape: draw.CircleGlyph{}}, vg.Point{X: tx(pt.X), Y: ty(pt.Y)})
 	}
 }
 

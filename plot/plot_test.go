@@ -40,11 +40,11 @@ func fixed(t *testing.T) *sweep.Results {
 func checkFigure(t *testing.T, f *plot.Figure, minRows int) {
 	t.Helper()
 	dir := t.TempDir()
-	files, err := f.Save(dir)
+	files, err := f.Save(dir, plot.Screen, "png", "svg", "pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 3 {
+	if len(files) != 4 {
 		t.Fatalf("%s: saved %v", f.Name, files)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, f.Name+".png"))
@@ -55,13 +55,20 @@ func checkFigure(t *testing.T, f *plot.Figure, minRows int) {
 	if err != nil {
 		t.Fatalf("%s.png: %v", f.Name, err)
 	}
-	wantW := int(math.Round(float64(f.Width) / 72 * plot.DPI))
-	wantH := int(math.Round(float64(f.Height) / 72 * plot.DPI))
+	w, h, err := f.Size(plot.Screen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantW := int(math.Round(float64(w) / 72 * float64(plot.Screen.DPI)))
+	wantH := int(math.Round(float64(h) / 72 * float64(plot.Screen.DPI)))
 	if b := img.Bounds(); abs(b.Dx()-wantW) > 1 || abs(b.Dy()-wantH) > 1 {
 		t.Errorf("%s.png is %d×%d pixels, want %d×%d", f.Name, b.Dx(), b.Dy(), wantW, wantH)
 	}
 	if len(data) > 400<<10 {
 		t.Errorf("%s.png is %d bytes", f.Name, len(data))
+	}
+	if pdf, err := os.ReadFile(filepath.Join(dir, f.Name+".pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("%s.pdf: %v, not a PDF", f.Name, err)
 	}
 	svg, err := os.ReadFile(filepath.Join(dir, f.Name+".svg"))
 	if err != nil || !bytes.Contains(svg, []byte("<svg")) {
@@ -146,9 +153,19 @@ func tinyModel() *graph.Model {
 }
 
 func TestNetworkFigures(t *testing.T) {
+	figs := networkFigures(t)
+	for i, rows := range []int{100, 10, 10} {
+		checkFigure(t, figs[i], rows)
+	}
+}
+
+// networkFigures draws Figure 6, the raster and the membrane traces of a
+// tiny random network.
+func networkFigures(t *testing.T) []*plot.Figure {
+	t.Helper()
 	m := tinyModel()
 	r := rand.New(rand.NewPCG(7, 8))
-	const n = 30
+	const n = 6
 	x := make([]float32, n*36)
 	for i := range x {
 		x[i] = r.Float32()
@@ -177,9 +194,7 @@ func TestNetworkFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigure(t, f6, 100)
-
-	net, err := snn.Convert(nm, snn.Config{Tmax: 8})
+	net, err := snn.Convert(nm, snn.Config{Tmax: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +210,6 @@ func TestNetworkFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigure(t, fr, 10)
 	var traces []*snn.Trace
 	picks := plot.PickTraces(net, &res)
 	if len(picks) < 2 {
@@ -212,7 +226,7 @@ func TestNetworkFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFigure(t, fm, 10)
+	return []*plot.Figure{f6, fr, fm}
 }
 
 func TestTitle(t *testing.T) {

@@ -22,20 +22,41 @@ func Raster(n *snn.Network, r *snn.SampleResult, caption string) (*Figure, error
 	if len(r.Times) != len(n.Layers) {
 		return nil, errors.New("plot: sample result does not belong to the network")
 	}
-	type band struct {
-		name  string
-		times []int32
+	full := make([]string, len(n.Layers))
+	for i, l := range n.Layers {
+		full[i] = l.Name
 	}
-	bands := []band{{"input", r.Input}}
+	short := ShortNames(full)
+	bands := []band{{"input", "input", r.Input}}
 	for i, l := range n.Layers {
 		if l.Analog {
-			bands[0].name = l.Name + " (analog)"
+			bands[0].name, bands[0].full = short[i]+" (analog)", l.Name+" (analog)"
 			continue
 		}
-		bands = append(bands, band{l.Name, r.Times[i]})
+		bands = append(bands, band{short[i], l.Name, r.Times[i]})
 	}
-	p := newPlot(caption, "time (global simulation step)", "")
-	f := &Figure{Name: NameRaster, Width: 7 * vg.Inch, Height: 4.2 * vg.Inch, Header: []string{"layer", "neuron", "step"}}
+	f := &Figure{Name: NameRaster, Title: caption, Caption: "n = 1 test image; one dot per spike, a row per neuron; dotted: the start τ of each layer's window",
+		Header: []string{"layer", "neuron", "step"}}
+	var err error
+	if _, err = rasterPanels(Screen, n, bands, f); err != nil {
+		return nil, err
+	}
+	f.panels = func(st Style) ([][]*gplot.Plot, error) { return rasterPanels(st, n, bands, nil) }
+	f.height = func(st Style, rows int) vg.Length { return st.PanelHeight * 1.2 }
+	return f, nil
+}
+
+// band is one row group of the raster: a layer's label, its full name
+// (for the CSV) and its neurons' spike times.
+type band struct {
+	name, full string
+	times      []int32
+}
+
+// rasterPanels builds the raster in style st; with rec not nil it also
+// appends the plotted spikes to rec.Rows.
+func rasterPanels(st Style, n *snn.Network, bands []band, rec *Figure) ([][]*gplot.Plot, error) {
+	p := newPlot(st, "", "time (global simulation step)", "")
 	var ticks []gplot.Tick
 	const h = 0.85
 	for b, bd := range bands {
@@ -45,7 +66,9 @@ func Raster(n *snn.Network, r *snn.SampleResult, caption string) (*Figure, error
 				continue
 			}
 			xy = append(xy, plotter.XY{X: float64(t), Y: float64(b) + h*float64(i)/float64(max(len(bd.times), 1))})
-			f.Rows = append(f.Rows, []string{bd.name, itoa(i), itoa(int(t))})
+			if rec != nil {
+				rec.Rows = append(rec.Rows, []string{bd.full, itoa(i), itoa(int(t))})
+			}
 		}
 		ticks = append(ticks, gplot.Tick{Value: float64(b) + h/2, Label: fmt.Sprintf("%s (%d)", bd.name, len(bd.times))})
 		if len(xy) == 0 {
@@ -56,7 +79,7 @@ func Raster(n *snn.Network, r *snn.SampleResult, caption string) (*Figure, error
 			return nil, err
 		}
 		sc.Shape = draw.BoxGlyph{}
-		sc.Radius = vg.Points(0.9)
+		sc.Radius = st.Marker * 0.36
 		sc.Color = plotutil.Color(b)
 		p.Add(sc)
 	}
@@ -69,14 +92,22 @@ func Raster(n *snn.Network, r *snn.SampleResult, caption string) (*Figure, error
 			return nil, err
 		}
 		ln.Color = color.Gray{Y: 170}
-		ln.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+		ln.Dashes = []vg.Length{st.Line, st.Line * 2}
 		p.Add(ln)
 	}
 	p.Y.Tick.Marker = gplot.ConstantTicks(ticks)
 	p.Y.Min, p.Y.Max = -0.05, float64(len(bands))
-	p.X.Min = 0
-	f.Draw = single(p)
-	return f, nil
+	// Room after the last spike, so that it is not drawn on the edge.
+	last := int32(0)
+	for _, bd := range bands {
+		for _, t := range bd.times {
+			if t != snn.NoSpike {
+				last = max(last, t)
+			}
+		}
+	}
+	p.X.Min, p.X.Max = 0, float64(last)*1.03+1
+	return [][]*gplot.Plot{{p}}, nil
 }
 
 // TraceChoice names a neuron to trace.
@@ -153,14 +184,31 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 	if len(traces) == 0 {
 		return nil, errors.New("plot: no traces")
 	}
-	f := &Figure{Name: NameMembrane, Width: 7 * vg.Inch, Height: 5 * vg.Inch, Header: []string{"layer", "neuron", "step", "u", "i"}}
-	cols := 2
+	f := &Figure{Name: NameMembrane, Title: caption, Caption: "n = 1 test image; dashed: threshold θ; dotted: window start τ, readout τ + T, rectifier step",
+		Header: []string{"layer", "neuron", "step", "u", "i"}}
+	if _, err := membranePanels(Screen, n, traces, f); err != nil {
+		return nil, err
+	}
+	f.panels = func(st Style) ([][]*gplot.Plot, error) { return membranePanels(st, n, traces, nil) }
+	f.height = func(st Style, rows int) vg.Length { return vg.Length(rows) * st.PanelHeight * 0.7 }
+	return f, nil
+}
+
+// membranePanels builds the traces' panels, st.TraceColumns to a row, in
+// style st;
+// with rec not nil it also appends the plotted values to rec.Rows.
+func membranePanels(st Style, n *snn.Network, traces []*snn.Trace, rec *Figure) ([][]*gplot.Plot, error) {
+	cols := st.TraceColumns
 	rows := (len(traces) + cols - 1) / cols
-	f.Height = vg.Length(rows)*2.3*vg.Inch + 0.4*vg.Inch
 	ps := make([][]*gplot.Plot, rows)
 	for r := range ps {
 		ps[r] = make([]*gplot.Plot, cols)
 	}
+	full := make([]string, len(n.Layers))
+	for i, l := range n.Layers {
+		full[i] = l.Name
+	}
+	short := ShortNames(full)
 	for k, tr := range traces {
 		l := n.Layers[tr.Layer]
 		end := len(tr.U) - 1
@@ -176,11 +224,13 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 		var u plotter.XYs
 		for t := start; t <= end; t++ {
 			u = append(u, plotter.XY{X: float64(t), Y: float64(tr.U[t])})
-			f.Rows = append(f.Rows, []string{l.Name, itoa(tr.Neuron), itoa(t), ftoa(float64(tr.U[t])), ftoa(float64(tr.I[t]))})
+			if rec != nil {
+				rec.Rows = append(rec.Rows, []string{l.Name, itoa(tr.Neuron), itoa(t), ftoa(float64(tr.U[t])), ftoa(float64(tr.I[t]))})
+			}
 		}
 		what := describeSpike(tr, l)
-		p := newPlot(fmt.Sprintf("%s #%d: %s", l.Name, tr.Neuron, what), "time (global step)", "membrane potential u")
-		p.Title.TextStyle.Font.Size = vg.Points(10)
+		p := newPlot(st, fmt.Sprintf("%s #%d: %s", short[tr.Layer], tr.Neuron, what), "time (global step)", "membrane potential u")
+		p.Title.TextStyle.Font.Size = st.Tick
 		if k%cols != 0 {
 			p.Y.Label.Text = ""
 		}
@@ -190,10 +240,10 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 		}
 		ln.StepStyle = plotter.PostStep
 		ln.Color = color.RGBA{R: 200, A: 255}
-		ln.Width = vg.Points(1.5)
+		ln.Width = st.Line * 1.2
 		p.Add(ln)
 		th, _ := plotter.NewLine(plotter.XYs{{X: float64(start), Y: float64(tr.Theta)}, {X: float64(end), Y: float64(tr.Theta)}})
-		th.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		th.Dashes = []vg.Length{st.Line * 3, st.Line * 2.5}
 		th.Color = color.Gray{Y: 80}
 		p.Add(th)
 		if k == 0 {
@@ -201,8 +251,8 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 			p.Legend.Add("θ", th)
 			// Below the θ line, where u is still near 0.
 			p.Legend.Top, p.Legend.Left = true, true
-			p.Legend.YOffs = -vg.Points(22)
-			p.Legend.XOffs = vg.Points(4)
+			p.Legend.YOffs = -st.Legend * 2.4
+			p.Legend.XOffs = st.Legend / 2
 		}
 		lo, hi := 0.0, float64(tr.Theta)
 		for _, v := range u {
@@ -214,13 +264,13 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 			}
 			vl, _ := plotter.NewLine(plotter.XYs{{X: float64(s), Y: lo}, {X: float64(s), Y: hi}})
 			vl.Color = color.Gray{Y: 150}
-			vl.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+			vl.Dashes = []vg.Length{st.Line, st.Line * 2}
 			p.Add(vl)
 		}
 		if tr.Spike != snn.NoSpike {
 			sc, _ := plotter.NewScatter(plotter.XYs{{X: float64(tr.Spike), Y: float64(tr.U[tr.Spike])}})
 			sc.Shape = draw.TriangleGlyph{}
-			sc.Radius = vg.Points(4)
+			sc.Radius = st.Marker * 1.6
 			sc.Color = color.Black
 			p.Add(sc)
 			if k == 0 {
@@ -229,8 +279,7 @@ func Membrane(n *snn.Network, traces []*snn.Trace, caption string) (*Figure, err
 		}
 		ps[k/cols][k%cols] = p
 	}
-	f.Draw = grid(ps, caption)
-	return f, nil
+	return ps, nil
 }
 
 func describeSpike(tr *snn.Trace, l *snn.Layer) string {

@@ -134,7 +134,10 @@ func MarkdownSweep(w io.Writer, s *sweep.Results, figs []Figure) error {
 		p(" ANN error %.2f %%, %d MACs per sample.", 100-*a, s.Points[0].ANNMACs)
 	}
 	b := s.Points[s.Best]
-	p("\n\n## Best point\n\nTmax %d, percentile %g: the highest SNN accuracy (ties: fewest Ω).\n\n", b.Tmax, b.Percentile)
+	p("\n\n## Best point\n\nTmax %d, percentile %g: the %s.\n\n", b.Tmax, b.Percentile, BestRule(s))
+	if s.SelectOn != sweep.SelectVal {
+		p("Caveat: chosen on the test set it reports, so its test error is biased low; `--select-on val` chooses on held-out training images.\n\n")
+	}
 	p("| | ANN error | SNN error | neurons | spikes | time steps | Ω |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	p("| this sweep, best | %s | %.2f | %s | %s | %.0f | %s |\n", strings.TrimSuffix(errString(b.ANNAccuracy), " %"),
 		100-b.SNNAccuracy, si(float64(b.Neurons)), si(b.Spikes), b.FirstSpike, si(b.Omega))

@@ -15,6 +15,20 @@ import (
 // row and, when the sweep ran it, the rate-coded baseline of every
 // percentile beside Quartz's best point at that percentile.
 func SweepText(w io.Writer, s *sweep.Results) error {
+	return sweepText(w, s)
+}
+
+// BestRule says how and on which samples a sweep chose its best point.
+func BestRule(s *sweep.Results) string {
+	if s.SelectOn == sweep.SelectVal && s.Validation != nil && len(s.Validation.Accuracy) == len(s.Points) {
+		v := s.Validation
+		return fmt.Sprintf("highest SNN accuracy on a validation slice, %d %s images outside the calibration draw: %.2f %% there; ties: fewest Ω",
+			v.Samples, v.Data, v.Accuracy[s.Best])
+	}
+	return "highest SNN accuracy on the test set; ties: fewest Ω"
+}
+
+func sweepText(w io.Writer, s *sweep.Results) error {
 	ew := &errWriter{w: w}
 	ew.printf("sweep %s on %s: %d samples, %d points (%d Tmax × %d percentiles)\n", s.Model, s.Data, s.Samples,
 		len(s.Points), len(s.Tmax), len(s.Percentiles))
@@ -61,7 +75,10 @@ func SweepText(w io.Writer, s *sweep.Results) error {
 	tw.Flush()
 
 	b := s.Points[s.Best]
-	ew.printf("\nbest point: Tmax %d, percentile %g (highest SNN accuracy; ties: fewest Ω)\n", b.Tmax, b.Percentile)
+	ew.printf("\nbest point: Tmax %d, percentile %g (%s)\n", b.Tmax, b.Percentile, BestRule(s))
+	if s.SelectOn != sweep.SelectVal {
+		ew.printf("caveat: chosen on the test set it reports, so its test error is biased low; --select-on val chooses on held-out training images\n")
+	}
 	if ew.err != nil {
 		return ew.err
 	}

@@ -20,6 +20,7 @@
 //	DIR/sweep.json           the configuration (model fingerprint, data, calibration)
 //	DIR/ann.json             the ANN's accuracy on the test set
 //	DIR/points/t16_p99.json  one pipeline.Result per finished point
+//	DIR/points/t16_p99.val.json with SelectVal: the point's accuracy on the validation slice
 //	DIR/points/rate_p99.json with Config.RateSteps: a percentile's rate baseline
 //	DIR/results.json         Results: every point, the best one, the rate baselines
 //	DIR/results.csv          one row per point, every scalar metric
@@ -41,9 +42,18 @@
 //
 // # Best point
 //
-// The best point has the highest SNN accuracy; ties go to the fewest
-// operations Ω (σ = current updates), then to the earlier point in grid
-// order.
+// The best point has the highest SNN accuracy on the samples it is chosen
+// on; ties go to the fewest operations Ω (σ = current updates), then to the
+// earlier point in grid order. With Config.SelectOn = SelectVal (the
+// default) those are a validation slice of the training split:
+// pipeline.SplitIndices(train, Calib, ValSamples, CalibSeed), the
+// ValSamples images after the calibration draw in the same seeded
+// permutation, so neither a calibration nor a test image. Every point is
+// also simulated on the slice (DIR/points/t16_p99.val.json, resumed like
+// the points) and Results.Validation holds the accuracies; the test
+// accuracy of the best point is then an unbiased estimate. With SelectTest
+// the best point is chosen on the test set it reports, as sweeps did before
+// (and as Load reads a results.json without select_on).
 //
 // # Shards
 //

@@ -68,6 +68,17 @@ func Load(dir string) (*Results, error) {
 	if r.Format != Format {
 		return nil, fmt.Errorf("%s: not a quartz sweep (format %q)", name, r.Format)
 	}
+	switch r.SelectOn {
+	case "":
+		r.SelectOn = SelectTest // written before select_on: chosen on the test set
+	case SelectTest:
+	case SelectVal:
+		if r.Validation == nil || len(r.Validation.Accuracy) != len(r.Points) {
+			return nil, fmt.Errorf("%s: select_on val without a validation accuracy per point", name)
+		}
+	default:
+		return nil, fmt.Errorf("%s: select_on %q: want %s or %s", name, r.SelectOn, SelectVal, SelectTest)
+	}
 	for i, p := range r.Points {
 		if p == nil {
 			return nil, fmt.Errorf("%s: point %d is empty", name, i)
@@ -92,7 +103,9 @@ func Load(dir string) (*Results, error) {
 // prints), in that order, nested objects flattened with dotted names
 // ("energy.loihi.dynamic"); arrays (the per-layer table, warnings) are left
 // to results.json. A null is an empty cell; numbers are written as JSON
-// writes them. A last column, best, marks the best point with 1.
+// writes them. Then come, with a validation slice, val_snn_accuracy (the
+// point's SNN accuracy on it) and val_samples; best, which marks the best
+// point with 1; and best_on, where it was chosen (val or test).
 func (r *Results) WriteCSV(w io.Writer) error {
 	var cols []string
 	seen := map[string]bool{}
@@ -111,18 +124,30 @@ func (r *Results) WriteCSV(w io.Writer) error {
 			rows[i][f.Name] = f.Value
 		}
 	}
+	val := r.Validation != nil && len(r.Validation.Accuracy) == len(r.Points)
 	cw := csv.NewWriter(w)
-	cw.Write(append(append([]string(nil), cols...), "best"))
+	head := append([]string(nil), cols...)
+	if val {
+		head = append(head, "val_snn_accuracy", "val_samples")
+	}
+	cw.Write(append(head, "best", "best_on"))
+	on := r.SelectOn
+	if on == "" {
+		on = SelectTest
+	}
 	for i, row := range rows {
-		rec := make([]string, 0, len(cols)+1)
+		rec := make([]string, 0, len(head)+2)
 		for _, c := range cols {
 			rec = append(rec, row[c])
+		}
+		if val {
+			rec = append(rec, strconv.FormatFloat(r.Validation.Accuracy[i], 'f', -1, 64), strconv.Itoa(r.Validation.Samples))
 		}
 		best := "0"
 		if i == r.Best {
 			best = "1"
 		}
-		cw.Write(append(rec, best))
+		cw.Write(append(rec, best, on))
 	}
 	cw.Flush()
 	return cw.Error()

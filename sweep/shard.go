@@ -35,6 +35,21 @@ type Partial struct {
 	Segments []Segment `json:"segments"`
 	// Seconds is the shard's wall time.
 	Seconds float64 `json:"seconds"`
+	// SelectOn is where the best point is chosen (Config.SelectOn). With
+	// SelectVal, Validation identifies the slice (its Accuracy empty) and
+	// Val holds the validation accuracy of the grid points assigned to
+	// this shard: point k goes to shard k mod n, so that each is measured
+	// once.
+	SelectOn   string      `json:"select_on"`
+	Validation *Validation `json:"validation,omitempty"`
+	Val        []ValPart   `json:"val,omitempty"`
+}
+
+// ValPart is a grid point's SNN accuracy on the validation slice.
+type ValPart struct {
+	Tmax       int     `json:"tmax"`
+	Percentile float64 `json:"percentile"`
+	Accuracy   float64 `json:"snn_accuracy"`
 }
 
 // ANNPart is the ANN's tally on the samples [Lo, Hi).
@@ -71,6 +86,19 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 	}
 	if cfg.Calib < 0 {
 		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
+	}
+	switch cfg.SelectOn {
+	case "":
+		cfg.SelectOn = SelectVal
+	case SelectVal, SelectTest:
+	default:
+		return nil, fmt.Errorf("select on %q: want %s or %s", cfg.SelectOn, SelectVal, SelectTest)
+	}
+	if cfg.ValSamples == 0 {
+		cfg.ValSamples = DefaultValSamples
+	}
+	if cfg.ValSamples < 0 {
+		return nil, fmt.Errorf("validation samples %d: must be ≥ 1", cfg.ValSamples)
 	}
 	if test.Len() == 0 || calib.Len() == 0 {
 		return nil, errors.New("empty data set")
@@ -110,7 +138,15 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 	S := test.Len()
 	part := &Partial{Manifest: Manifest{Format: Format, Version: 1, Model: cfg.ModelName, ModelID: cfg.ModelID, Data: test.Name,
 		Samples: S, Calib: min(cfg.Calib, calib.Len()), CalibSeed: cfg.CalibSeed, Threshold: cfg.Threshold.String(),
-		AnalogFirst: cfg.AnalogFirst}, Tmax: cfg.Grid.Tmax, Pcts: cfg.Grid.Percentiles, CalibKey: key}
+		AnalogFirst: cfg.AnalogFirst}, Tmax: cfg.Grid.Tmax, Pcts: cfg.Grid.Percentiles, CalibKey: key, SelectOn: cfg.SelectOn}
+	var valSet *dataset.Set
+	if cfg.SelectOn == SelectVal {
+		var v *Validation
+		if valSet, v, err = valSlice(calib, cfg); err != nil {
+			return nil, err
+		}
+		part.Validation = v
+	}
 
 	// The ANN on this shard's slice of the samples.
 	lo, hi := sp.Range(int64(S))
@@ -142,18 +178,26 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 		}
 	}
 
-	// The grid points' samples.
+	// The grid points' samples, and the validation accuracy of the points
+	// k ≡ index (mod count).
 	points := cfg.Grid.Points()
 	ulo, uhi := sp.Range(int64(len(points)) * int64(S))
 	var segs []Segment
+	seg := make([]int, len(points)) // index in segs + 1; 0: none
+	valHere := func(k int) bool { return valSet != nil && k%sp.Count == sp.Index }
+	work := 0
 	for k, p := range points {
 		a, b := max(ulo, int64(k)*int64(S)), min(uhi, int64(k+1)*int64(S))
 		if a < b {
 			segs = append(segs, Segment{Tmax: p.Tmax, Percentile: p.Percentile,
 				Part: pipeline.Part{Lo: int(a - int64(k)*int64(S)), Hi: int(b - int64(k)*int64(S))}})
+			seg[k] = len(segs)
+		}
+		if seg[k] > 0 || valHere(k) {
+			work++
 		}
 	}
-	if len(segs) > 0 {
+	if work > 0 {
 		if err := pipeline.CheckMemory("calibrating "+cfg.ModelName, pipeline.EstimateConvert(s, calib, cfg.Workers), cfg.MaxMemory); err != nil {
 			return nil, err
 		}
@@ -166,14 +210,15 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 				fmt.Fprintf(cfg.Progress, "note: %s\n", note)
 			}
 		}
-		bar := newBar(cfg.Progress, "sweep shard "+sp.String(), len(segs))
+		bar := newBar(cfg.Progress, "sweep shard "+sp.String(), work)
 		var base *pipeline.Converted
-		for i := range segs {
-			sg := &segs[i]
+		for k, p := range points {
+			if seg[k] == 0 && !valHere(k) {
+				continue
+			}
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			p := Point{Tmax: sg.Tmax, Percentile: sg.Percentile}
 			if base == nil || base.Config.Percentile != p.Percentile {
 				nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
 				if err != nil {
@@ -187,18 +232,28 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 			if c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst}); err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
-			sub, err := subset(sg.Lo, sg.Hi)
-			if err != nil {
-				return nil, err
+			if valHere(k) {
+				r, err := pipeline.Evaluate(ctx, &c, valSet)
+				if err != nil {
+					return nil, fmt.Errorf("%s, validation slice: %w", p, err)
+				}
+				part.Val = append(part.Val, ValPart{Tmax: p.Tmax, Percentile: p.Percentile, Accuracy: r.SNNAccuracy})
 			}
-			t, err := pipeline.EvaluatePart(ctx, &c, sub, 0, sub.Len())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+			if seg[k] > 0 {
+				sg := &segs[seg[k]-1]
+				sub, err := subset(sg.Lo, sg.Hi)
+				if err != nil {
+					return nil, err
+				}
+				t, err := pipeline.EvaluatePart(ctx, &c, sub, 0, sub.Len())
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", p, err)
+				}
+				sg.Base = pipeline.Base(&c, test)
+				sg.Base.Model = cfg.ModelName
+				sg.Layout = pipeline.LayoutOf(&c)
+				sg.Tally = *t
 			}
-			sg.Base = pipeline.Base(&c, test)
-			sg.Base.Model = cfg.ModelName
-			sg.Layout = pipeline.LayoutOf(&c)
-			sg.Tally = *t
 			bar.Add(1)
 		}
 		bar.Done()
@@ -230,7 +285,8 @@ func MergeShards(dir string, parts []*Partial) (*Results, error) {
 	var seconds float64
 	byPoint := map[Point][]*pipeline.Part{}
 	for k, pt := range parts {
-		if pt.Manifest != p0.Manifest || !slices.Equal(pt.Tmax, p0.Tmax) || !slices.Equal(pt.Pcts, p0.Pcts) || pt.CalibKey != p0.CalibKey {
+		if pt.Manifest != p0.Manifest || !slices.Equal(pt.Tmax, p0.Tmax) || !slices.Equal(pt.Pcts, p0.Pcts) || pt.CalibKey != p0.CalibKey ||
+			pt.SelectOn != p0.SelectOn || !sameSlice(pt.Validation, p0.Validation) {
 			return nil, fmt.Errorf("part %d is of another sweep than part 0", k)
 		}
 		a := pt.ANN
@@ -279,7 +335,38 @@ func MergeShards(dir string, parts []*Partial) (*Results, error) {
 	for p := range byPoint {
 		return nil, fmt.Errorf("a part holds %s, which is not on the grid", p)
 	}
-	res.Best = Best(res.Points)
+	res.SelectOn = p0.SelectOn
+	if res.SelectOn == "" {
+		res.SelectOn = SelectTest // parts written before the choice was recorded
+	}
+	var vals []valPoint
+	if p0.Validation != nil {
+		v := *p0.Validation
+		res.Validation = &v
+		acc := map[Point]*float64{}
+		for k, pt := range parts {
+			for _, vp := range pt.Val {
+				p := Point{Tmax: vp.Tmax, Percentile: vp.Percentile}
+				if acc[p] != nil {
+					return nil, fmt.Errorf("part %d: the validation accuracy of %s is in another part too", k, p)
+				}
+				a := vp.Accuracy
+				acc[p] = &a
+			}
+		}
+		v.Accuracy = make([]float64, len(points))
+		for i, p := range points {
+			if acc[p] == nil {
+				return nil, fmt.Errorf("the validation accuracy of %s is in no part", p)
+			}
+			v.Accuracy[i] = *acc[p]
+			vals = append(vals, valPoint{Tmax: p.Tmax, Percentile: p.Percentile, Data: v.Data, Samples: v.Samples, Calib: v.Calib, Seed: v.Seed, Accuracy: *acc[p]})
+		}
+		res.Validation.Accuracy = v.Accuracy
+		res.Best = BestBy(res.Points, v.Accuracy)
+	} else {
+		res.Best = Best(res.Points)
+	}
 	res.Seconds = seconds
 
 	if err := prepareDir(dir); err != nil {
@@ -296,10 +383,25 @@ func MergeShards(dir string, parts []*Partial) (*Results, error) {
 			return nil, err
 		}
 	}
+	for i, p := range points {
+		if vals != nil {
+			if err := writeJSON(valPath(dir, p), vals[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := res.Write(dir); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// sameSlice reports whether two parts name the same validation slice.
+func sameSlice(a, b *Validation) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Data == b.Data && a.Samples == b.Samples && a.Calib == b.Calib && a.Seed == b.Seed
 }
 
 // setANN puts the sweep's ANN numbers into a point's result and derives

@@ -48,6 +48,13 @@ type Config struct {
 	// RateSteps steps once per percentile (pipeline.EvaluateRate, reading
 	// accuracy and costs at ratecode.DefaultCheckpoints(N)); 0 is off.
 	RateSteps int
+	// SelectOn is where the best point is chosen: SelectVal (the default
+	// when "") on a validation slice of ValSamples training images
+	// (default DefaultValSamples) held out of the calibration draw, or
+	// SelectTest on the test set the points report, which biases the
+	// best point's test accuracy upwards.
+	SelectOn   string
+	ValSamples int
 	// Evaluated, if not nil, is called after each point has been computed
 	// (not for points read back from a previous run); RateEvaluated after
 	// each rate baseline has been computed.
@@ -68,6 +75,14 @@ type Results struct {
 	Points []*pipeline.Result `json:"points"`
 	// Best is the index in Points of the best point (see the package doc).
 	Best int `json:"best"`
+	// SelectOn says on which samples Best was chosen: SelectVal (the
+	// Validation slice of the training split) or SelectTest (the test set
+	// the points report). Load reads a sweep written before the field
+	// existed as SelectTest, which is how it chose.
+	SelectOn string `json:"select_on"`
+	// Validation holds, with SelectVal, the slice and every point's SNN
+	// accuracy on it.
+	Validation *Validation `json:"validation,omitempty"`
 	// Rate holds, with Config.RateSteps, the rate-coded baseline of every
 	// percentile, in the order of Percentiles; absent otherwise.
 	Rate []*pipeline.RateResult `json:"rate,omitempty"`
@@ -77,6 +92,26 @@ type Results struct {
 	Computed     int     `json:"computed"`
 	RateComputed int     `json:"rate_computed,omitempty"`
 	Seconds      float64 `json:"seconds"`
+}
+
+// Where the best point is chosen (Config.SelectOn, Results.SelectOn).
+const (
+	SelectVal  = "val"
+	SelectTest = "test"
+)
+
+// Validation is the slice of the training split on which a sweep chooses
+// its best point: pipeline.SplitIndices(train, Calib, Samples, Seed), the
+// Samples training images after the calibration draw in the same seeded
+// permutation, so never a calibration image and never a test image.
+type Validation struct {
+	Data    string `json:"data"`
+	Samples int    `json:"samples"`
+	Calib   int    `json:"calibration_samples"`
+	Seed    uint64 `json:"seed"`
+	// Accuracy holds every point's SNN accuracy (%) on the slice, in the
+	// order of Points.
+	Accuracy []float64 `json:"snn_accuracy"`
 }
 
 // Format identifies sweep files.
@@ -122,6 +157,19 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 	if cfg.RateSteps < 0 || cfg.RateSteps > ratecode.MaxSteps {
 		return nil, fmt.Errorf("rate steps %d: want 0 (off) or 1..%d", cfg.RateSteps, ratecode.MaxSteps)
 	}
+	switch cfg.SelectOn {
+	case "":
+		cfg.SelectOn = SelectVal
+	case SelectVal, SelectTest:
+	default:
+		return nil, fmt.Errorf("select on %q: want %s or %s", cfg.SelectOn, SelectVal, SelectTest)
+	}
+	if cfg.ValSamples == 0 {
+		cfg.ValSamples = DefaultValSamples
+	}
+	if cfg.ValSamples < 0 {
+		return nil, fmt.Errorf("validation samples %d: must be ≥ 1", cfg.ValSamples)
+	}
 	if test.Len() == 0 || calib.Len() == 0 {
 		return nil, errors.New("empty data set")
 	}
@@ -144,7 +192,26 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 
 	points := cfg.Grid.Points()
 	res := &Results{Format: Format, Version: 1, Model: cfg.ModelName, Data: test.Name, Samples: test.Len(),
-		Tmax: cfg.Grid.Tmax, Percentiles: cfg.Grid.Percentiles, Points: make([]*pipeline.Result, len(points))}
+		Tmax: cfg.Grid.Tmax, Percentiles: cfg.Grid.Percentiles, Points: make([]*pipeline.Result, len(points)), SelectOn: cfg.SelectOn}
+	var valSet *dataset.Set
+	var valAcc []*float64
+	valMissing := 0
+	if cfg.SelectOn == SelectVal {
+		var err error
+		if valSet, res.Validation, err = valSlice(calib, cfg); err != nil {
+			return nil, err
+		}
+		valAcc = make([]*float64, len(points))
+		for i, p := range points {
+			a, err := readVal(dir, p, res.Validation)
+			if err != nil && cfg.Progress != nil {
+				fmt.Fprintf(cfg.Progress, "sweep: %v; recomputing %s on the validation slice\n", err, p.Key())
+			}
+			if valAcc[i] = a; a == nil {
+				valMissing++
+			}
+		}
+	}
 	missing := 0
 	for i, p := range points {
 		r, err := readPoint(dir, p)
@@ -171,13 +238,21 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 		}
 	}
 
-	if missing > 0 || rateMissing > 0 {
-		if err := compute(ctx, m, calib, test, dir, cfg, points, res); err != nil {
+	if missing > 0 || rateMissing > 0 || valMissing > 0 {
+		if err := compute(ctx, m, calib, test, valSet, valAcc, dir, cfg, points, res); err != nil {
 			return nil, err
 		}
 		res.Computed, res.RateComputed = missing, rateMissing
 	}
-	res.Best = Best(res.Points)
+	if res.Validation != nil {
+		res.Validation.Accuracy = make([]float64, len(points))
+		for i, a := range valAcc {
+			res.Validation.Accuracy[i] = *a
+		}
+		res.Best = BestBy(res.Points, res.Validation.Accuracy)
+	} else {
+		res.Best = Best(res.Points)
+	}
 	res.Seconds = time.Since(t0).Seconds()
 	if err := res.Write(dir); err != nil {
 		return nil, err
@@ -185,7 +260,7 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 	return res, nil
 }
 
-func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir string, cfg Config, points []Point, res *Results) error {
+func compute(ctx context.Context, m *graph.Model, calib, test, val *dataset.Set, valAcc []*float64, dir string, cfg Config, points []Point, res *Results) error {
 	if err := m.InferShapes(); err != nil {
 		return err
 	}
@@ -236,7 +311,8 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		}
 	}
 
-	j := &job{simplified: s, cal: cal, calibSize: n, test: test, dir: dir, cfg: cfg, pcfg: pcfg, ann: ann}
+	j := &job{simplified: s, cal: cal, calibSize: n, test: test, dir: dir, cfg: cfg, pcfg: pcfg, ann: ann,
+		val: val, validation: res.Validation, valAcc: valAcc}
 	if err := j.points(ctx, points, res); err != nil {
 		return err
 	}
@@ -253,14 +329,20 @@ type job struct {
 	cfg        Config
 	pcfg       pipeline.Config
 	ann        *annResult
+	// val is the validation slice (nil with SelectTest), validation its
+	// description and valAcc every point's accuracy on it (nil: to do).
+	val        *dataset.Set
+	validation *Validation
+	valAcc     []*float64
 }
 
 // points computes the Quartz points that res lacks.
 func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 	s, n, test, dir, cfg, pcfg, ann := j.simplified, j.calibSize, j.test, j.dir, j.cfg, j.pcfg, j.ann
 	todo := 0
-	for _, r := range res.Points {
-		if r == nil {
+	needVal := func(i int) bool { return j.val != nil && j.valAcc[i] == nil }
+	for i, r := range res.Points {
+		if r == nil || needVal(i) {
 			todo++
 		}
 	}
@@ -272,7 +354,7 @@ func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 	var err error
 	var base *pipeline.Converted // the normalized model of the current percentile
 	for i, p := range points {
-		if res.Points[i] != nil {
+		if res.Points[i] != nil && !needVal(i) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -291,6 +373,17 @@ func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 		c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst})
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
+		}
+		if needVal(i) {
+			a, err := j.evaluateVal(ctx, &c, p)
+			if err != nil {
+				return err
+			}
+			j.valAcc[i] = &a
+		}
+		if res.Points[i] != nil {
+			bar.Add(1)
+			continue
 		}
 		r, err := pipeline.Evaluate(ctx, &c, test)
 		if err != nil {
@@ -398,24 +491,17 @@ func countANN(m *graph.Model, test *dataset.Set, workers int) (int64, float64, e
 	return correct, time.Since(t0).Seconds(), nil
 }
 
-// Best returns the index of the best result: the highest SNN accuracy, ties
-// to the fewest Ω, then to the lowest index; −1 if rs has no result.
+// Best returns the index of the result with the highest SNN accuracy on
+// its own samples, ties to the fewest Ω, then to the lowest index; −1 if rs
+// has no result. A sweep with SelectTest chooses so.
 func Best(rs []*pipeline.Result) int {
-	best := -1
+	acc := make([]float64, len(rs))
 	for i, r := range rs {
-		if r == nil {
-			continue
-		}
-		if best < 0 {
-			best = i
-			continue
-		}
-		b := rs[best]
-		if r.SNNAccuracy > b.SNNAccuracy || (r.SNNAccuracy == b.SNNAccuracy && r.Omega < b.Omega) {
-			best = i
+		if r != nil {
+			acc[i] = r.SNNAccuracy
 		}
 	}
-	return best
+	return BestBy(rs, acc)
 }
 
 // prepareDir creates dir and dir/points and removes temporary files that
@@ -470,7 +556,7 @@ var ownFiles = map[string]bool{"sweep.json": true, "ann.json": true, "results.js
 
 // pointFile matches the files the sweep writes in points/: t8_p99.5.json,
 // rate_p99.json.
-var pointFile = regexp.MustCompile(`^(t[0-9]+|rate)_p[0-9]+(\.[0-9]+)?\.json$`)
+var pointFile = regexp.MustCompile(`^(t[0-9]+|rate)_p[0-9]+(\.[0-9]+)?(\.val)?\.json$`)
 
 // isOwnTemp reports whether name is a temporary file that atomicfile.Write
 // left while writing one of the sweep's own files (atomicfile.IsTemp: "." +

@@ -376,7 +376,18 @@ func fixedResults() *sweep.Results {
 			s.Points = append(s.Points, r)
 		}
 	}
-	s.Best = sweep.Best(s.Points)
+	// The best point is chosen on a validation slice where percentile 98.5
+	// does better than on the test set: not the test set's best point.
+	s.SelectOn = sweep.SelectVal
+	s.Validation = &sweep.Validation{Data: "mnist/train", Samples: 1000, Calib: 1000, Seed: 1}
+	for _, r := range s.Points {
+		a := r.SNNAccuracy - 0.5
+		if r.Percentile == 98.5 {
+			a += 0.75
+		}
+		s.Validation.Accuracy = append(s.Validation.Accuracy, a)
+	}
+	s.Best = sweep.BestBy(s.Points, s.Validation.Accuracy)
 	// The rate-coded baseline at N = 200 steps, one per percentile.
 	for k, pc := range s.Percentiles {
 		rr := &pipeline.RateResult{Model: "lenet5.onnx", Data: "mnist/test", Samples: 1000, Steps: 200, Percentile: pc,

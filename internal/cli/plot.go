@@ -33,8 +33,11 @@ const plotsDir = "plots"
 const fig6Samples = 20
 
 func runPlot(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "plot", "[flags] DIR")
-	out := fs.String("o", "", "output `DIR` for the figures (default: DIR/plots)")
+	fs := newFlagSet(e, "plot", "[flags] DIR|results.csv")
+	out := fs.String("o", "", "output `DIR` for the figures (default: DIR/plots, or DIR/plots-paper with --style paper; beside a results.csv: NAME-plots)")
+	styleName := fs.String("style", "screen", "figure `style`: screen (7 in wide, PNG at 100 dpi) or paper (one 3.5 in journal column, 8–9 pt text)")
+	dpi := fs.Int("dpi", 0, "resolution of the PNG files in `DPI` (default: the style's, 100 for screen, 300 for paper)")
+	formatList := fs.String("format", "", "picture `formats`, comma separated, of png, svg, pdf (default png,svg for screen, pdf,svg,png for paper); a CSV of the plotted numbers is always written")
 	model := fs.String("model", "", "the sweep's model `FILE.onnx`: adds the normalization figure, the spike raster and the membrane traces")
 	var d dataFlags
 	d.register(fs, "mnist", "test")
@@ -45,6 +48,8 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	pct := fs.Float64("percentile", 0, "percentile of that point (0: the best point's)")
 	var pre preprocFlags
 	pre.register(fs)
+	var analog analogFlag
+	fs.Var(&analog, "analog-first", "as the sweep ran (its recorded setting is used; a different one is refused)")
 	workers := workersFlag(fs)
 	// DIR may come before the flags too (quartz plot DIR --model F).
 	if err := parse(fs, args, 1<<20); err != nil {
@@ -65,8 +70,37 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	dir := args[0]
-	res, err := sweep.Load(dir)
+	st, err := plot.StyleNamed(*styleName)
 	if err != nil {
+		return fmt.Errorf("--style: %w", err)
+	}
+	if *dpi < 0 || *dpi > 1200 {
+		return fmt.Errorf("--dpi %d: want 1..1200 (0: the style's)", *dpi)
+	}
+	if *dpi > 0 {
+		st.DPI = *dpi
+	}
+	formats := []string{"png", "svg"}
+	if st.Name == plot.Paper.Name {
+		formats = []string{"pdf", "svg", "png"}
+	}
+	if *formatList != "" {
+		if formats, err = plot.ParseFormats(*formatList); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+	}
+	var res *sweep.Results
+	fromCSV := false
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		// A results.csv, such as the sweeps shipped in docs/.
+		fromCSV = true
+		if res, err = sweep.LoadCSV(dir); err != nil {
+			return fmt.Errorf("%s: not a sweep's results.csv: %w", dir, err)
+		}
+		if *model != "" {
+			return fmt.Errorf("--model: %s is a results.csv, which does not identify its model; --model needs a sweep directory", dir)
+		}
+	} else if res, err = sweep.Load(dir); err != nil {
 		return fmt.Errorf("%s: not a finished sweep (run quartz sweep -o %s first): %w", dir, dir, err)
 	}
 	if *model != "" {
@@ -75,7 +109,17 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *out == "" {
-		*out = filepath.Join(dir, plotsDir)
+		switch {
+		case fromCSV:
+			*out = strings.TrimSuffix(dir, filepath.Ext(dir)) + "-plots"
+		case st.Name == plot.Paper.Name:
+			*out = filepath.Join(dir, plotsDir+"-paper")
+		default:
+			*out = filepath.Join(dir, plotsDir)
+		}
+		if st.Name == plot.Paper.Name && fromCSV {
+			*out += "-paper"
+		}
 	}
 	point := res.Points[res.Best]
 	if *tmax != 0 || *pct != 0 {
@@ -89,6 +133,12 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 		if point == nil {
 			return fmt.Errorf("--tmax %d --percentile %g: no such point in %s", *tmax, *pct, dir)
 		}
+	}
+	if analog.set && analog.on != point.Analog {
+		return fmt.Errorf("--analog-first=%v: the sweep in %s ran with --analog-first=%v, and plot draws what it ran; leave the flag out", analog.on, dir, point.Analog)
+	}
+	if res.SelectOn != sweep.SelectVal {
+		fmt.Fprintf(e.stderr, "note: %s chose its best point on the test set: the figures say so, and the best point's test error is biased low\n", dir)
 	}
 
 	var figs []*plot.Figure
@@ -108,8 +158,12 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if err := add(plot.LayerCosts(point)); err != nil {
-		return err
+	if len(point.Layers) > 0 {
+		if err := add(plot.LayerCosts(point)); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stderr, "note: the per-layer figure needs the per-layer numbers of a sweep directory's results.json; a results.csv has none")
 	}
 	if *model != "" {
 		nf, err := networkFigures(ctx, *model, &pre, d, *calibN, *calibSeed, *workers, *sample, point, e)
@@ -120,16 +174,15 @@ func runPlot(ctx context.Context, e *env, args []string) error {
 	} else {
 		fmt.Fprintln(e.stderr, "note: the normalization, raster and membrane figures need the network: add --model FILE.onnx (and --data)")
 	}
+	exts := "{" + strings.Join(append(append([]string(nil), formats...), "csv"), ",") + "}"
 	for _, f := range figs {
-		files, err := f.Save(*out)
-		if err != nil {
+		if _, err := f.Save(*out, st, formats...); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%-48s %s\n", plot.Title(f.Name), filepath.Join(*out, f.Name)+".{png,svg,csv}")
-		_ = files
+		fmt.Fprintf(e.stdout, "%-50s %s\n", plot.Title(f.Name), filepath.Join(*out, f.Name)+"."+exts)
 	}
 	// A report written by quartz sweep --report gains the links.
-	if _, err := os.Stat(filepath.Join(dir, "report.md")); err == nil && *out == filepath.Join(dir, plotsDir) {
+	if _, err := os.Stat(filepath.Join(dir, "report.md")); err == nil && !fromCSV && *out == filepath.Join(dir, plotsDir) {
 		name, err := writeSweepMarkdown(dir, res)
 		if err != nil {
 			return err
@@ -240,7 +293,7 @@ func networkFigures(ctx context.Context, path string, pre *preprocFlags, d dataF
 	if err := o.Simulate(xi, &r); err != nil {
 		return nil, err
 	}
-	caption := fmt.Sprintf("%s sample %d (label %d, SNN class %d), Tmax %d, percentile %g", test.Name, sample, lab[0], r.Class, point.Tmax, point.Percentile)
+	caption := fmt.Sprintf("Spike raster: %s sample %d (label %d, SNN class %d), Tmax %d, percentile %g", test.Name, sample, lab[0], r.Class, point.Tmax, point.Percentile)
 	fr, err := plot.Raster(net, &r, caption)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,8 @@ var readmeExamples = map[string]readmeExample{
 	"quartz sweep --model FILE.onnx --data mnist -o DIR": {
 		[]string{"sweep", "--model", "MODEL", "--data", "mnist", "-o", "DIR", "--tmax", "4,16", "--percentile", "99,99.9", "--limit", "200", "--calib", "300", "--workers", "2"},
 		[]string{"4 points (4 computed now)", "wrote DIR/results.csv"}},
-	"quartz plot DIR": {[]string{"plot", "DIR"}, []string{"DIR/plots/"}},
+	"quartz plot DIR":      {[]string{"plot", "DIR"}, []string{"DIR/plots/"}},
+	"quartz plot FILE.csv": {[]string{"plot", "DIR/results.csv", "--format", "svg"}, []string{"DIR/results-plots/fig2_error_vs_tmax.{svg,csv}"}},
 	"quartz map --hw loihi1 --model FILE.onnx": {
 		[]string{"map", "--hw", "loihi1", "--model", "MODEL", "--calib", "300", "--workers", "2"},
 		[]string{"8 cores on 1 chip(s)"}},

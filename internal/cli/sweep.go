@@ -51,6 +51,8 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	fs.Var(&analog, "analog-first", analogUsage)
 	mdReport := fs.Bool("report", false, "also write a Markdown report, DIR/report.md")
 	rateSteps := fs.Int("rate-steps", 0, "also run the rate-coded baseline for `N` steps once per percentile (0: off); DIR/rate.csv")
+	selectOn := fs.String("select-on", sweep.SelectVal, "choose the best point on `val` (a validation slice of training images outside the calibration draw) or test (the test set it reports: biased)")
+	valN := fs.Int("val-samples", sweep.DefaultValSamples, "size `N` of the validation slice of --select-on val")
 	var pre preprocFlags
 	pre.register(fs)
 	cache := fs.String("cache", "", "calibration cache `DIR` (default $XDG_CACHE_HOME/quartz or ~/.cache/quartz)")
@@ -85,8 +87,17 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if *rateSteps < 0 || *rateSteps > ratecode.MaxSteps {
 		return fmt.Errorf("--rate-steps %d: want 0 (off) or 1..%d", *rateSteps, ratecode.MaxSteps)
 	}
+	switch *selectOn {
+	case sweep.SelectVal, sweep.SelectTest:
+	default:
+		return fmt.Errorf("--select-on %q: want val or test", *selectOn)
+	}
+	if *valN < 1 || *valN > pipeline.MaxCalib {
+		return fmt.Errorf("--val-samples %d: want 1..%d", *valN, pipeline.MaxCalib)
+	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps, MaxMemory: maxMem.limit()}
+		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps, MaxMemory: maxMem.limit(),
+		SelectOn: *selectOn, ValSamples: *valN}
 	if !*noCache {
 		cfg.Cache = cacheDir(*cache)
 	}
@@ -159,6 +170,9 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	}
 	res, err := sweep.Run(ctx, m, calib, test, *out, cfg)
 	if err != nil {
+		if *selectOn == sweep.SelectVal && strings.Contains(err.Error(), "validation slice") {
+			return fmt.Errorf("--select-on val: %w (--calib N, or --select-on test)", err)
+		}
 		return err
 	}
 	if err := report.SweepText(e.stdout, res); err != nil {
