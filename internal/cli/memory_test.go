@@ -32,11 +32,12 @@ func TestBoundsRefuseCleanly(t *testing.T) {
 	}
 	longPath := writeONNX(t, dir, "long.onnx", om)
 
-	// A tiny model whose calibration chunk needs ≈ 17 GB: a 1×1 conv
-	// padded by 1000 on every side, then a global average.
+	// A tiny model whose calibration needs ≈ 13 GB even one sample at a
+	// time (two live 4×20028×20028 activations, 6.4 GB each): a 1×1 conv
+	// padded by 10000 on every side, then a global average.
 	wide := &graph.Model{Name: "padded", InputShape: []int{1, 28, 28}, Nodes: []*graph.Node{
 		{Name: "conv", Op: graph.Conv, W: []float32{1, 1, 1, 1}, B: make([]float32, 4), WShape: []int{4, 1, 1, 1},
-			Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Pad: [4]int{1000, 1000, 1000, 1000}, Dilation: [2]int{1, 1}, Group: 1},
+			Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Pad: [4]int{10000, 10000, 10000, 10000}, Dilation: [2]int{1, 1}, Group: 1},
 		{Name: "relu", Op: graph.ReLU},
 		{Name: "gap", Op: graph.GlobalAvgPool},
 		{Name: "flatten", Op: graph.Flatten},

@@ -24,14 +24,14 @@ var layers = [][]string{
 	// leaves: GEMM and vector kernels, progress bars, HDF5 writer, embedded models, energy cost tables, shard slices
 	{"internal/gemm", "internal/vec", "internal/progress", "internal/hdf5", "internal/atomicfile", "models", "energy", "shard"},
 	{"graph", "dataset"},                      // the layer IR; data sets
-	{"onnx", "nn"},                            // file format ↔ graph; the CNN engine
+	{"onnx", "nn", "internal/graphtest"},      // file format ↔ graph; the CNN engine; test models
 	{"normalize", "train", "snn", "ratecode"}, // the steps of the method and its baseline
 	{"pipeline", "hw", "nir"},                 // end-to-end evaluation; hardware models and exports of an SNN
 	{"sweep"},                                 // many pipeline runs
 	{"report"},                                // text and Markdown for people
 	{"plot"},                                  // figures (uses report's tables)
 	{"internal/cli"},                          // the quartz command
-	{"cmd/quartz"},                            // main
+	{"cmd/quartz", "tools/synthetic"},         // main; the stress-case generator
 }
 
 // external lists the only import paths outside the standard library that
