@@ -7,14 +7,16 @@ import (
 	"runtime"
 
 	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
 )
 
 // dataFlags are the data set flags every command shares.
 type dataFlags struct {
-	spec  string
-	dir   string
-	split string
-	limit int
+	spec   string
+	dir    string
+	split  string
+	limit  int
+	layout string // --data-layout of .npy/.npz image tensors
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
@@ -26,8 +28,19 @@ func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
 // registerSpec registers only --data and --data-dir, for commands that
 // read the whole training split (convert calibrates on it).
 func (d *dataFlags) registerSpec(fs *flag.FlagSet, defSpec string) {
-	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH")
+	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH, npy:X.npy,Y.npy, npz:FILE.npz[:X,Y]")
 	fs.StringVar(&d.dir, "data-dir", os.Getenv("QUARTZ_DATA"), "folder searched for data sets (default $QUARTZ_DATA)")
+	fs.StringVar(&d.layout, "data-layout", "", "npy/npz image tensors: nchw or nhwc (default: told apart by the channel count, below both image sides)")
+}
+
+// calibSet opens the training split for calibrating m. Lazy: image
+// folders and archives decode only the samples drawn.
+func (d *dataFlags) calibSet(m *graph.Model) (*dataset.Set, error) {
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true, Layout: d.layout})
+	if err != nil {
+		return nil, fmt.Errorf("calibration set: %w", err)
+	}
+	return s, nil
 }
 
 func (d *dataFlags) open(split string) (*dataset.Set, error) {
@@ -41,7 +54,7 @@ func (d *dataFlags) openSized(split string, sampleSize int) (*dataset.Set, error
 	if d.limit < 0 {
 		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
 	}
-	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize})
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize, Layout: d.layout})
 	if err != nil {
 		return nil, err
 	}

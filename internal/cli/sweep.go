@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
@@ -108,27 +107,43 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := checkNodes(*model, m); err != nil {
 		return err
 	}
+	calib, err := d.calibSet(m)
+	if err != nil {
+		return err
+	}
+	warn, err := pre.checkInput(ctx, *model, m, calib, *workers)
+	if err != nil {
+		return err
+	}
+	if warn != "" {
+		fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+	}
 	pre.analogFirst = analog.allows()
 	if m, err = pre.apply(m); err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
-	if on, note := analog.resolve(m); note != "" {
+	on, note := analog.resolve(m)
+	if !on {
+		if on, note, err = analog.resolveData(calib); err != nil {
+			return fmt.Errorf("%s: %w", d.spec, err)
+		}
+	}
+	if note != "" {
 		cfg.AnalogFirst = on
 		fmt.Fprintf(e.stderr, "note: %s\n", note)
+	}
+	if calib.Unsplit() {
+		fmt.Fprintf(e.stderr, "note: %s\n", unsplitNote)
 	}
 	test, err := d.openSized(d.split, graph.Size(m.InputShape))
 	if err != nil {
 		return err
 	}
-	note, err := pipeline.CheckInput(fmt.Sprintf("model %q", filepath.Base(*model)), m.InputShape, test)
+	note, err = pipeline.CheckInput(fmt.Sprintf("model %q", filepath.Base(*model)), m.InputShape, test)
 	if err != nil {
 		return err
 	}
 	printNotes(e, note)
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true})
-	if err != nil {
-		return fmt.Errorf("calibration set: %w", err)
-	}
 	if err := pipeline.CheckMemory("evaluating the ANN", pipeline.EstimateEvaluate(m, test, *workers), cfg.MaxMemory); err != nil {
 		return err
 	}
