@@ -396,8 +396,17 @@ func (p *preprocFlags) checkInput(ctx context.Context, model string, m *graph.Mo
 	if pv >= checkAlpha {
 		return "", nil
 	}
-	return fmt.Sprintf("%s scores %.1f %% on %d training images with the input as given (pixels in [0, 1]) but %.1f %% with %s (McNemar p = %.1g): "+
-		"the model was probably trained on that input; rerun with %s. "+
-		"quartz does not change the input on its own; giving any --input-* flag (--input-scale 1 for the input as given) skips this check",
-		filepath.Base(model), acc[0], n, acc[best], convs[best].flags, pv, convs[best].flags), nil
+	var b2 strings.Builder
+	fmt.Fprintf(&b2, "%s probably expects another input convention; its ANN on %d training images scores\n", filepath.Base(model), n)
+	for k, c := range convs {
+		what := c.flags
+		if k == 0 {
+			what = "the input as given (pixels in [0, 1])"
+		}
+		fmt.Fprintf(&b2, "  %5.1f %%  %s\n", acc[k], what)
+	}
+	fmt.Fprintf(&b2, "  %s is %.1f pp above the input as given (exact McNemar p = %.1g).\n", convs[best].flags, acc[best]-acc[0], pv)
+	fmt.Fprintf(&b2, "  Rerun with the flags of the transform the model was trained with (the best here: %s).\n", convs[best].flags)
+	b2.WriteString("  quartz never changes the input on its own; any --input-* flag (--input-scale 1: the input as given) skips this check")
+	return b2.String(), nil
 }

@@ -1,0 +1,125 @@
+package cli_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// normDir holds the Normalize-trained MNIST model made by PyTorch
+// (tools/make_normalized_fixture.py), 100 test images as PyTorch
+// standardized them (test.npz) and PyTorch's outputs on them.
+var normDir = filepath.Join("..", "..", "testdata", "normalized_mnist")
+
+// TestTorchTensorsExact: the PyTorch-exported model on the tensors PyTorch
+// preprocessed gives exactly PyTorch's accuracy, and every sample's ANN
+// class is PyTorch's. The logits agree within 1e-4·max|logit| (float32
+// sums in another order; the same tolerance as the ONNX fixture tests),
+// and no sample's top two PyTorch logits are closer than twice that, so
+// the logit bound alone implies the class match: it is not luck.
+func TestTorchTensorsExact(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(normDir, "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Accuracy    float64     `json:"accuracy"`
+		Predictions []int       `json:"predictions"`
+		Logits      [][]float64 `json:"logits"`
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	pred := filepath.Join(t.TempDir(), "pred.csv")
+	r := run(t, "eval", "--model", filepath.Join(normDir, "model.onnx"), "--data", "npz:"+filepath.Join(normDir, "test.npz"),
+		"--calib", "100", "--auto-samples", "50", "--tmax", "16", "--no-cache", "--workers", "2", "--json", "--predictions", pred, "--logits")
+	if r.code != 0 {
+		t.Fatalf("eval: %v", r)
+	}
+	var sum evalSummary
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
+		t.Fatalf("eval --json: %v", err)
+	}
+	if sum.Samples != 100 || sum.ANN == nil || *sum.ANN != ref.Accuracy {
+		t.Fatalf("ANN accuracy %v on %d samples, PyTorch %v on 100", sum.ANN, sum.Samples, ref.Accuracy)
+	}
+	// The tensors are negative in places: the first layer runs analog.
+	if !strings.Contains(r.stderr, "the first layer runs analog") || !strings.Contains(r.stderr, "no training split") {
+		t.Errorf("stderr lacks the analog-first and no-split notes:\n%s", r.stderr)
+	}
+	f, err := os.Open(pred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range rows[1:] {
+		cls, _ := strconv.Atoi(row[2])
+		if cls != ref.Predictions[i] {
+			t.Errorf("sample %d: ANN class %d, PyTorch %d", i, cls, ref.Predictions[i])
+		}
+		top, second, scale := math.Inf(-1), math.Inf(-1), 0.0
+		for _, v := range ref.Logits[i] {
+			scale = max(scale, math.Abs(v))
+			if v > top {
+				top, second = v, top
+			} else if v > second {
+				second = v
+			}
+		}
+		tol := 1e-4 * scale
+		if top-second <= 2*tol {
+			t.Errorf("sample %d: PyTorch's top two logits are %g apart, too close for the test to mean anything", i, top-second)
+		}
+		for j, s := range row[6:16] {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := math.Abs(v - ref.Logits[i][j]); d > tol {
+				t.Errorf("sample %d logit %d: %g, PyTorch %g (|Δ| %g > %g)", i, j, v, ref.Logits[i][j], d, tol)
+			}
+		}
+	}
+}
+
+// TestInputCheckWarns: the Normalize-trained model run on MNIST pixels
+// without --input-* flags gets a warning that names the flags to use (and
+// the setting is not changed: the run goes on as given); with
+// --input-preset mnist there is none.
+func TestInputCheckWarns(t *testing.T) {
+	needMNIST(t)
+	base := []string{"eval", "--model", filepath.Join(normDir, "model.onnx"), "--data", "mnist", "--limit", "100",
+		"--calib", "100", "--auto-samples", "50", "--tmax", "8", "--no-cache", "--workers", "2", "--json"}
+	r := run(t, base...)
+	if r.code != 0 {
+		t.Fatalf("eval: %v", r)
+	}
+	for _, want := range []string{"warning: model.onnx probably expects another input convention", "--input-preset mnist", "the input as given", "McNemar"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "the model standardizes its input") {
+		t.Errorf("the input was changed without a flag:\n%s", r.stderr)
+	}
+	r = run(t, append(base, "--input-preset", "mnist")...)
+	if r.code != 0 {
+		t.Fatalf("eval --input-preset mnist: %v", r)
+	}
+	if strings.Contains(r.stderr, "warning:") {
+		t.Errorf("a warning with --input-preset mnist:\n%s", r.stderr)
+	}
+	r = run(t, append(base, "--input-preset", "mnist", "--input-mean", "0.5")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "give either the preset or --input-mean/--input-std") {
+		t.Errorf("--input-preset with --input-mean: %v", r)
+	}
+}
