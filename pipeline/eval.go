@@ -168,10 +168,13 @@ func EvaluateWith(ctx context.Context, c *Converted, test *dataset.Set, opt Eval
 	var annPred []int32
 	var annOut [][]float32
 	if c.ANN != nil {
+		annBar := progress.OnTerminal(cfg.Progress, "ANN", test.Len())
 		pred, out, dt, err := annOutputs(c.ANN, test, cfg.Workers, opt.Outputs)
 		if err != nil {
 			return nil, err
 		}
+		annBar.Add(test.Len())
+		annBar.Done()
 		annPred, annOut = pred, out
 		res.SecondsANN = dt.Seconds()
 		acc := matchPercent(annPred, labels)

@@ -215,7 +215,7 @@ func compute(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir 
 		return err
 	}
 	if ann == nil {
-		if ann, err = runANN(ctx, m, test, cfg.Workers); err != nil {
+		if ann, err = runANN(ctx, m, test, cfg.Workers, cfg.Progress); err != nil {
 			return err
 		}
 		if err := writeJSON(filepath.Join(dir, "ann.json"), ann); err != nil {
@@ -373,14 +373,17 @@ func BestCheckpoint(rr *pipeline.RateResult) int {
 	return best
 }
 
-func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
+func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int, prog io.Writer) (*annResult, error) {
 	net, err := nn.New(m, workers)
 	if err != nil {
 		return nil, err
 	}
 	defer net.Close()
 	t0 := time.Now()
+	bar := progress.OnTerminal(prog, "ANN", test.Len())
 	pred := train.Predictions(net, test)
+	bar.Add(test.Len())
+	bar.Done()
 	correct := 0
 	for i, p := range pred {
 		if p == int32(test.Labels[i]) {
@@ -604,9 +607,15 @@ func writeJSON(name string, v any) error {
 	return atomicfile.Write(name, append(js, '\n'))
 }
 
+// newBar returns the sweep's bar: as w's mode says for a
+// *progress.Writer, else a bar on a terminal and one line at the end
+// elsewhere.
 func newBar(w io.Writer, label string, total int) *progress.Bar {
 	if w == nil {
 		return nil
+	}
+	if _, ok := w.(*progress.Writer); ok {
+		return progress.OnTerminal(w, label, total)
 	}
 	return progress.New(w, label, total)
 }

@@ -189,6 +189,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	predFile := fs.String("predictions", "", "also write one row per test sample (label, ANN and SNN class, tie, first output spike) to `FILE.csv` or FILE.jsonl")
 	logits := fs.Bool("logits", false, "--predictions: add the ANN's outputs and the SNN's decoded outputs per output neuron")
 	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
+	var prog progressFlags
+	prog.register(fs)
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
 	if err := parse(fs, args, 0); err != nil {
@@ -217,7 +219,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if *oracleN < 0 {
 		return fmt.Errorf("--oracle %d: want a number of samples ≥ 0", *oracleN)
 	}
-	cfg.Progress = e.stderr
+	if cfg.Progress, err = prog.writer(e.stderr); err != nil {
+		return err
+	}
 	test, err := d.open(d.split)
 	if err != nil {
 		return err

@@ -3,11 +3,13 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/progress"
 )
 
 // dataFlags are the data set flags every command shares.
@@ -77,4 +79,31 @@ func printNotes(e *env, notes ...string) {
 			fmt.Fprintf(e.stderr, "note: %s\n", n)
 		}
 	}
+}
+
+// progressFlags are --progress and --quiet.
+type progressFlags struct {
+	mode  string
+	quiet bool
+}
+
+func (p *progressFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.mode, "progress", "auto", "progress on stderr: bar, lines (one line per phase with its count and time) or none; auto: bar on a terminal, lines elsewhere")
+	fs.BoolVar(&p.quiet, "quiet", false, "no progress on stderr (--progress none); notes and warnings still appear")
+}
+
+// writer returns stderr with the chosen progress mode, for
+// pipeline.Config.Progress and sweep.Config.Progress.
+func (p *progressFlags) writer(stderr io.Writer) (io.Writer, error) {
+	m := progress.Auto
+	if p.mode != "auto" {
+		var err error
+		if m, err = progress.ParseMode(p.mode); err != nil {
+			return nil, fmt.Errorf("--progress %q: %v", p.mode, err)
+		}
+	}
+	if p.quiet {
+		m = progress.None
+	}
+	return progress.With(stderr, m), nil
 }

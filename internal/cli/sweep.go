@@ -52,6 +52,8 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	noCache := fs.Bool("no-cache", false, "neither read nor write the calibration cache")
 	var maxMem memFlag
 	fs.Var(&maxMem, "max-memory", memUsage)
+	var prog progressFlags
+	prog.register(fs)
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -71,8 +73,12 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if *rateSteps < 0 || *rateSteps > ratecode.MaxSteps {
 		return fmt.Errorf("--rate-steps %d: want 0 (off) or 1..%d", *rateSteps, ratecode.MaxSteps)
 	}
+	progW, err := prog.writer(e.stderr)
+	if err != nil {
+		return err
+	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps, MaxMemory: maxMem.limit()}
+		AnalogFirst: analog.on, Workers: *workers, Progress: progW, RateSteps: *rateSteps, MaxMemory: maxMem.limit()}
 	if !*noCache {
 		cfg.Cache = cacheDir(*cache)
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,5 +122,44 @@ func TestInputCheckWarns(t *testing.T) {
 	r = run(t, append(base, "--input-preset", "mnist", "--input-mean", "0.5")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "give either the preset or --input-mean/--input-std") {
 		t.Errorf("--input-preset with --input-mean: %v", r)
+	}
+}
+
+// TestProgressLines: off a terminal (the test's buffer), eval and sweep
+// print one line per phase with its count and time on stderr; --quiet and
+// --progress none print none, and keep the notes.
+func TestProgressLines(t *testing.T) {
+	needMNIST(t)
+	phase := regexp.MustCompile(`(?m)^(calibrate|ANN|simulate|sweep): \d+/\d+ in [0-9.]+m?s`)
+	eval := []string{"eval", "--model", lenetPath, "--data", "mnist", "--limit", "100", "--calib", "200",
+		"--percentile", "99", "--tmax", "8", "--no-cache", "--workers", "2"}
+	r := run(t, eval...)
+	if r.code != 0 {
+		t.Fatalf("eval: %v", r)
+	}
+	for _, want := range []string{"calibrate: 200/200 in ", "ANN: 100/100 in ", "simulate: 100/100 in "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("eval stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	for _, quiet := range [][]string{{"--quiet"}, {"--progress", "none"}} {
+		r := run(t, append(eval, quiet...)...)
+		if r.code != 0 || phase.MatchString(r.stderr) {
+			t.Errorf("eval %v printed progress: %v", quiet, r)
+		}
+	}
+	if r := run(t, append(eval, "--progress", "dots")...); r.code != 1 || !strings.Contains(r.stderr, `--progress "dots": want bar, lines or none`) {
+		t.Errorf("--progress dots: %v", r)
+	}
+	out := t.TempDir()
+	r = run(t, "sweep", "--model", lenetPath, "--data", "mnist", "--limit", "100", "--calib", "200", "--tmax", "4,8",
+		"--percentile", "99", "--no-cache", "--workers", "2", "-o", out)
+	if r.code != 0 {
+		t.Fatalf("sweep: %v", r)
+	}
+	for _, want := range []string{"calibrate: 200/200 in ", "ANN: 100/100 in ", "sweep: 2/2 in "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("sweep stderr lacks %q:\n%s", want, r.stderr)
+		}
 	}
 }
