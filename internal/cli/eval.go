@@ -395,6 +395,9 @@ func convertModel(ctx context.Context, stderr io.Writer, path string, d dataFlag
 	if err != nil {
 		return nil, err
 	}
+	// The file names the model; the graph's own name is often the
+	// exporter's ("torch_jit", "main_graph").
+	conv.SNN.Name = filepath.Base(path)
 	if note != "" {
 		conv.Notes = append([]string{note}, conv.Notes...)
 	}

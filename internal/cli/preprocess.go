@@ -261,6 +261,9 @@ func loadModel(path string, pre *preprocFlags) (*graph.Model, error) {
 	if err := checkNodes(path, m); err != nil {
 		return nil, err
 	}
+	// Messages name the model by its file, not by the graph name the
+	// exporter chose ("torch_jit", "main_graph").
+	m.Name = filepath.Base(path)
 	if pre == nil {
 		return m, nil
 	}

@@ -113,6 +113,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := checkNodes(*model, m); err != nil {
 		return err
 	}
+	m.Name = filepath.Base(*model) // not the exporter's graph name
 	calib, err := d.calibSet(m)
 	if err != nil {
 		return err

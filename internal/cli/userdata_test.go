@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -161,5 +162,30 @@ func TestProgressLines(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("sweep stderr lacks %q:\n%s", want, r.stderr)
 		}
+	}
+}
+
+// TestModelNamedByFile: messages name a PyTorch export by its file, not
+// by the exporter's graph name "torch_jit".
+func TestModelNamedByFile(t *testing.T) {
+	// Labels up to 11: more classes than the model's 10 outputs.
+	dir := t.TempDir()
+	x, y := filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy")
+	writeNPY(t, x, "<f4", "(2, 1, 28, 28)", make([]byte, 2*784*4))
+	writeNPY(t, y, "<i8", "(2,)", []byte{0, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0})
+	r := run(t, "eval", "--model", filepath.Join(normDir, "model.onnx"), "--data", "npy:"+x+","+y,
+		"--calib", "2", "--percentile", "99", "--no-cache", "--quiet")
+	if r.code != 1 || !strings.Contains(r.stderr, `model "model.onnx" has 10 outputs`) || strings.Contains(r.stderr, "torch_jit") {
+		t.Errorf("want an error naming model.onnx, not torch_jit: %v", r)
+	}
+}
+
+// writeNPY writes a version 1.0 .npy file.
+func writeNPY(t *testing.T, path, descr, shape string, data []byte) {
+	t.Helper()
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }\n", descr, shape)
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
+	if err := os.WriteFile(path, append(append(b, h...), data...), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
