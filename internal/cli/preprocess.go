@@ -233,16 +233,39 @@ func (p *preprocFlags) apply(m *graph.Model) (*graph.Model, error) {
 		if p.analogFirst {
 			return graph.PrependPreprocess(m, pp)
 		}
-		why := ""
-		if pp.Negative() {
-			why = fmt.Sprintf("; unfolded, the standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale, "+
-				"and a spiking input layer encodes only non-negative values as spike times", p.scale)
-		}
-		return nil, fmt.Errorf("%w%s: drop --analog-first=false (an analog first layer computes the first layer in floating point on the standardized input, "+
-			"zero-padded as in training: exact), or re-export the model with the normalization inside it or with an unpadded first conv", err, why)
+		return nil, paddingRefusal(err, pp, p.scale)
 	}
 	return out, err
 }
+
+// paddingRefusal is the error for an input mean that cannot be folded
+// into a zero-padded first layer under --analog-first=false: what, why and
+// the fix on short lines (a one-line message ran to 700 characters).
+func paddingRefusal(err error, pp graph.Preprocess, scale float64) error {
+	detail := strings.TrimSuffix(err.Error(), ": "+graph.ErrPreprocessPadding.Error())
+	what, why, _ := strings.Cut(detail, ", and ")
+	var b strings.Builder
+	b.WriteString(what + ":\n  " + graph.ErrPreprocessPadding.Error() + ", and --analog-first=false rules out the analog first layer that computes it exactly")
+	if why != "" {
+		b.WriteString("\n  why: " + strings.Replace(why, ": folding", ":\n       folding", 1))
+	}
+	if pp.Negative() {
+		fmt.Fprintf(&b, "\n  why: unfolded, the standardized input (x·%g − mean)/std is negative wherever a pixel is below mean/scale,"+
+			"\n       and a spiking input layer encodes only non-negative values as spike times", scale)
+	}
+	b.WriteString("\n  fix: drop --analog-first=false (an analog first layer computes the first layer in floating point on the standardized input, zero-padded as in training: exact)," +
+		"\n       or re-export the model with the normalization inside it or with an unpadded first conv")
+	return &wrapped{msg: b.String(), err: err}
+}
+
+// wrapped is an error with its own message that still unwraps to err.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
 
 // loadModel reads an ONNX model and folds the input preprocessing of pre
 // (nil: none) into it.
