@@ -189,3 +189,40 @@ func writeNPY(t *testing.T, path, descr, shape string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestClipEarlySpikes: a Hardtanh(0, 1) model (ONNX Clip(0, 1); PyTorch,
+// tools/make_hardtanh_fixture.py) has many pre-activations above the
+// clip. The per-layer "> 1 %" share is measured before the clip (after
+// it, it would always be 0), agrees with the early-spike share it causes
+// within 3 points (the calibration and test images differ), and eval
+// warns about the early spikes.
+func TestClipEarlySpikes(t *testing.T) {
+	needMNIST(t)
+	r := run(t, "eval", "--model", filepath.Join("..", "..", "testdata", "hardtanh_mnist", "model.onnx"), "--data", "mnist",
+		"--limit", "300", "--calib", "1000", "--percentile", "99.5", "--tmax", "16", "--no-cache", "--workers", "2", "--json", "--quiet")
+	if r.code != 0 {
+		t.Fatalf("eval: %v", r)
+	}
+	var res struct {
+		Warnings []string `json:"warnings"`
+		Layers   []struct {
+			Name     string  `json:"name"`
+			AboveOne float64 `json:"norm_above_one"`
+			Early    float64 `json:"early_spike_pct"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	conv2 := res.Layers[2]
+	if conv2.Name != "/3/Conv" || conv2.Early < 5 || math.Abs(100*conv2.AboveOne-conv2.Early) > 3 {
+		t.Errorf("second conv %+v: want ≥ 5 %% early spikes and a > 1 share (before the clip) within 3 points of it", conv2)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "/3/Conv: ") && strings.Contains(w, "of its neurons fire early")
+	}
+	if !found {
+		t.Errorf("no early-spike warning for /3/Conv: %q", res.Warnings)
+	}
+}
