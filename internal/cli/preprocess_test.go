@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/quartz-snn/quartz/graph"
 	"github.com/quartz-snn/quartz/onnx"
