@@ -23,10 +23,12 @@
 //     tried first). Only the unsigned byte element type (0x08) is read. Images
 //     are N×H×W, labels N; the counts must match and labels must name a class.
 //     Data after the declared payload is rejected as trailing garbage.
+//
 //   - CIFAR-10 binary: records of one label byte and 3072 pixel bytes (the
 //     R, G, B planes of a 32×32 image); train is data_batch_1.bin … _5.bin in
 //     order, test is test_batch.bin. A file size that is not a multiple of
 //     3073 is an error naming the offset of the partial record.
+//
 //   - Image folders: ROOT/<class>/<file>.png|.jpg|.jpeg, where ROOT is PATH or,
 //     if PATH has train/ or test/ sub-folders, PATH/<split>. Classes are the
 //     sorted sub-folder names; other files and hidden names are ignored. The

@@ -4,13 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // readmeExample is how the test runs one command line that README.md shows.
 type readmeExample struct {
-	args []string // what runs: the README's command, made fast
+	args []string // what runs: the README's command, made fast; CIFAR stands for the CIFAR-10 JPEG tarball of ../shared/data (skipped where absent)
 	want []string // in stdout
 }
 
@@ -71,6 +72,13 @@ var readmeExamples = map[string]readmeExample{
 		[]string{"EDP"}},
 	"quartz convert --model lenet5.onnx -o snn.json": {
 		[]string{"convert", "--model", "lenet5.onnx", "-o", "snn.json", "--calib", "300", "--workers", "2"}, []string{"wrote snn.json"}},
+	"quartz inspect models/vgg11-swa.onnx": {[]string{"inspect", "VGG"}, []string{"every layer converts"}},
+	"quartz eval --model models/vgg11-swa.onnx --data cifar10:../shared/data/cifar10-jpeg/cifar10-jpeg-q75.tar.gz --tmax 32 --percentile 99.95 --predictions cifar.csv": {
+		[]string{"eval", "--model", "VGG", "--data", "cifar10:CIFAR", "--tmax", "32", "--percentile", "99.95", "--predictions", "cifar.csv", "--limit", "20", "--calib", "50", "--workers", "2"},
+		[]string{"on cifar10/test: 20 samples", "SNN (Quartz)", "McNemar"}},
+	"quartz sweep --model models/vgg11-swa.onnx --data cifar10:../shared/data/cifar10-jpeg/cifar10-jpeg-q75.tar.gz --tmax 16,32,64 --percentile 99.9,99.95,99.99 -o cifar-sweep": {
+		[]string{"sweep", "--model", "VGG", "--data", "cifar10:CIFAR", "--tmax", "16,32", "--percentile", "99.95", "-o", "cifar-sweep", "--limit", "10", "--calib", "50", "--workers", "2"},
+		[]string{"2 points (2 computed now)", "wrote cifar-sweep/results.csv"}},
 	"quartz eval --snn snn.json": {
 		[]string{"eval", "--snn", "snn.json", "--limit", "300", "--workers", "2"},
 		[]string{"model snn.json on mnist/test: 300 samples", "SNN (Quartz)"}},
@@ -133,6 +141,15 @@ func TestReadmeExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vgg, err := filepath.Abs(filepath.Join("..", "..", "models", "vgg11-swa.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cifar, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "cifar10-jpeg", "cifar10-jpeg-q75.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cifarErr := os.Stat(cifar)
 	cmds := readmeCommands(string(readme))
 	if len(cmds) < 5 {
 		t.Fatalf("found only %d quartz commands in README.md: %q", len(cmds), cmds)
@@ -144,9 +161,13 @@ func TestReadmeExamples(t *testing.T) {
 			t.Errorf("README.md shows `%s`: add it to readmeExamples in %s", cmd, "internal/cli/readme_test.go")
 			continue
 		}
+		if slices.Contains(ex.args, "cifar10:CIFAR") && cifarErr != nil {
+			t.Logf("`%s`: skipped, CIFAR-10 not available: %v", cmd, cifarErr)
+			continue
+		}
 		args := make([]string, len(ex.args))
 		for i, a := range ex.args {
-			args[i] = strings.ReplaceAll(a, "MODEL", model)
+			args[i] = strings.NewReplacer("MODEL", model, "VGG", vgg, "CIFAR", cifar).Replace(a)
 		}
 		r := run(t, args...)
 		if r.code != 0 {
