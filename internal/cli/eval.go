@@ -374,7 +374,7 @@ func convertModel(ctx context.Context, stderr io.Writer, path string, d dataFlag
 	if err != nil {
 		return nil, err
 	}
-	warn, err := c.pre.checkInput(ctx, path, m, calib, cfg.Workers)
+	warn, err := c.pre.checkInput(ctx, path, m, calib, cfg.Workers, cfg.MaxMemory)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func TestInputCheckSilentOnShipped(t *testing.T) {
 				t.Fatal(err)
 			}
 			pre := preprocFlags{scale: 1}
-			warn, err := pre.checkInput(context.Background(), path, m, set, 2)
+			warn, err := pre.checkInput(context.Background(), path, m, set, 2, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestInputCheckSkips(t *testing.T) {
 		{"float tensors", preprocFlags{scale: 1}, tensors, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			warn, err := tc.pre.checkInput(context.Background(), path, m, tc.set, 2)
+			warn, err := tc.pre.checkInput(context.Background(), path, m, tc.set, 2, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

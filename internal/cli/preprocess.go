@@ -355,9 +355,10 @@ func inputConventions(c int) []inputConvention {
 // at least checkMargin points more, McNemar p < checkAlpha. It returns ""
 // (checks nothing) when an --input-* flag was given, when the data are
 // float tensors fed as they are or have no training split, when the
-// model's graph standardizes its input itself, or when the images are not
-// of the model's input shape. It never changes the input.
-func (p *preprocFlags) checkInput(ctx context.Context, model string, m *graph.Model, set *dataset.Set, workers int) (string, error) {
+// model's graph standardizes its input itself, when the images are not
+// of the model's input shape, or when the ANN pass would need more memory
+// than maxMem (0: no limit). It never changes the input.
+func (p *preprocFlags) checkInput(ctx context.Context, model string, m *graph.Model, set *dataset.Set, workers int, maxMem int64) (string, error) {
 	if p.given || p.set() || !set.Pixels() || set.Unsplit() || m.InputTransform() >= 0 || set.Len() == 0 {
 		return "", nil
 	}
@@ -365,6 +366,12 @@ func (p *preprocFlags) checkInput(ctx context.Context, model string, m *graph.Mo
 		return "", nil // the conversion reports the mismatch
 	}
 	n := min(checkSamples, set.Len())
+	// Advisory: where the ANN pass would exceed --max-memory, skip it and
+	// let the conversion report the limit.
+	need := pipeline.EstimateEvaluate(m, set.Slice(0, n), workers) + int64(n)*int64(set.SampleSize())
+	if pipeline.CheckMemory("the input check", need, maxMem) != nil {
+		return "", nil
+	}
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i * set.Len() / n // spread over the split

@@ -118,7 +118,7 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	warn, err := pre.checkInput(ctx, *model, m, calib, *workers)
+	warn, err := pre.checkInput(ctx, *model, m, calib, *workers, cfg.MaxMemory)
 	if err != nil {
 		return err
 	}
