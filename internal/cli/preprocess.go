@@ -318,11 +318,13 @@ func checkNodes(path string, m *graph.Model) error {
 // accuracy with no error: checkInput looks for that before the work.
 const (
 	// checkSamples is the number of training images the check scores each
-	// convention on: enough that a 5-point gap is far outside chance, few
-	// enough to cost well under a second on a small model.
+	// convention on: a few hundred, so that the gaps it looks for (tens of
+	// points) stand out, at about a second for LeNet-5.
 	checkSamples = 300
 	// checkMargin is the accuracy gain (percentage points) a convention
-	// needs over the given setting before the check warns ...
+	// needs over the input as given before the check warns; it keeps
+	// near-ties quiet (a ReLU network is positively homogeneous up to its
+	// biases, so ×255 often scores close to the right mean and std).
 	checkMargin = 5.0
 	// checkAlpha is the largest exact McNemar p-value (paired on the same
 	// images) at which the gain counts as real.
@@ -350,7 +352,7 @@ func inputConventions(c int) []inputConvention {
 }
 
 // checkInput scores the ANN m (as loaded, before any --input-* transform)
-// on checkSamples training images of train with each input convention and
+// on checkSamples training images of set with each input convention and
 // returns a warning when one scores clearly better than the input as given:
 // at least checkMargin points more, McNemar p < checkAlpha. It returns ""
 // (checks nothing) when an --input-* flag was given, when the data are
@@ -416,7 +418,7 @@ func (p *preprocFlags) checkInput(ctx context.Context, model string, m *graph.Mo
 	if best == 0 || acc[best]-acc[0] < checkMargin {
 		return "", nil
 	}
-	var b, c int // discordant pairs: only best right, only given right
+	var b, c int // discordant pairs: only the best right, only the input as given right
 	for i := range n {
 		switch {
 		case right[best][i] && !right[0][i]:
