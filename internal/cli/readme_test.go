@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/quartz-snn/quartz/graph"
 )
 
 // readmeExample is how the test runs one command line that README.md shows.
@@ -187,5 +189,45 @@ func TestReadmeCommands(t *testing.T) {
 	want := []string{"quartz help", "quartz inspect x.onnx", "quartz eval --snn s.json"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("readmeCommands = %q, want %q", got, want)
+	}
+}
+
+// TestReadmeSupportTable keeps README's "What converts" table in step with
+// graph.Op.AnnOnly: every op that runs in the ANN only is named in an
+// "ANN only" row, and every other op in the "converts" row.
+func TestReadmeSupportTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "## What converts")
+	if !ok {
+		t.Fatal(`README.md has no "## What converts" section`)
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	var converts, annOnly string
+	for _, line := range strings.Split(table, "\n") {
+		switch {
+		case strings.HasPrefix(line, "| **converts**"):
+			converts = line
+		case strings.HasPrefix(line, "| runs **ANN only**"), strings.HasPrefix(line, "| | "):
+			annOnly += line
+		}
+	}
+	// The README's word for ops whose name is not what users know.
+	word := map[graph.Op]string{graph.Linear: "Linear", graph.Affine: "input normalization", graph.Add: "residual Add",
+		graph.Reshape: "Reshape", graph.Unary: "elementwise functions", graph.Reduce: "Reduce*", graph.Binary: "Sub/Div"}
+	for op := graph.Conv; op <= graph.Binary; op++ {
+		w, ok := word[op]
+		if !ok {
+			w = op.String()
+		}
+		row, where := converts, "converts"
+		if op.AnnOnly() != "" {
+			row, where = annOnly, "ANN only"
+		}
+		if !strings.Contains(row, w) {
+			t.Errorf("README's %q row lacks %v (as %q)", where, op, w)
+		}
 	}
 }
