@@ -2,7 +2,8 @@
 // as float32 tensors for training and evaluating networks.
 //
 // A Set keeps every sample as uint8 pixels; Image and Gather convert to
-// float32 x/255 in [0,1] on the way out. Open builds a Set from a spec string
+// float32 x/255 in [0,1] on the way out (a set of float tensors, Set.Float,
+// is served as it is). Open builds a Set from a spec string
 // (see SpecUsage): "mnist", "fashion-mnist", "cifar10", "cifar10:PATH" or
 // "folder:PATH", with Options choosing the split ("train" or "test"), a
 // sample limit and the data directory ($QUARTZ_DATA by default). A Loader
@@ -22,10 +23,12 @@
 //     tried first). Only the unsigned byte element type (0x08) is read. Images
 //     are N×H×W, labels N; the counts must match and labels must name a class.
 //     Data after the declared payload is rejected as trailing garbage.
+//
 //   - CIFAR-10 binary: records of one label byte and 3072 pixel bytes (the
 //     R, G, B planes of a 32×32 image); train is data_batch_1.bin … _5.bin in
 //     order, test is test_batch.bin. A file size that is not a multiple of
 //     3073 is an error naming the offset of the partial record.
+//
 //   - Image folders: ROOT/<class>/<file>.png|.jpg|.jpeg, where ROOT is PATH or,
 //     if PATH has train/ or test/ sub-folders, PATH/<split>. Classes are the
 //     sorted sub-folder names; other files and hidden names are ignored. The
@@ -34,6 +37,14 @@
 //     other split are skipped without being decoded. All images must share
 //     one size. C is 1 if every image is grayscale and 3 otherwise; alpha is
 //     dropped after compositing onto black.
+//
+//   - NumPy tensors ("npy:X.npy,Y.npy", "npz:FILE.npz[:X,Y]"; package
+//     internal/npy reads them): images N×C×H×W or N×H×W×C (Options.Layout,
+//     else told apart by the channel count), N×H×W or N×D; labels N
+//     integers. uint8 images are pixels like the formats above; float
+//     images are kept in Set.Float and served as they are, not scaled.
+//     The files have no split: Open returns the same samples for "train"
+//     and "test" (Set.Unsplit).
 //
 // Headers are checked before memory is allocated: a declared payload above
 // MaxBytes (2 GiB) is rejected, and buffers grow with the data actually

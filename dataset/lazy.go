@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -28,7 +29,7 @@ func (s *Set) Lazy() bool { return s.lazy != nil }
 // Bytes returns the memory the set holds for its samples: the pixels, or
 // for a lazy set the encoded images it keeps (archive members).
 func (s *Set) Bytes() int64 {
-	b := int64(len(s.Pix) + len(s.Labels))
+	b := int64(len(s.Pix)+len(s.Labels)) + 4*int64(len(s.Float))
 	if s.lazy != nil {
 		for i := range s.lazy.order {
 			b += int64(len(s.lazy.order[i].data))
@@ -93,6 +94,12 @@ func (s *Set) Fingerprint() (string, error) {
 	switch {
 	case s.files != nil:
 		files = s.files
+	case s.Float != nil:
+		var b [4]byte
+		for _, v := range s.Float {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			h.Write(b[:])
+		}
 	default:
 		h.Write(s.Pix)
 	}
@@ -125,9 +132,14 @@ func (s *Set) Subset(idx []int) (*Set, error) {
 	if _, ok := checkedSize(int64(len(idx)), int64(n)); !ok {
 		return nil, fmt.Errorf("dataset: %s: %d samples of %d values exceed %d bytes", s.Name, len(idx), n, maxBytes)
 	}
-	t := &Set{Name: s.Name, C: s.C, H: s.H, W: s.W, Classes: s.Classes, Pix: make([]uint8, len(idx)*n), Labels: make([]uint8, len(idx))}
+	t := &Set{Name: s.Name, C: s.C, H: s.H, W: s.W, Classes: s.Classes, Labels: make([]uint8, len(idx)), unsplit: s.unsplit}
 	var err error
-	if s.lazy != nil {
+	if s.Float != nil {
+		t.Float = make([]float32, len(idx)*n)
+		for k, i := range idx {
+			copy(t.Float[k*n:(k+1)*n], s.Float[i*n:(i+1)*n])
+		}
+	} else if t.Pix = make([]uint8, len(idx)*n); s.lazy != nil {
 		err = parallelFor(len(idx), func(k int) error { return s.decodeInto(idx[k], t.Pix[k*n:(k+1)*n]) })
 	} else {
 		for k, i := range idx {

@@ -147,7 +147,38 @@ func (l *Loader) fill(b *Batch, idx []int, rng *rand.Rand) {
 		if l.aug.FlipH {
 			flip = rng.IntN(2) == 1
 		}
-		augment(s.Pix[i*ss:(i+1)*ss], dst, s.C, s.H, s.W, dy, dx, flip)
+		if s.Float != nil {
+			augmentFloat(s.Float[i*ss:(i+1)*ss], dst, s.C, s.H, s.W, dy, dx, flip)
+		} else {
+			augment(s.Pix[i*ss:(i+1)*ss], dst, s.C, s.H, s.W, dy, dx, flip)
+		}
+	}
+}
+
+// augmentFloat is augment for a Float set: the values are copied as they
+// are (zero outside).
+func augmentFloat(src, dst []float32, c, h, w, dy, dx int, flip bool) {
+	for ch := range c {
+		for y := range h {
+			row := dst[(ch*h+y)*w : (ch*h+y+1)*w]
+			sy := y + dy
+			if sy < 0 || sy >= h {
+				clear(row)
+				continue
+			}
+			srow := src[(ch*h+sy)*w : (ch*h+sy+1)*w]
+			for x := range w {
+				sx := x + dx
+				if flip {
+					sx = w - 1 - x + dx
+				}
+				if sx < 0 || sx >= w {
+					row[x] = 0
+				} else {
+					row[x] = srow[sx]
+				}
+			}
+		}
 	}
 }
 

@@ -33,6 +33,11 @@ type Options struct {
 	// then nil; the values read are those of the set decoded eagerly, bit
 	// for bit. Other formats ignore it.
 	Lazy bool
+	// Layout is the order of a 4-D .npy/.npz image tensor: LayoutNCHW,
+	// LayoutNHWC, or LayoutAuto (""), which takes the reading whose
+	// channel count is below both image sides and fails where both or
+	// neither readings are.
+	Layout string
 }
 
 // SpecUsage lists the data set specs Open accepts, for command help texts.
@@ -46,7 +51,12 @@ const SpecUsage = `data set specs:
                      or images in folder or archive PATH as train|test/<class>/*
   folder:PATH        class folders PATH/<class>/*.png|jpg (or PATH/train|test/<class>/...),
                      PATH may be a .tar or .tar.gz archive
-where DIR is Options.Dir or $QUARTZ_DATA`
+  npy:X.npy,Y.npy    your own tensors: images X (float32 fed as they are, or uint8 read
+                     as x/255; N×C×H×W or N×H×W×C) and integer labels Y (N); no split:
+                     the same samples serve train and test
+  npz:FILE.npz       the same from arrays x and y of an .npz (numpy.savez);
+                     npz:FILE.npz:IMAGES,LABELS names the arrays
+where DIR is the data folder ($QUARTZ_DATA unless given)`
 
 // MNISTClasses and FashionMNISTClasses are the class names; index = label.
 var (
@@ -81,6 +91,14 @@ func Open(spec string, opt Options) (*Set, error) {
 			return openCIFARPath(arg, split, opt.Limit, opt.Lazy)
 		}
 		return openCIFAR(dir, split, opt.Limit, opt.Lazy)
+	case "npy":
+		if hasArg {
+			return openNPY(arg, opt)
+		}
+	case "npz":
+		if hasArg {
+			return openNPZ(arg, opt)
+		}
 	case "folder":
 		if !hasArg {
 			break
@@ -153,7 +171,7 @@ func openMNIST(arg, dir, split string, limit int) (*Set, error) {
 	if !ok {
 		n := idxNames[split]
 		return nil, fmt.Errorf("dataset: MNIST %s files %s[.gz] and %s[.gz] not found; looked in %s. "+
-			"Run `go mod download %s@%s`, or set QUARTZ_DATA (Options.Dir) to a folder holding the four MNIST IDX files",
+			"Run `go mod download %s@%s`, or point $QUARTZ_DATA (quartz: --data-dir) at a folder holding the four MNIST IDX files",
 			split, n[0], n[1], strings.Join(dirs, ", "), goMNISTModule, goMNISTVersion)
 	}
 	return idxSet("mnist/"+split, im, lb, MNISTClasses, limit)
@@ -186,7 +204,7 @@ func openFashion(arg, dir, split string, limit int) (*Set, error) {
 // openCIFAR finds CIFAR-10 under dir.
 func openCIFAR(dir, split string, limit int, lazy bool) (*Set, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("dataset: cifar10: no data directory: set QUARTZ_DATA (Options.Dir) to a folder holding cifar10/ or cifar-10-batches-bin/, or use cifar10:PATH")
+		return nil, fmt.Errorf("dataset: cifar10: no data folder: point $QUARTZ_DATA (quartz: --data-dir) at a folder holding cifar10/ or cifar-10-batches-bin/, or use cifar10:PATH")
 	}
 	cands := []string{
 		filepath.Join(dir, "cifar10"),

@@ -21,6 +21,15 @@ type Set struct {
 	Pix     []uint8  // N*C*H*W, NCHW
 	Labels  []uint8  // N
 
+	// Float, when not nil, holds the samples as float32 values fed as
+	// they are, N*C*H*W in NCHW order (float .npy/.npz tensors: the
+	// caller's own preprocessing); Pix is then nil.
+	Float []float32
+
+	// unsplit marks a set whose files have no train/test split (.npy and
+	// .npz tensors): Open returns the same samples for either split.
+	unsplit bool
+
 	// lazy, when not nil, decodes the samples on demand (Options.Lazy):
 	// Pix is nil.
 	lazy *lazyImages
@@ -44,10 +53,14 @@ var scale = func() (t [256]float32) {
 }()
 
 // Image writes sample i to dst[:SampleSize()] as float32 values x/255 in
-// [0,1], CHW order. It panics, like a slice index, if i is out of range or
-// dst is shorter than SampleSize().
+// [0,1] (a Float set: its values as they are), CHW order. It panics, like
+// a slice index, if i is out of range or dst is shorter than SampleSize().
 func (s *Set) Image(i int, dst []float32) {
 	n := s.SampleSize()
+	if s.Float != nil {
+		copy(dst[:n], s.Float[i*n:(i+1)*n])
+		return
+	}
 	if s.lazy != nil {
 		var y [1]int32
 		if err := s.gatherLazy([]int{i}, dst[:n], y[:]); err != nil {
@@ -93,10 +106,23 @@ func (s *Set) Slice(from, to int) *Set {
 		t.Labels = s.Labels[from:to:to]
 		return &t
 	}
-	t.Pix = s.Pix[from*n : to*n : to*n]
+	if s.Float != nil {
+		t.Float = s.Float[from*n : to*n : to*n]
+	} else {
+		t.Pix = s.Pix[from*n : to*n : to*n]
+	}
 	t.Labels = s.Labels[from:to:to]
 	return &t
 }
+
+// Unsplit reports whether the set's files have no train/test split (.npy
+// and .npz tensors), so that Open gave the same samples for either split.
+func (s *Set) Unsplit() bool { return s.unsplit }
+
+// Pixels reports whether the samples are pixels scaled to [0, 1] (image
+// files, IDX, CIFAR binaries, uint8 tensors) rather than float tensors fed
+// as they are.
+func (s *Set) Pixels() bool { return s.Float == nil }
 
 // Counts returns the number of samples of each class.
 func (s *Set) Counts() []int {
@@ -122,6 +148,10 @@ func (s *Set) check() error {
 	if s.lazy != nil {
 		if len(s.lazy.order) != len(s.Labels) || s.Pix != nil {
 			return fmt.Errorf("dataset: %s: lazy set of %d images for %d labels", s.Name, len(s.lazy.order), len(s.Labels))
+		}
+	} else if s.Float != nil {
+		if s.Pix != nil || len(s.Float) != len(s.Labels)*s.SampleSize() {
+			return fmt.Errorf("dataset: %s: %d values for %d samples of %d", s.Name, len(s.Float), len(s.Labels), s.SampleSize())
 		}
 	} else if len(s.Pix) != len(s.Labels)*s.SampleSize() {
 		return fmt.Errorf("dataset: %s: %d pixel bytes for %d samples of %d", s.Name, len(s.Pix), len(s.Labels), s.SampleSize())

@@ -55,7 +55,15 @@ func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
 				c.chans[t][i] = makeHist(chanBits)
 			}
 			c.hw[t] = hw
-			byAct[act[t]] = t
+			// Clip(0, a) normalizes by a whatever the percentile, so its
+			// histogram serves AboveOne only: it holds the values before
+			// the clip, whose share above a is what the clip cuts (after
+			// it, none is ever above a).
+			key := act[t]
+			if a := m.Nodes[act[t]]; a.Op == graph.Clip && a.Min == 0 && a.Max > 0 && act[t] != p {
+				key = p
+			}
+			byAct[key] = t
 		}
 	}
 	err := src(func(layer int, out []float32) {

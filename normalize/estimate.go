@@ -18,7 +18,8 @@ const (
 // span EstimateBinades per layer and EstimateChannelBinades per channel:
 // 2^11·8 B = 16 KiB per binade per layer, 2^5·8 B = 256 B per binade per
 // channel. Layers whose values are all non-negative (those normalized
-// through ReLU or Clip) use one span; others two. A layer's histogram is
+// through ReLU or a Clip other than Clip(0, a), whose values are taken
+// before the clip) use one span; others two. A layer's histogram is
 // at most 277·16 KiB ≈ 4.3 MiB per sign whatever its values. The count of
 // calibration samples does not change it. The activations themselves are
 // nn.EstimateInference's.
@@ -32,7 +33,9 @@ func EstimateCalibration(m *graph.Model) int64 {
 		}
 		a := m.Nodes[act[t]]
 		spans := int64(2)
-		if a.Op == graph.ReLU || a.Op == graph.Clip && a.Min >= 0 {
+		// A Clip(0, a) layer's histogram holds the values before the
+		// clip (Calibrate), which may be negative.
+		if a.Op == graph.ReLU || a.Op == graph.Clip && a.Min >= 0 && !(a.Min == 0 && a.Max > 0 && act[t] != p) {
 			spans = 1
 		}
 		ch, _ := channels(a.OutShape)

@@ -24,7 +24,9 @@ type LayerStat struct {
 	Percentile float64 // p used for this layer
 	Scale      float64 // P_l: the p-th percentile of the original activations
 	// AboveOne is the fraction of calibration activations above 1 after
-	// normalization (they will fire early or saturate in the SNN).
+	// normalization (they will fire early or saturate in the SNN). For a
+	// layer followed by Clip(0, a) it counts the values before the clip
+	// that exceed a: what the clip cuts, and what the SNN cannot.
 	AboveOne float64
 	Values   int // activation values seen
 	Kept     int // values counted for the percentile: all of them, = Values

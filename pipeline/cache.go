@@ -38,7 +38,7 @@ import (
 // does not fit the model is recomputed and rewritten, with a note. Files
 // are written atomically (internal/atomicfile.Write): concurrent runs may
 // compute the same entry twice but never read a partial one.
-const cacheVersion = "quartz-calibration-cache-1"
+const cacheVersion = "quartz-calibration-cache-2" // 2: Clip(0, a) layers histogram their values before the clip
 
 // DefaultCacheDir returns $XDG_CACHE_HOME/quartz, or ~/.cache/quartz
 // (os.UserCacheDir), or "" when neither is known.

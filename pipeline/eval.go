@@ -144,6 +144,11 @@ func Evaluate(ctx context.Context, c *Converted, test *dataset.Set) (*Result, er
 	return EvaluateWith(ctx, c, test, EvalOptions{})
 }
 
+// EarlyWarnPct is the share of a hidden layer's neurons (percent, per
+// sample) firing early at which the result warns: a few early spikes are
+// normal (values just above a percentile), a tenth of a layer is not.
+const EarlyWarnPct = 5.0
+
 // EvaluateWith is Evaluate with optional outputs.
 func EvaluateWith(ctx context.Context, c *Converted, test *dataset.Set, opt EvalOptions) (*Result, error) {
 	if test.Len() == 0 {
@@ -200,6 +205,11 @@ func fill(res *Result, lay *Layout, sum *snn.Summary) {
 		lr.SynapticEvents = float64(ev) / n
 		if l.Spiking {
 			lr.EarlyPct = 100 * float64(st.Early) / (n * float64(l.Neurons))
+			if l.Rectify && lr.EarlyPct >= EarlyWarnPct {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %.2f %% of its neurons fire early (before their readout), "+
+					"sending values above 1 into the next layer's window ahead of time; a Clip or Hardtanh after the layer cannot bound them in the SNN, "+
+					"so the SNN departs from the ANN there", l.Name, lr.EarlyPct))
+			}
 			lr.RectifiedPct = 100 * float64(st.Rectified) / (n * float64(l.Neurons))
 			if l.Rectify {
 				early += st.Early

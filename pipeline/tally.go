@@ -212,10 +212,13 @@ func tally(ctx context.Context, c *Converted, test *dataset.Set, opt EvalOptions
 	var annPred []int32
 	var annOut [][]float32
 	if c.ANN != nil {
+		annBar := progress.OnTerminal(cfg.Progress, "ANN", test.Len())
 		pred, out, dt, err := annOutputs(c.ANN, test, cfg.Workers, opt.Outputs)
 		if err != nil {
 			return nil, nil, err
 		}
+		annBar.Add(test.Len())
+		annBar.Done()
 		annPred, annOut = pred, out
 		t.SecondsANN = dt.Seconds()
 		t.HasANN = true

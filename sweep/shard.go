@@ -173,7 +173,7 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 		if err != nil {
 			return nil, err
 		}
-		if part.ANN.Correct, part.ANN.Seconds, err = countANN(m, sub, cfg.Workers); err != nil {
+		if part.ANN.Correct, part.ANN.Seconds, err = countANN(m, sub, cfg.Workers, cfg.Progress); err != nil {
 			return nil, err
 		}
 	}

@@ -289,7 +289,7 @@ func compute(ctx context.Context, m *graph.Model, calib, test, val *dataset.Set,
 		return err
 	}
 	if ann == nil {
-		if ann, err = runANN(ctx, m, test, cfg.Workers); err != nil {
+		if ann, err = runANN(ctx, m, test, cfg.Workers, cfg.Progress); err != nil {
 			return err
 		}
 		if err := writeJSON(filepath.Join(dir, "ann.json"), ann); err != nil {
@@ -463,8 +463,8 @@ func BestCheckpoint(rr *pipeline.RateResult) int {
 	return best
 }
 
-func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int) (*annResult, error) {
-	correct, seconds, err := countANN(m, test, workers)
+func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int, prog io.Writer) (*annResult, error) {
+	correct, seconds, err := countANN(m, test, workers, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -474,14 +474,17 @@ func runANN(ctx context.Context, m *graph.Model, test *dataset.Set, workers int)
 
 // countANN runs the ANN m on test and returns how many samples it
 // classifies correctly and the seconds it took.
-func countANN(m *graph.Model, test *dataset.Set, workers int) (int64, float64, error) {
+func countANN(m *graph.Model, test *dataset.Set, workers int, prog io.Writer) (int64, float64, error) {
 	net, err := nn.New(m, workers)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer net.Close()
 	t0 := time.Now()
+	bar := progress.OnTerminal(prog, "ANN", test.Len())
 	pred := train.Predictions(net, test)
+	bar.Add(test.Len())
+	bar.Done()
 	var correct int64
 	for i, p := range pred {
 		if p == int32(test.Labels[i]) {
@@ -697,9 +700,15 @@ func writeJSON(name string, v any) error {
 	return atomicfile.Write(name, append(js, '\n'))
 }
 
+// newBar returns the sweep's bar: as w's mode says for a
+// *progress.Writer, else a bar on a terminal and one line at the end
+// elsewhere.
 func newBar(w io.Writer, label string, total int) *progress.Bar {
 	if w == nil {
 		return nil
+	}
+	if _, ok := w.(*progress.Writer); ok {
+		return progress.OnTerminal(w, label, total)
 	}
 	return progress.New(w, label, total)
 }

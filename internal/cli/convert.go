@@ -66,6 +66,8 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	d.registerSpec(fs, "mnist") // calibration reads the training split; --split and --limit would do nothing
 	var c convFlags
 	c.register(fs)
+	var prog progressFlags
+	prog.register(fs)
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -82,8 +84,10 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Progress = e.stderr
-	conv, err := convertModel(ctx, *model, d, &c, cfg)
+	if cfg.Progress, err = prog.writer(e.stderr); err != nil {
+		return err
+	}
+	conv, err := convertModel(ctx, e.stderr, *model, d, &c, cfg)
 	if err != nil {
 		return err
 	}

@@ -160,8 +160,8 @@ func TestBadInput(t *testing.T) {
 		{"threshold", lenetPath, []string{"--threshold", "floor"}, `--threshold "floor": want round or truncate`},
 		{"data", lenetPath, []string{"--data", "imagenet"}, `unknown spec "imagenet"`},
 		{"empty-calibration", lenetPath, []string{"--data-dir", emptyTrain}, "calibration set mnist/train is empty"},
-		{"shape-20x20", smallPath, nil, "has images of 1×28×28, model \"tiny\" expects 1×20×20"},
-		{"shape-cifar", cifarPath, nil, "has images of 1×28×28, model \"tiny\" expects 3×32×32"},
+		{"shape-20x20", smallPath, nil, "has images of 1×28×28, model \"small.onnx\" expects 1×20×20"},
+		{"shape-cifar", cifarPath, nil, "has images of 1×28×28, model \"cifar.onnx\" expects 3×32×32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, tc.name+".snn.json")

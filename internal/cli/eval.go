@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -196,6 +197,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	predFile := fs.String("predictions", "", "also write one row per test sample (label, ANN and SNN class, tie, first output spike) to `FILE.csv` or FILE.jsonl")
 	logits := fs.Bool("logits", false, "--predictions: add the ANN's outputs and the SNN's decoded outputs per output neuron")
 	oracleN := fs.Int("oracle", 0, "also simulate the first `N` samples with the time-stepped oracle and count the spike times that differ (SPEC §6; slow)")
+	var prog progressFlags
+	prog.register(fs)
 	workers := workersFlag(fs)
 	hwName := fs.String("hw", "", "also emulate the SNN with a chip's fixed-point arithmetic: loihi1 or loihi2 (see quartz map)") // hw.go
 	var sh shardFlag
@@ -235,7 +238,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if *oracleN < 0 {
 		return fmt.Errorf("--oracle %d: want a number of samples ≥ 0", *oracleN)
 	}
-	cfg.Progress = e.stderr
+	if cfg.Progress, err = prog.writer(e.stderr); err != nil {
+		return err
+	}
 	open := d.open
 	if sh.spec != nil || e.plan != nil {
 		open = func(split string) (*dataset.Set, error) { return d.openShard(split, 0) }
@@ -251,7 +256,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if *snnFile != "" {
 		conv, err = readSNN(*snnFile, *model, &c.pre, *workers)
 	} else {
-		conv, err = convertModel(ctx, *model, d, &c, cfg)
+		conv, err = convertModel(ctx, e.stderr, *model, d, &c, cfg)
 	}
 	if err != nil {
 		return err
@@ -388,30 +393,58 @@ func printResult(e *env, res *pipeline.Result, asJSON bool) error {
 }
 
 // convertModel reads an ONNX model and converts it, calibrating on the
-// training split of the same data set.
-func convertModel(ctx context.Context, path string, d dataFlags, c *convFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
+// training split of the same data set. Before the work it runs the input
+// check (preprocFlags.checkInput) and prints its warning on stderr.
+func convertModel(ctx context.Context, stderr io.Writer, path string, d dataFlags, c *convFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
 	c.pre.analogFirst = c.analogFirst.allows()
-	m, err := loadModel(path, &c.pre)
+	m, err := loadModel(path, &preprocFlags{scale: 1, output: c.pre.output})
 	if err != nil {
 		return nil, err
+	}
+	calib, err := d.calibSet(m)
+	if err != nil {
+		return nil, err
+	}
+	warn, err := c.pre.checkInput(ctx, path, m, calib, cfg.Workers, cfg.MaxMemory)
+	if err != nil {
+		return nil, err
+	}
+	if warn != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", warn)
+	}
+	if m, err = c.pre.apply(m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	analog, note := c.analogFirst.resolve(m)
+	if !analog {
+		if analog, note, err = c.analogFirst.resolveData(calib); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.spec, err)
+		}
+	}
 	cfg.AnalogFirst = analog
-	conv, err := convertGraph(ctx, m, d, cfg)
+	conv, err := pipeline.Convert(ctx, m, calib, cfg)
 	if err != nil {
 		return nil, err
 	}
+	// The file names the model; the graph's own name is often the
+	// exporter's ("torch_jit", "main_graph").
+	conv.SNN.Name = filepath.Base(path)
 	if note != "" {
 		conv.Notes = append([]string{note}, conv.Notes...)
+	}
+	if calib.Unsplit() {
+		conv.Notes = append(conv.Notes, unsplitNote)
 	}
 	return conv, nil
 }
 
+// unsplitNote says that .npy/.npz data serve calibration too.
+const unsplitNote = "npy/npz tensors have no training split: the calibration (activation percentiles, no labels) draws from the same samples"
+
 func convertGraph(ctx context.Context, m *graph.Model, d dataFlags, cfg pipeline.Config) (*pipeline.Converted, error) {
-	// Lazy: image folders and archives decode only the samples drawn.
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true})
+	calib, err := d.calibSet(m)
 	if err != nil {
-		return nil, fmt.Errorf("calibration set: %w", err)
+		return nil, err
 	}
 	return pipeline.Convert(ctx, m, calib, cfg)
 }

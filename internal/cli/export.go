@@ -71,7 +71,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		cfg.Progress = e.stderr
-		conv, err := convertModel(ctx, *model, d, &c, cfg)
+		conv, err := convertModel(ctx, e.stderr, *model, d, &c, cfg)
 		if err != nil {
 			return err
 		}

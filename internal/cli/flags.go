@@ -3,18 +3,22 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 
 	"github.com/quartz-snn/quartz/dataset"
+	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/progress"
 )
 
 // dataFlags are the data set flags every command shares.
 type dataFlags struct {
-	spec  string
-	dir   string
-	split string
-	limit int
+	spec   string
+	dir    string
+	split  string
+	limit  int
+	layout string // --data-layout of .npy/.npz image tensors
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
@@ -26,8 +30,19 @@ func (d *dataFlags) register(fs *flag.FlagSet, defSpec, defSplit string) {
 // registerSpec registers only --data and --data-dir, for commands that
 // read the whole training split (convert calibrates on it).
 func (d *dataFlags) registerSpec(fs *flag.FlagSet, defSpec string) {
-	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH")
+	fs.StringVar(&d.spec, "data", defSpec, "data set: mnist, fashion-mnist, cifar10, cifar10:PATH, folder:PATH, npy:X.npy,Y.npy, npz:FILE.npz[:X,Y]")
 	fs.StringVar(&d.dir, "data-dir", os.Getenv("QUARTZ_DATA"), "folder searched for data sets (default $QUARTZ_DATA)")
+	fs.StringVar(&d.layout, "data-layout", "", "npy/npz image tensors: nchw or nhwc (default: told apart by the channel count, below both image sides)")
+}
+
+// calibSet opens the training split for calibrating m. Lazy: image
+// folders and archives decode only the samples drawn.
+func (d *dataFlags) calibSet(m *graph.Model) (*dataset.Set, error) {
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true, Layout: d.layout})
+	if err != nil {
+		return nil, fmt.Errorf("calibration set: %w", err)
+	}
+	return s, nil
 }
 
 func (d *dataFlags) open(split string) (*dataset.Set, error) {
@@ -41,7 +56,7 @@ func (d *dataFlags) openShard(split string, sampleSize int) (*dataset.Set, error
 	if d.limit < 0 {
 		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
 	}
-	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize, Lazy: true})
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize, Lazy: true, Layout: d.layout})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +73,7 @@ func (d *dataFlags) openSized(split string, sampleSize int) (*dataset.Set, error
 	if d.limit < 0 {
 		return nil, fmt.Errorf("--limit %d: must be ≥ 0", d.limit)
 	}
-	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize})
+	s, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: split, Limit: d.limit, SampleSize: sampleSize, Layout: d.layout})
 	if err != nil {
 		return nil, err
 	}
@@ -81,4 +96,31 @@ func printNotes(e *env, notes ...string) {
 			fmt.Fprintf(e.stderr, "note: %s\n", n)
 		}
 	}
+}
+
+// progressFlags are --progress and --quiet.
+type progressFlags struct {
+	mode  string
+	quiet bool
+}
+
+func (p *progressFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.mode, "progress", "auto", "progress on stderr: bar, lines (one line per phase with its count and time) or none; auto: bar on a terminal, lines elsewhere")
+	fs.BoolVar(&p.quiet, "quiet", false, "no progress on stderr (--progress none); notes and warnings still appear")
+}
+
+// writer returns stderr with the chosen progress mode, for
+// pipeline.Config.Progress and sweep.Config.Progress.
+func (p *progressFlags) writer(stderr io.Writer) (io.Writer, error) {
+	m := progress.Auto
+	if p.mode != "auto" {
+		var err error
+		if m, err = progress.ParseMode(p.mode); err != nil {
+			return nil, fmt.Errorf("--progress %q: %v", p.mode, err)
+		}
+	}
+	if p.quiet {
+		m = progress.None
+	}
+	return progress.With(stderr, m), nil
 }

@@ -176,7 +176,7 @@ func runMap(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	default:
-		conv, err := convertModel(ctx, *model, d, &c, cfg)
+		conv, err := convertModel(ctx, e.stderr, *model, d, &c, cfg)
 		if err != nil {
 			return err
 		}

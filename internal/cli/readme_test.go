@@ -4,13 +4,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/quartz-snn/quartz/graph"
 )
 
 // readmeExample is how the test runs one command line that README.md shows.
 type readmeExample struct {
-	args []string // what runs: the README's command, made fast
+	args []string // what runs: the README's command, made fast; CIFAR stands for the CIFAR-10 JPEG tarball of ../shared/data (skipped where absent)
 	want []string // in stdout
 }
 
@@ -82,6 +85,13 @@ var readmeExamples = map[string]readmeExample{
 		[]string{"EDP"}},
 	"quartz convert --model lenet5.onnx -o snn.json": {
 		[]string{"convert", "--model", "lenet5.onnx", "-o", "snn.json", "--calib", "300", "--workers", "2"}, []string{"wrote snn.json"}},
+	"quartz inspect models/vgg11-swa.onnx": {[]string{"inspect", "VGG"}, []string{"every layer converts"}},
+	"quartz eval --model models/vgg11-swa.onnx --data cifar10:../shared/data/cifar10-jpeg/cifar10-jpeg-q75.tar.gz --tmax 32 --percentile 99.95 --predictions cifar.csv": {
+		[]string{"eval", "--model", "VGG", "--data", "cifar10:CIFAR", "--tmax", "32", "--percentile", "99.95", "--predictions", "cifar.csv", "--limit", "20", "--calib", "50", "--workers", "2"},
+		[]string{"on cifar10/test: 20 samples", "SNN (Quartz)", "McNemar"}},
+	"quartz sweep --model models/vgg11-swa.onnx --data cifar10:../shared/data/cifar10-jpeg/cifar10-jpeg-q75.tar.gz --tmax 16,32,64 --percentile 99.9,99.95,99.99 -o cifar-sweep": {
+		[]string{"sweep", "--model", "VGG", "--data", "cifar10:CIFAR", "--tmax", "16,32", "--percentile", "99.95", "-o", "cifar-sweep", "--limit", "10", "--calib", "50", "--workers", "2"},
+		[]string{"2 points (2 computed now)", "wrote cifar-sweep/results.csv"}},
 	"quartz eval --snn snn.json": {
 		[]string{"eval", "--snn", "snn.json", "--limit", "300", "--workers", "2"},
 		[]string{"model snn.json on mnist/test: 300 samples", "SNN (Quartz)"}},
@@ -144,6 +154,15 @@ func TestReadmeExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vgg, err := filepath.Abs(filepath.Join("..", "..", "models", "vgg11-swa.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cifar, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "cifar10-jpeg", "cifar10-jpeg-q75.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cifarErr := os.Stat(cifar)
 	cmds := readmeCommands(string(readme))
 	if len(cmds) < 5 {
 		t.Fatalf("found only %d quartz commands in README.md: %q", len(cmds), cmds)
@@ -155,9 +174,13 @@ func TestReadmeExamples(t *testing.T) {
 			t.Errorf("README.md shows `%s`: add it to readmeExamples in %s", cmd, "internal/cli/readme_test.go")
 			continue
 		}
+		if slices.Contains(ex.args, "cifar10:CIFAR") && cifarErr != nil {
+			t.Logf("`%s`: skipped, CIFAR-10 not available: %v", cmd, cifarErr)
+			continue
+		}
 		args := make([]string, len(ex.args))
 		for i, a := range ex.args {
-			args[i] = strings.ReplaceAll(a, "MODEL", model)
+			args[i] = strings.NewReplacer("MODEL", model, "VGG", vgg, "CIFAR", cifar).Replace(a)
 		}
 		r := run(t, args...)
 		if r.code != 0 {
@@ -177,5 +200,45 @@ func TestReadmeCommands(t *testing.T) {
 	want := []string{"quartz help", "quartz inspect x.onnx", "quartz eval --snn s.json"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("readmeCommands = %q, want %q", got, want)
+	}
+}
+
+// TestReadmeSupportTable keeps README's "What converts" table in step with
+// graph.Op.AnnOnly: every op that runs in the ANN only is named in an
+// "ANN only" row, and every other op in the "converts" row.
+func TestReadmeSupportTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "## What converts")
+	if !ok {
+		t.Fatal(`README.md has no "## What converts" section`)
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	var converts, annOnly string
+	for _, line := range strings.Split(table, "\n") {
+		switch {
+		case strings.HasPrefix(line, "| **converts**"):
+			converts = line
+		case strings.HasPrefix(line, "| runs **ANN only**"), strings.HasPrefix(line, "| | "):
+			annOnly += line
+		}
+	}
+	// The README's word for ops whose name is not what users know.
+	word := map[graph.Op]string{graph.Linear: "Linear", graph.Affine: "input normalization", graph.Add: "residual Add",
+		graph.Reshape: "Reshape", graph.Unary: "elementwise functions", graph.Reduce: "Reduce*", graph.Binary: "Sub/Div"}
+	for op := graph.Conv; op <= graph.Binary; op++ {
+		w, ok := word[op]
+		if !ok {
+			w = op.String()
+		}
+		row, where := converts, "converts"
+		if op.AnnOnly() != "" {
+			row, where = annOnly, "ANN only"
+		}
+		if !strings.Contains(row, w) {
+			t.Errorf("README's %q row lacks %v (as %q)", where, op, w)
+		}
 	}
 }

@@ -59,6 +59,8 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	noCache := fs.Bool("no-cache", false, "neither read nor write the calibration cache")
 	var maxMem memFlag
 	fs.Var(&maxMem, "max-memory", memUsage)
+	var prog progressFlags
+	prog.register(fs)
 	workers := workersFlag(fs)
 	var sh shardFlag
 	fs.Var(&sh, "shard", shardUsage+" (-o DIR holds the part)")
@@ -95,8 +97,12 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if *valN < 1 || *valN > pipeline.MaxCalib {
 		return fmt.Errorf("--val-samples %d: want 1..%d", *valN, pipeline.MaxCalib)
 	}
+	progW, err := prog.writer(e.stderr)
+	if err != nil {
+		return err
+	}
 	cfg := sweep.Config{Grid: grid, ModelName: filepath.Base(*model), Calib: *calibN, CalibSeed: *calibSeed,
-		AnalogFirst: analog.on, Workers: *workers, Progress: e.stderr, RateSteps: *rateSteps, MaxMemory: maxMem.limit(),
+		AnalogFirst: analog.on, Workers: *workers, Progress: progW, RateSteps: *rateSteps, MaxMemory: maxMem.limit(),
 		SelectOn: *selectOn, ValSamples: *valN}
 	if !*noCache {
 		cfg.Cache = cacheDir(*cache)
@@ -134,13 +140,34 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err := checkNodes(*model, m); err != nil {
 		return err
 	}
+	m.Name = filepath.Base(*model) // not the exporter's graph name
+	calib, err := d.calibSet(m)
+	if err != nil {
+		return err
+	}
+	warn, err := pre.checkInput(ctx, *model, m, calib, *workers, cfg.MaxMemory)
+	if err != nil {
+		return err
+	}
+	if warn != "" {
+		fmt.Fprintf(e.stderr, "warning: %s\n", warn)
+	}
 	pre.analogFirst = analog.allows()
 	if m, err = pre.apply(m); err != nil {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
-	if on, note := analog.resolve(m); note != "" {
+	on, note := analog.resolve(m)
+	if !on {
+		if on, note, err = analog.resolveData(calib); err != nil {
+			return fmt.Errorf("%s: %w", d.spec, err)
+		}
+	}
+	if note != "" {
 		cfg.AnalogFirst = on
 		fmt.Fprintf(e.stderr, "note: %s\n", note)
+	}
+	if calib.Unsplit() {
+		fmt.Fprintf(e.stderr, "note: %s\n", unsplitNote)
 	}
 	open := d.openSized
 	if sh.spec != nil || e.plan != nil {
@@ -150,15 +177,11 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	note, err := pipeline.CheckInput(fmt.Sprintf("model %q", filepath.Base(*model)), m.InputShape, test)
+	note, err = pipeline.CheckInput(fmt.Sprintf("model %q", filepath.Base(*model)), m.InputShape, test)
 	if err != nil {
 		return err
 	}
 	printNotes(e, note)
-	calib, err := dataset.Open(d.spec, dataset.Options{Dir: d.dir, Split: "train", SampleSize: graph.Size(m.InputShape), Lazy: true})
-	if err != nil {
-		return fmt.Errorf("calibration set: %w", err)
-	}
 	if e.plan != nil {
 		return planSweep(e.plan, m, calib, test, len(grid.Points()), *workers)
 	}

@@ -167,6 +167,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if trainSet.Unsplit() {
+		fmt.Fprintln(e.stderr, "warning: npy/npz tensors have no train/test split: the model trains and is tested on the same samples, so its test accuracy is a training accuracy")
+	}
 	shape := []int{trainSet.C, trainSet.H, trainSet.W}
 
 	var m *graph.Model

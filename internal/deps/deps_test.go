@@ -21,8 +21,8 @@ const module = "github.com/quartz-snn/quartz"
 // A new package must be added here, which is the moment to decide where it
 // stands.
 var layers = [][]string{
-	// leaves: GEMM and vector kernels, progress bars, HDF5 writer, embedded models, energy cost tables, shard slices
-	{"internal/gemm", "internal/vec", "internal/progress", "internal/hdf5", "internal/atomicfile", "models", "energy", "shard"},
+	// leaves: GEMM and vector kernels, progress bars, HDF5 writer, NumPy reader, embedded models, energy cost tables, shard slices
+	{"internal/gemm", "internal/vec", "internal/progress", "internal/hdf5", "internal/npy", "internal/atomicfile", "models", "energy", "shard"},
 	{"graph", "dataset"},                      // the layer IR; data sets
 	{"onnx", "nn", "internal/graphtest"},      // file format ↔ graph; the CNN engine; test models
 	{"normalize", "train", "snn", "ratecode"}, // the steps of the method and its baseline

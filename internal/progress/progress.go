@@ -98,12 +98,84 @@ func (b *Bar) Done() {
 		fmt.Fprintln(b.w)
 		return
 	}
-	fmt.Fprintf(b.w, "%s: %d/%d in %s %s\n", b.label, b.done, b.total, time.Since(b.start).Round(10*time.Millisecond), b.extra)
+	line := fmt.Sprintf("%s: %d/%d in %s", b.label, b.done, b.total, time.Since(b.start).Round(10*time.Millisecond))
+	if b.extra != "" {
+		line += " " + b.extra
+	}
+	fmt.Fprintln(b.w, line)
+}
+
+// Mode is how progress is shown.
+type Mode int
+
+const (
+	// Auto draws a bar on a terminal and prints nothing elsewhere
+	// (OnTerminal's behaviour for a plain writer).
+	Auto Mode = iota
+	// Bars draws a bar, redrawn in place, terminal or not.
+	Bars
+	// Lines prints one line per phase when it ends: the label, the count
+	// done and the elapsed time.
+	Lines
+	// None prints no progress at all.
+	None
+)
+
+// ParseMode parses "bar", "lines" or "none".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "bar":
+		return Bars, nil
+	case "lines":
+		return Lines, nil
+	case "none":
+		return None, nil
+	}
+	return Auto, fmt.Errorf("want bar, lines or none")
+}
+
+// Writer is a writer with a progress mode: writes pass through to W
+// (notes written to it are not progress and always appear), and
+// OnTerminal shows the bars drawn on it as Mode says.
+type Writer struct {
+	W    io.Writer
+	Mode Mode
+}
+
+func (w *Writer) Write(p []byte) (int, error) { return w.W.Write(p) }
+
+// With returns w with mode m; Auto resolves to Bars on a terminal and
+// Lines elsewhere, so that a log still shows one line per phase.
+func With(w io.Writer, m Mode) *Writer {
+	if m == Auto {
+		m = Lines
+		if IsTerminal(w) {
+			m = Bars
+		}
+	}
+	return &Writer{W: w, Mode: m}
 }
 
 // OnTerminal returns a bar like New when w is a terminal, and nil (a bar
 // whose methods do nothing) otherwise, so that logs and pipes stay quiet.
+// A *Writer decides by its Mode instead: Bars draws, Lines prints one
+// line at Done, None prints nothing.
 func OnTerminal(w io.Writer, label string, total int) *Bar {
+	if pw, ok := w.(*Writer); ok {
+		switch pw.Mode {
+		case Bars:
+			b := New(pw.W, label, total)
+			b.tty = true
+			return b
+		case Lines:
+			b := New(pw.W, label, total)
+			b.tty = false
+			return b
+		case None:
+			return nil
+		}
+		w = pw.W
+	}
 	if w == nil || !IsTerminal(w) {
 		return nil
 	}

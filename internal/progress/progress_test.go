@@ -94,3 +94,37 @@ func TestBarConcurrentAdds(t *testing.T) {
 		t.Errorf("got %q, want 800/800", buf.String())
 	}
 }
+
+// A *Writer shows bars as its mode says, and passes notes through.
+func TestWriterModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode Mode
+		want *regexp.Regexp
+	}{
+		{Lines, regexp.MustCompile(`^note\ncalibrate: 5/5 in [0-9.]+m?s\n$`)},
+		{None, regexp.MustCompile(`^note\n$`)},
+		{Bars, regexp.MustCompile(`^note\n\rcalibrate \[=+\] 5/5 .*\x1b\[K\n$`)},
+	} {
+		var buf bytes.Buffer
+		w := With(&buf, tc.mode)
+		w.Write([]byte("note\n"))
+		b := OnTerminal(w, "calibrate", 5)
+		b.Add(5)
+		b.Done()
+		if !tc.want.MatchString(buf.String()) {
+			t.Errorf("mode %d printed %q, want %s", tc.mode, buf.String(), tc.want)
+		}
+	}
+	// Auto off a terminal is Lines.
+	if w := With(&bytes.Buffer{}, Auto); w.Mode != Lines {
+		t.Errorf("Auto off a terminal: mode %d, want Lines", w.Mode)
+	}
+	for s, want := range map[string]Mode{"bar": Bars, "lines": Lines, "none": None} {
+		if m, err := ParseMode(s); err != nil || m != want {
+			t.Errorf("ParseMode(%q) = %d, %v", s, m, err)
+		}
+	}
+	if _, err := ParseMode("dots"); err == nil {
+		t.Error("ParseMode(dots): no error")
+	}
+}
