@@ -75,41 +75,11 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 	if err := sp.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.Grid.Validate(); err != nil {
-		return nil, err
-	}
 	if cfg.RateSteps != 0 {
 		return nil, errors.New("the rate-coded baseline (rate steps) is not sharded; run it in an unsharded sweep")
 	}
-	if cfg.Calib == 0 {
-		cfg.Calib = pipeline.DefaultCalib
-	}
-	if cfg.Calib < 0 {
-		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
-	}
-	switch cfg.SelectOn {
-	case "":
-		cfg.SelectOn = SelectVal
-	case SelectVal, SelectTest:
-	default:
-		return nil, fmt.Errorf("select on %q: want %s or %s", cfg.SelectOn, SelectVal, SelectTest)
-	}
-	if cfg.ValSamples == 0 {
-		cfg.ValSamples = DefaultValSamples
-	}
-	if cfg.ValSamples < 0 {
-		return nil, fmt.Errorf("validation samples %d: must be ≥ 1", cfg.ValSamples)
-	}
-	if test.Len() == 0 || calib.Len() == 0 {
-		return nil, errors.New("empty data set")
-	}
-	if cfg.ModelName == "" {
-		cfg.ModelName = m.Name
-	}
-	for _, d := range []*dataset.Set{calib, test} {
-		if _, err := pipeline.CheckInput(fmt.Sprintf("model %q", cfg.ModelName), m.InputShape, d); err != nil {
-			return nil, err
-		}
+	if err := cfg.check(m, calib, test); err != nil {
+		return nil, err
 	}
 	if err := m.InferShapes(); err != nil {
 		return nil, err

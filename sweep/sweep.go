@@ -145,41 +145,8 @@ type annResult struct {
 // recomputed.
 func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir string, cfg Config) (*Results, error) {
 	t0 := time.Now()
-	if err := cfg.Grid.Validate(); err != nil {
+	if err := cfg.check(m, calib, test); err != nil {
 		return nil, err
-	}
-	if cfg.Calib == 0 {
-		cfg.Calib = pipeline.DefaultCalib
-	}
-	if cfg.Calib < 0 {
-		return nil, fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
-	}
-	if cfg.RateSteps < 0 || cfg.RateSteps > ratecode.MaxSteps {
-		return nil, fmt.Errorf("rate steps %d: want 0 (off) or 1..%d", cfg.RateSteps, ratecode.MaxSteps)
-	}
-	switch cfg.SelectOn {
-	case "":
-		cfg.SelectOn = SelectVal
-	case SelectVal, SelectTest:
-	default:
-		return nil, fmt.Errorf("select on %q: want %s or %s", cfg.SelectOn, SelectVal, SelectTest)
-	}
-	if cfg.ValSamples == 0 {
-		cfg.ValSamples = DefaultValSamples
-	}
-	if cfg.ValSamples < 0 {
-		return nil, fmt.Errorf("validation samples %d: must be ≥ 1", cfg.ValSamples)
-	}
-	if test.Len() == 0 || calib.Len() == 0 {
-		return nil, errors.New("empty data set")
-	}
-	if cfg.ModelName == "" {
-		cfg.ModelName = m.Name
-	}
-	for _, d := range []*dataset.Set{calib, test} {
-		if _, err := pipeline.CheckInput(fmt.Sprintf("model %q", cfg.ModelName), m.InputShape, d); err != nil {
-			return nil, err
-		}
 	}
 	if err := prepareDir(dir); err != nil {
 		return nil, err
@@ -258,6 +225,49 @@ func Run(ctx context.Context, m *graph.Model, calib, test *dataset.Set, dir stri
 		return nil, err
 	}
 	return res, nil
+}
+
+// check validates cfg for a sweep of m on calib and test and fills in its
+// defaults (calibration size, where the best point is chosen, the
+// validation slice's size, the model's name).
+func (cfg *Config) check(m *graph.Model, calib, test *dataset.Set) error {
+	if err := cfg.Grid.Validate(); err != nil {
+		return err
+	}
+	if cfg.Calib == 0 {
+		cfg.Calib = pipeline.DefaultCalib
+	}
+	if cfg.Calib < 0 {
+		return fmt.Errorf("calibration size %d: must be ≥ 1", cfg.Calib)
+	}
+	if cfg.RateSteps < 0 || cfg.RateSteps > ratecode.MaxSteps {
+		return fmt.Errorf("rate steps %d: want 0 (off) or 1..%d", cfg.RateSteps, ratecode.MaxSteps)
+	}
+	switch cfg.SelectOn {
+	case "":
+		cfg.SelectOn = SelectVal
+	case SelectVal, SelectTest:
+	default:
+		return fmt.Errorf("select on %q: want %s or %s", cfg.SelectOn, SelectVal, SelectTest)
+	}
+	if cfg.ValSamples == 0 {
+		cfg.ValSamples = DefaultValSamples
+	}
+	if cfg.ValSamples < 0 {
+		return fmt.Errorf("validation samples %d: must be ≥ 1", cfg.ValSamples)
+	}
+	if test.Len() == 0 || calib.Len() == 0 {
+		return errors.New("empty data set")
+	}
+	if cfg.ModelName == "" {
+		cfg.ModelName = m.Name
+	}
+	for _, d := range []*dataset.Set{calib, test} {
+		if _, err := pipeline.CheckInput(fmt.Sprintf("model %q", cfg.ModelName), m.InputShape, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func compute(ctx context.Context, m *graph.Model, calib, test, val *dataset.Set, valAcc []*float64, dir string, cfg Config, points []Point, res *Results) error {
