@@ -172,6 +172,11 @@ type Config struct {
 	// Probe is how many training samples the saturation is measured on
 	// before and after training (0: DefaultProbe).
 	Probe int
+	// LogitScale, if positive, replaces OutputScale as the factor between
+	// the output layer's values and the loss's logits. A larger one makes
+	// the loss of a sample decided by one level smaller, so that training
+	// dwells on ties and errors.
+	LogitScale float64
 }
 
 // DefaultProbe is Config.Probe's default.
@@ -207,7 +212,11 @@ func Run(ctx context.Context, c *pipeline.Converted, trainSet *dataset.Set, cfg 
 	if err != nil {
 		return nil, err
 	}
-	m, err := Build(c, scale)
+	logit := scale
+	if cfg.LogitScale > 0 {
+		logit = cfg.LogitScale
+	}
+	m, err := Build(c, logit)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -228,7 +229,11 @@ func NormalizedNote(m *graph.Model, cfg Config) string {
 	note := "the model's weights are already normalized (quartz finetune): every layer's scale is 1 and the percentile is not used"
 	if t := m.Metadata[graph.MetaTmax]; t != "" {
 		note += "; fine-tuned for Tmax " + t
-		if len(cfg.TmaxLayers) > 0 || t != fmt.Sprint(cfg.Tmax) {
+		cur := fmt.Sprint(cfg.Tmax)
+		if len(cfg.TmaxLayers) > 0 {
+			cur = strings.Trim(strings.ReplaceAll(fmt.Sprint(cfg.TmaxLayers), " ", ","), "[]")
+		}
+		if t != cur {
 			note += ", converted with another window: the SNN is no longer exactly the fine-tuned network"
 		}
 	}
