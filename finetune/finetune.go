@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -28,11 +29,17 @@ const (
 	MetaEpochs = "quartz.finetune_epochs"
 )
 
-// Names of the nodes Build adds.
+// Names of the nodes Build and addFloatHead add; Strip removes every
+// Quant node and every node named with ownPrefix.
 const (
 	quantPrefix = "quant:"
-	scaleName   = "finetune:output_scale"
+	ownPrefix   = "finetune:"
+	scaleName   = ownPrefix + "output_scale"
 )
+
+// floatLevels is the level count of the float head's clip: rounding to
+// 2⁻²⁴ is below float32 resolution at 1, so the node only clips.
+const floatLevels = 1 << 24
 
 // Build returns the fine-tuning network of c: c.Normalized with a
 // graph.Quant node on the input and after every node that is a spiking or
@@ -127,11 +134,8 @@ func Strip(m *graph.Model) (*graph.Model, error) {
 				ins[k] = at[j]
 			}
 		}
-		if l.Op == graph.Quant || l.Name == scaleName {
-			if len(ins) != 1 {
-				return nil, fmt.Errorf("finetune: node %d %q has %d inputs", i, l.Name, len(ins))
-			}
-			at[i] = ins[0]
+		if l.Op == graph.Quant || strings.HasPrefix(l.Name, ownPrefix) {
+			at[i] = ins[0] // the Concat of two heads: the quantized one
 			continue
 		}
 		l.Inputs = ins
@@ -146,6 +150,32 @@ func Strip(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	return c, nil
+}
+
+// addFloatHead adds to a Build network a second head beside the first: the
+// output layer's values clipped at 1 (no rounding, the same one-sided
+// gradient) times scale, and a Concat of both heads, so that the output is
+// [quantized logits, clipped logits]. Its loss (runTwoHeads) keeps a margin
+// between the classes before rounding, which the rounded head alone does
+// not see once they fall into different levels.
+func addFloatHead(m *graph.Model, scale float64) (*graph.Model, error) {
+	m = m.Clone()
+	last := len(m.Nodes) - 1
+	qa := m.Nodes[last].Inputs[0] // the output Quant
+	o := m.Nodes[qa].Inputs[0]    // the output layer
+	k := graph.Size(m.OutputShape())
+	sc, sh := make([]float32, k), make([]float32, k)
+	for i := range sc {
+		sc[i] = float32(scale)
+	}
+	m.Nodes = append(m.Nodes,
+		&graph.Node{Name: ownPrefix + "float_clip", Op: graph.Quant, Levels: floatLevels, Min: -math.MaxFloat32, Max: 1, Inputs: []int{o}},
+		&graph.Node{Name: ownPrefix + "float_scale", Op: graph.Affine, Scale: sc, Shift: sh, Inputs: []int{last + 1}},
+		&graph.Node{Name: ownPrefix + "heads", Op: graph.Concat, Inputs: []int{last, last + 2}})
+	if err := m.InferShapes(); err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
+	}
+	return m, nil
 }
 
 // OutputScale returns the scale of the loss's logits for c: a model
@@ -172,6 +202,12 @@ type Config struct {
 	// Probe is how many training samples the saturation is measured on
 	// before and after training (0: DefaultProbe).
 	Probe int
+	// FloatLoss, if positive, adds to the loss FloatLoss times the
+	// cross-entropy of the output layer's values clipped at 1 without
+	// rounding (addFloatHead): a margin between the classes that keeps
+	// them in different levels on unseen samples, where the rounded
+	// output alone ties.
+	FloatLoss float64
 	// LogitScale, if positive, replaces OutputScale as the factor between
 	// the output layer's values and the loss's logits. A larger one makes
 	// the loss of a sample decided by one level smaller, so that training
@@ -220,6 +256,11 @@ func Run(ctx context.Context, c *pipeline.Converted, trainSet *dataset.Set, cfg 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.FloatLoss > 0 {
+		if m, err = addFloatHead(m, logit); err != nil {
+			return nil, err
+		}
+	}
 	net, err := nn.New(m, cfg.Workers)
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
@@ -236,7 +277,12 @@ func Run(ctx context.Context, c *pipeline.Converted, trainSet *dataset.Set, cfg 
 		return nil, err
 	}
 	t0 := time.Now()
-	hist, err := train.Run(ctx, net, trainSet, nil, cfg.Train, nil)
+	var hist []train.Epoch
+	if cfg.FloatLoss > 0 {
+		hist, err = runTwoHeads(ctx, net, trainSet, cfg.Train, float32(cfg.FloatLoss))
+	} else {
+		hist, err = train.Run(ctx, net, trainSet, nil, cfg.Train, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +307,7 @@ func Run(ctx context.Context, c *pipeline.Converted, trainSet *dataset.Set, cfg 
 	}
 	r := &Result{Model: out, Epochs: hist, ProbeAccBefore: acc0, ProbeAccAfter: acc1, Seconds: secs}
 	for i, l := range m.Nodes {
-		if l.Op == graph.Quant && l.Inputs[0] != graph.ModelInput {
+		if l.Op == graph.Quant && l.Inputs[0] != graph.ModelInput && !strings.HasPrefix(l.Name, ownPrefix) {
 			name := m.Nodes[l.Inputs[0]].Name
 			r.Saturation = append(r.Saturation, Saturation{Layer: name, Before: sat0[i], After: sat1[i]})
 		}
@@ -277,11 +323,16 @@ func saturation(ctx context.Context, net *nn.Net, s *dataset.Set, idx []int) (ma
 	above, total := map[int]int{}, map[int]int{}
 	quantOf := map[int]int{} // node → the Quant node reading it
 	for i, l := range m.Nodes {
-		if l.Op == graph.Quant && l.Inputs[0] != graph.ModelInput {
+		if l.Op == graph.Quant && l.Inputs[0] != graph.ModelInput && !strings.HasPrefix(l.Name, ownPrefix) {
 			quantOf[l.Inputs[0]] = i
 		}
 	}
 	last := len(m.Nodes) - 1
+	k := net.OutSize()
+	if m.Nodes[last].Op == graph.Concat {
+		last = m.Nodes[last].Inputs[0] // two heads: the quantized one
+		k /= 2
+	}
 	correct := 0
 	var labels []int32
 	err := s.Chunks(idx, nn.BatchFor(m), func(x []float32, y []int32, n int) error {
@@ -300,7 +351,7 @@ func saturation(ctx context.Context, net *nn.Net, s *dataset.Set, idx []int) (ma
 				total[q] += len(out)
 			}
 			if node == last {
-				for i, c := range nn.Argmax(out, n, nil) {
+				for i, c := range nn.Argmax(out[:n*k], n, nil) {
 					if c == labels[i] {
 						correct++
 					}

@@ -3,6 +3,7 @@ package finetune_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -58,6 +59,15 @@ func smallNet() *graph.Model {
 // its SNN agrees with the quantized network it was trained as on every
 // test sample when no neuron fires early; and SNN accuracy does not drop.
 func TestFinetuneEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		floatLoss float64
+	}{{"rounded loss", 0}, {"with float loss", 1}} {
+		t.Run(tc.name, func(t *testing.T) { finetuneEndToEnd(t, tc.floatLoss) })
+	}
+}
+
+func finetuneEndToEnd(t *testing.T, floatLoss float64) {
 	ctx := context.Background()
 	m := smallNet()
 	nn.Init(m, 3)
@@ -80,7 +90,7 @@ func TestFinetuneEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := finetune.Run(ctx, conv, trainSet, finetune.Config{Workers: 2, Probe: 256,
+	res, err := finetune.Run(ctx, conv, trainSet, finetune.Config{Workers: 2, Probe: 256, FloatLoss: floatLoss,
 		Train: train.Config{Epochs: 3, Batch: 32, LR: 1e-3, Seed: 2}})
 	if err != nil {
 		t.Fatal(err)
@@ -177,5 +187,52 @@ func TestFinetuneEndToEnd(t *testing.T) {
 	}
 	if after.SNNAccuracy < before.SNNAccuracy {
 		t.Errorf("SNN accuracy dropped: %.2f %% → %.2f %%", before.SNNAccuracy, after.SNNAccuracy)
+	}
+}
+
+// TestBuildStrip: Build puts a Quant on the input and after every spiking
+// layer with that layer's window (clipped at 0 in hidden layers, only
+// above in the output layer), none after MaxPool, and the loss scale last;
+// Strip gives back the normalized model node for node, weights equal.
+func TestBuildStrip(t *testing.T) {
+	m := smallNet()
+	nn.Init(m, 5)
+	conv, err := pipeline.Convert(context.Background(), m, quadrants(200, 3), pipeline.Config{Tmax: 3, Calib: 200, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := finetune.Build(conv, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range b.Nodes {
+		s := l.Name
+		if l.Op == graph.Quant {
+			s += fmt.Sprintf("(%d,%v)", l.Levels, l.Min == 0)
+		}
+		got = append(got, s)
+	}
+	want := []string{"quant:input(3,true)", "conv1", "quant:conv1(3,true)", "relu1", "pool1", "flat", "fc1", "quant:fc1(3,true)",
+		"relu2", "fc2", "quant:fc2(3,false)", "finetune:output_scale"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Build nodes\n%v, want\n%v", got, want)
+	}
+	if s := b.Nodes[len(b.Nodes)-1].Scale; len(s) != 4 || s[0] != 7 {
+		t.Errorf("loss scale %v, want 4 × 7", s)
+	}
+	back, err := finetune.Strip(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm := conv.Normalized
+	if len(back.Nodes) != len(nm.Nodes) {
+		t.Fatalf("Strip: %d nodes, want %d", len(back.Nodes), len(nm.Nodes))
+	}
+	for i, l := range back.Nodes {
+		r := nm.Nodes[i]
+		if l.Name != r.Name || l.Op != r.Op || !slices.Equal(l.W, r.W) || !slices.Equal(l.B, r.B) || !slices.Equal(l.Inputs, r.Inputs) {
+			t.Errorf("node %d: %s %v %v, want %s %v %v", i, l.Name, l.Op, l.Inputs, r.Name, r.Op, r.Inputs)
+		}
 	}
 }

@@ -76,6 +76,7 @@ func runFinetune(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&tc.Augment.FlipH, "flip", false, "random horizontal flips (CIFAR)")
 	fs.Uint64Var(&tc.Seed, "seed", 1, "seed for batch order and the saturation probe")
 	logit := fs.Float64("logit-scale", 0, "factor from the output layer's values to the loss's logits (0: the output layer's normalization scale P_out, the ANN's own logit scale)")
+	floatLoss := fs.Float64("float-loss", 0, "add this weight times the cross-entropy of the output layer's values clipped at 1 without rounding: a margin between classes, fewer ties (0: off)")
 	probe := fs.Int("probe", finetune.DefaultProbe, "training samples the saturation (values above 1) is measured on before and after")
 	workers := workersFlag(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -99,6 +100,8 @@ func runFinetune(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--logit-scale %g: want 0 (P_out) or a positive factor up to 1e6", *logit)
 	case tc.Augment.CropPad < 0 || tc.Augment.CropPad > maxCropPad:
 		return fmt.Errorf("--crop-pad %d: want 0 to %d", tc.Augment.CropPad, maxCropPad)
+	case !(*floatLoss >= 0 && *floatLoss <= 100):
+		return fmt.Errorf("--float-loss %g: want 0 (off) to 100", *floatLoss)
 	case *workers < 1:
 		return fmt.Errorf("--workers %d: want at least 1", *workers)
 	case d.limit < 0:
@@ -140,7 +143,7 @@ func runFinetune(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tc.Log = e.stderr
-	fcfg := finetune.Config{Train: tc, Workers: *workers, Probe: *probe, LogitScale: *logit}
+	fcfg := finetune.Config{Train: tc, Workers: *workers, Probe: *probe, LogitScale: *logit, FloatLoss: *floatLoss}
 	fmt.Fprintf(e.stderr, "fine-tuning %s for Tmax %s on %s: %d samples, %d epochs\n",
 		*model, tmaxOf(cfg.Tmax, cfg.TmaxLayers), trainSet.Name, trainSet.Len(), tc.Epochs)
 	t0 := time.Now()
