@@ -28,8 +28,8 @@ func init() {
 
 // Defaults of quartz finetune.
 const (
-	finetuneEpochs = 2
-	finetuneLR     = 1e-4
+	finetuneEpochs = 10
+	finetuneLR     = 1e-3
 )
 
 // MetaSourceSHA256 is the metadata key of the SHA-256 of the model a
