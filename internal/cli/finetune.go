@@ -45,6 +45,8 @@ type finetuneLog struct {
 	Tmax         string                `json:"tmax"`
 	Percentile   string                `json:"percentile"`
 	OutputScale  string                `json:"output_scale"`
+	LogitScale   float64               `json:"logit_scale,omitempty"` // --logit-scale (0: output_scale)
+	FloatLoss    float64               `json:"float_loss,omitempty"`
 	Workers      int                   `json:"workers"`
 	Config       train.Config          `json:"config"`
 	Epochs       []train.Epoch         `json:"epochs"`
@@ -162,7 +164,7 @@ func runFinetune(ctx context.Context, e *env, args []string) error {
 	}
 	log := finetuneLog{Command: "quartz finetune " + strings.Join(args, " "), Source: *model, SourceSHA256: sum, Data: d.spec,
 		Tmax: fm.Metadata[graph.MetaTmax], Percentile: fm.Metadata[finetune.MetaPercentile], OutputScale: fm.Metadata[finetune.MetaOutputScale],
-		Workers: *workers, Config: tc, Epochs: res.Epochs, Saturation: res.Saturation, ProbeSamples: min(*probe, trainSet.Len()),
+		LogitScale: *logit, FloatLoss: *floatLoss, Workers: *workers, Config: tc, Epochs: res.Epochs, Saturation: res.Saturation, ProbeSamples: min(*probe, trainSet.Len()),
 		ProbeBefore: res.ProbeAccBefore, ProbeAfter: res.ProbeAccAfter, Seconds: time.Since(t0).Seconds(), Metadata: fm.Metadata,
 		Finished: time.Now().UTC().Format(time.RFC3339)}
 	js, err := json.MarshalIndent(log, "", "  ")
