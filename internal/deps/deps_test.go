@@ -24,14 +24,15 @@ var layers = [][]string{
 	// leaves: GEMM and vector kernels, progress bars, HDF5 writer, embedded models, energy cost tables
 	{"internal/gemm", "internal/vec", "internal/progress", "internal/hdf5", "internal/atomicfile", "models", "energy"},
 	{"graph", "dataset"},                      // the layer IR; data sets
-	{"onnx", "nn"},                            // file format ↔ graph; the CNN engine
+	{"onnx", "nn", "internal/graphtest"},      // file format ↔ graph; the CNN engine; test models
 	{"normalize", "train", "snn", "ratecode"}, // the steps of the method and its baseline
 	{"pipeline", "hw", "nir"},                 // end-to-end evaluation; hardware models and exports of an SNN
-	{"sweep"},                                 // many pipeline runs
+	{"sweep", "finetune"},                     // many pipeline runs; SNN-aware fine-tuning of a conversion
 	{"report"},                                // text and Markdown for people
 	{"plot"},                                  // figures (uses report's tables)
 	{"internal/cli"},                          // the quartz command
 	{"cmd/quartz"},                            // main
+	{"tools/ftcheck", "tools/synthetic"},      // development tools
 }
 
 // external lists the only import paths outside the standard library that
