@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 )
@@ -41,6 +42,7 @@ const (
 	Unary                       // elementwise function Fn of one input (ANN only; see Node.Fn)
 	Reduce                      // Fn ("Sum", "Max" …) over the per-sample Axes, Keep keeps them as 1s (ANN only)
 	Binary                      // Fn ("Sub", "Div" …) of two inputs broadcast numpy-style (ANN only)
+	Quant                       // ⌊Levels·x + ½⌋/Levels clipped to [Min, Max]: fake quantization for training (ANN only)
 )
 
 var opNames = map[Op]string{
@@ -50,6 +52,7 @@ var opNames = map[Op]string{
 	Add: "Add", Concat: "Concat", Tanh: "Tanh", Sigmoid: "Sigmoid", HardSigmoid: "HardSigmoid",
 	HardSwish: "HardSwish", SiLU: "SiLU", Softmax: "Softmax", LayerNorm: "LayerNorm", LRN: "LRN",
 	Mul: "Mul", Reshape: "Reshape", Unary: "Unary", Reduce: "Reduce", Binary: "Binary",
+	Quant: "Quant",
 }
 
 func (o Op) String() string {
@@ -85,6 +88,8 @@ func (o Op) AnnOnly() string {
 		return "a reduction of a sample's own values (sum, max, product …) over axes is not a layer of weighted spikes"
 	case Binary:
 		return "an elementwise function of two activations (difference, quotient, power, max …) is not a weighted sum of spikes"
+	case Quant:
+		return "a fake quantization exists only while training (quartz finetune); the spiking neuron quantizes by itself"
 	}
 	return ""
 }
@@ -217,6 +222,12 @@ type Node struct {
 	// Dropout probability (training only).
 	Ratio float32
 
+	// Quant's level count: y = min(max(⌊Levels·x + ½⌋/Levels, Min), Max),
+	// the value a Quartz neuron of window Levels encodes (SPEC §1–§6).
+	// Min is 0 for a rectified layer and −math.MaxFloat32 for an output
+	// layer, which is clipped only above.
+	Levels int
+
 	// Affine: y[c,·] = x[c,·]·Scale[c] + Shift[c], one value per channel
 	// (axis 0 of the per-sample shape), or y[i] = x[i]·Scale[i] + Shift[i],
 	// one value per element (PerElement); the shape is unchanged. It is a
@@ -249,7 +260,25 @@ type Model struct {
 	// it to the last node's output: it was dropped on import (it does not
 	// change any sample's ranking of its scores), and this records it.
 	OutputActivation string
+	// Metadata holds the file's key–value metadata (ONNX metadata_props),
+	// e.g. MetaNormalized for a model quartz finetune wrote. Nil when the
+	// file had none.
+	Metadata map[string]string
 }
+
+// Metadata keys quartz writes.
+const (
+	// MetaNormalized is "1" in a model whose weights are already
+	// normalized for Quartz (quartz finetune's output): converters use
+	// every layer's scale 1 instead of a calibration's percentiles.
+	MetaNormalized = "quartz.normalized"
+	// MetaTmax is the window T the model was fine-tuned for.
+	MetaTmax = "quartz.tmax"
+)
+
+// Normalized reports whether m's weights are already normalized for
+// Quartz (Metadata[MetaNormalized] is "1").
+func (m *Model) Normalized() bool { return m.Metadata[MetaNormalized] == "1" }
 
 // InferNode makes node i's Inputs explicit and sets its InShape and
 // OutShape from the shapes of the nodes it reads, which must be set. It is
@@ -567,6 +596,14 @@ func (l *Node) outShape(ins [][]int) ([]int, error) {
 		return append([]int(nil), in...), nil
 	case ReLU, Clip, LeakyReLU, Dropout:
 		return append([]int(nil), in...), nil
+	case Quant:
+		if l.Levels < 1 {
+			return nil, fmt.Errorf("%d levels: want at least 1", l.Levels)
+		}
+		if !(l.Min <= l.Max) {
+			return nil, fmt.Errorf("bounds [%v, %v]", l.Min, l.Max)
+		}
+		return append([]int(nil), in...), nil
 	}
 	return nil, fmt.Errorf("unknown op %v", l.Op)
 }
@@ -666,6 +703,7 @@ func (m *Model) CheckFinite() error {
 func (m *Model) Clone() *Model {
 	c := *m
 	c.InputShape = append([]int(nil), m.InputShape...)
+	c.Metadata = maps.Clone(m.Metadata)
 	c.Nodes = make([]*Node, len(m.Nodes))
 	cp := func(v []float32) []float32 {
 		if v == nil {

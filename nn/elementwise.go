@@ -16,10 +16,11 @@ const (
 	opHardSigmoid
 	opHardSwish
 	opSiLU
+	opQuant
 )
 
 // elementwise is ReLU, Clip, LeakyReLU, Tanh, Sigmoid, HardSigmoid,
-// HardSwish or SiLU, split over the batch. The smooth functions are
+// HardSwish, SiLU or Quant, split over the batch. The smooth functions are
 // evaluated in float64 and rounded to float32.
 type elementwise struct {
 	p        *pool
@@ -27,6 +28,7 @@ type elementwise struct {
 	min, max float32
 	alpha    float32 // LeakyReLU slope for x ≤ 0; HardSigmoid slope
 	bias     float32 // HardSigmoid offset
+	levels   float64 // Quant
 	size     int
 	x, y     []float32
 	dy, dx   []float32
@@ -35,7 +37,7 @@ type elementwise struct {
 }
 
 func newElementwise(p *pool, op int, l *graph.Node) *elementwise {
-	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, bias: l.Bias, size: graph.Size(l.InShape)}
+	e := &elementwise{p: p, op: op, min: l.Min, max: l.Max, alpha: l.Alpha, bias: l.Bias, levels: float64(l.Levels), size: graph.Size(l.InShape)}
 	e.fwdFn, e.bwdFn = e.fwdRange, e.bwdRange
 	return e
 }
@@ -100,6 +102,12 @@ func (e *elementwise) fwdRange(w, lo, hi int) {
 	case opSiLU:
 		for i, v := range x {
 			y[i] = float32(float64(v) * sigmoid(float64(v)))
+		}
+	case opQuant:
+		// The level in float64, as the spiking neuron's ⌊T·u + ½⌋.
+		for i, v := range x {
+			q := float32(math.Floor(float64(v)*e.levels+0.5) / e.levels)
+			y[i] = min(max(q, e.min), e.max)
 		}
 	}
 }
@@ -180,6 +188,19 @@ func (e *elementwise) bwdRange(w, lo, hi int) {
 				dx[i] = float32(float64(dy[i]) * (float64(v)/3 + 0.5))
 			default:
 				dx[i] = dy[i]
+			}
+		}
+	case opQuant:
+		// Straight through inside (Min, Max); at or above Max only a
+		// gradient that lowers the value (dy > 0: descent subtracts it),
+		// so that a saturated neuron — one that fires early in the SNN —
+		// is pulled back but not pushed further; none at or below Min,
+		// as ReLU's.
+		for i, v := range x {
+			if v > e.min && (v < e.max || dy[i] > 0) {
+				dx[i] = dy[i]
+			} else {
+				dx[i] = 0
 			}
 		}
 	case opSiLU: // s(1 + x(1 − s)), s = sigmoid(x)

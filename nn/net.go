@@ -261,6 +261,11 @@ func (net *Net) build(i int, l *graph.Node) (layer, error) {
 		return newUnary(net.pool, l), nil
 	case graph.Reduce:
 		return newReduce(net.pool, l), nil
+	case graph.Quant:
+		if l.Levels < 1 || !(l.Min <= l.Max) || math.IsNaN(float64(l.Min)) {
+			return nil, fmt.Errorf("quant levels %d, bounds [%v, %v]", l.Levels, l.Min, l.Max)
+		}
+		return newElementwise(net.pool, opQuant, l), nil
 	}
 	return nil, fmt.Errorf("unsupported op")
 }

@@ -138,7 +138,11 @@ func percentiles(cfg Config, n int) ([]float64, error) {
 }
 
 // Normalize returns a normalized copy of the calibrated model for the
-// percentiles of cfg, and its report.
+// percentiles of cfg, and its report. A model whose weights are already
+// normalized (graph.Model.Normalized: quartz finetune's output) keeps
+// them: every scale is 1, whatever the percentile, so the copy equals the
+// model bit for bit (x·1 and x/1 are exact); the report still counts the
+// activations above 1.
 func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	pcts, err := percentiles(cfg, len(c.param))
 	if err != nil {
@@ -150,6 +154,7 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 	rep := &Report{}
 	nm := c.model.Clone()
 	prev := 1.0
+	pre := c.model.Normalized()
 	for t, p := range c.param {
 		l := nm.Nodes[p]
 		st := LayerStat{Layer: p, Name: l.Name, Percentile: pcts[t]}
@@ -164,6 +169,9 @@ func (c *Calibration) Normalize(cfg Config) (*graph.Model, *Report, error) {
 				// Clip(0, a): normalizing by a makes the clip exactly the
 				// Quartz neuron's saturation at 1, whatever the percentile.
 				scale = float64(a.Max)
+			}
+			if pre {
+				scale = 1
 			}
 			st.Values, st.Kept = int(s.n), int(s.n)
 			st.AboveOne = s.fractionAbove(scale)

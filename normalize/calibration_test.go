@@ -280,3 +280,65 @@ func TestCalibrationVsExact(t *testing.T) {
 		t.Errorf("Bytes %d, estimate %d", b, normalize.EstimateCalibration(m))
 	}
 }
+
+// TestNormalizedModelKeepsWeights: a model marked as already normalized
+// (quartz finetune's output) normalizes to itself bit for bit at any
+// percentile, every scale 1, while an unmarked copy is rescaled; the
+// report still counts the activations above 1.
+func TestNormalizedModelKeepsWeights(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 30
+	m := randomNet(r)
+	if err := m.InferShapes(); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, n*2*7*7)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	plain, err := normalize.Calibrate(m, netSource(t, m, x, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := m.Clone()
+	pm.Metadata = map[string]string{graph.MetaNormalized: "1"}
+	pre, err := normalize.Calibrate(pm, netSource(t, pm, x, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []float64{90, 99, 100} {
+		nm, rep, err := pre.Normalize(normalize.Config{Percentile: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameModel(t, "pre-normalized", nm, pm)
+		_, refRep, err := plain.Normalize(normalize.Config{Percentile: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := false
+		for i, st := range rep.Layers {
+			if st.Scale != 1 {
+				t.Errorf("p %v layer %s: scale %v, want 1", p, st.Name, st.Scale)
+			}
+			if refRep.Layers[i].Scale != 1 {
+				changed = true
+			}
+		}
+		if !changed {
+			t.Fatalf("p %v: the unmarked model's scales are all 1; the test shows nothing", p)
+		}
+		// AboveOne counts the raw activations above 1: p 100 of the
+		// unmarked model has none, the marked one some (random weights
+		// give activations well above 1).
+		if p == 100 {
+			some := false
+			for _, st := range rep.Layers {
+				some = some || st.AboveOne > 0
+			}
+			if !some {
+				t.Errorf("pre-normalized report counts no activation above 1")
+			}
+		}
+	}
+}

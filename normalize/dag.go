@@ -92,6 +92,7 @@ func (c *Calibration) normalizeDAG(cfg Config, pcts []float64) (*graph.Model, *R
 		}
 		return false
 	}
+	pre := c.model.Normalized() // scales 1 (see Normalize)
 	for t, p := range c.param {
 		tOf[p] = t
 		actOf[c.act[t]] = t
@@ -117,6 +118,13 @@ func (c *Calibration) normalizeDAG(cfg Config, pcts []float64) (*graph.Model, *R
 				}
 				scale = max(scale, lo)
 				st.AboveOne = s.fractionAbove(scale) + 1 - s.fractionAbove(-scale)
+			}
+			if pre {
+				scale = 1
+				st.AboveOne = s.fractionAbove(1)
+				if signed(t) {
+					st.AboveOne += 1 - s.fractionAbove(-1)
+				}
 			}
 			if !(scale > 0) || math.IsInf(scale, 0) {
 				return nil, nil, fmt.Errorf("normalize: node %d %q: %v-th percentile of its activations is %v; the layer is dead or diverges on the calibration set", p, l.Name, pcts[t], scale)

@@ -14,6 +14,7 @@ const (
 	fModelDocString       = 6
 	fModelGraph           = 7
 	fModelOpsetImport     = 8
+	fModelMetadataProps   = 14
 
 	fOpsetDomain  = 1
 	fOpsetVersion = 2
@@ -127,6 +128,15 @@ func decodeModel(r *reader) (*Model, error) {
 				if err != nil {
 					err = fmt.Errorf("graph%s: %w", quoteName(m.Graph.Name), err)
 				}
+			}
+		case fModelMetadataProps:
+			if err = f.want(bytesType); err == nil {
+				var kv KeyValue
+				kv, err = decodeKeyValue(f.sub())
+				if err != nil {
+					err = fmt.Errorf("metadata_props[%d]: %w", len(m.MetadataProps), err)
+				}
+				m.MetadataProps = append(m.MetadataProps, kv)
 			}
 		case fModelOpsetImport:
 			if err = f.want(bytesType); err == nil {

@@ -27,7 +27,7 @@ func TestDecodeSkipsUnknownFields(t *testing.T) {
 	group = protowire.AppendTag(group, 99, protowire.EndGroupType)
 	fixed := protowire.AppendFixed64(protowire.AppendTag(nil, 50, protowire.Fixed64Type), 1)
 	node := msg(fBytes(fNodeOpType, []byte("Relu")), fVarint(40, 1), fBytes(41, []byte("junk")), group, fixed)
-	b := msg(fVarint(fModelIRVersion, 7), fBytes(fModelGraph, msg(fBytes(fGraphNode, node), fBytes(77, nil))), fBytes(14, []byte("meta")))
+	b := msg(fVarint(fModelIRVersion, 7), fBytes(fModelGraph, msg(fBytes(fGraphNode, node), fBytes(77, nil))), fBytes(15, []byte("meta")))
 	m, err := Decode(b)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,12 @@ func Encode(m *Model) ([]byte, error) {
 		ob = protowire.AppendVarint(ob, uint64(o.Version))
 		b = appendMsg(b, fModelOpsetImport, ob)
 	}
+	for _, kv := range m.MetadataProps {
+		var kb []byte
+		kb = appendStr(kb, fKvKey, kv.Key)
+		kb = appendStr(kb, fKvValue, kv.Value)
+		b = appendMsg(b, fModelMetadataProps, kb)
+	}
 	return b, nil
 }
 

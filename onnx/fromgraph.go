@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -124,11 +125,16 @@ func FromGraphWith(m *graph.Model, opt WriteOptions) (*Model, error) {
 		w.g.Node = append(w.g.Node, &Node{Name: w.unique(w.nodes, strings.ToLower(a)), OpType: a,
 			Input: []string{vals[last]}, Output: []string{out}, Attribute: []*Attribute{intAttr("axis", 1)}})
 	}
+	var meta []KeyValue
+	for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
+		meta = append(meta, KeyValue{Key: k, Value: m.Metadata[k]})
+	}
 	return &Model{
-		IRVersion:    WriteIRVersion,
-		OpsetImport:  []OpsetID{{Domain: "", Version: w.opset}},
-		ProducerName: WriteProducer,
-		Graph:        w.g,
+		IRVersion:     WriteIRVersion,
+		OpsetImport:   []OpsetID{{Domain: "", Version: w.opset}},
+		ProducerName:  WriteProducer,
+		Graph:         w.g,
+		MetadataProps: meta,
 	}, nil
 }
 
@@ -392,6 +398,8 @@ func (w *writer) layer(l *graph.Node, xs []string, dst string) (string, error) {
 	case graph.Binary:
 		n.OpType = l.Fn
 		n.Input = xs
+	case graph.Quant:
+		return "", fmt.Errorf("a fake quantization exists only while training (quartz finetune removes it before writing): %w", ErrUnsupported)
 	default:
 		return "", fmt.Errorf("op %w", ErrUnsupported)
 	}

@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// withMeta returns m with metadata_props kv.
+func withMeta(m *Model, kv ...KeyValue) *Model {
+	m.MetadataProps = kv
+	return m
+}
+
 func fuzzSeeds(f *testing.F) {
 	for _, m := range []*Model{
 		convNet(13, intsAttr("pads", 1, 1, 1, 1)).done(),
@@ -30,6 +36,8 @@ func fuzzSeeds(f *testing.F) {
 		newBuilder(13, 4, 4, 2).node("Transpose", "t", []string{"x"}, intsAttr("perm", 0, 3, 1, 2)).
 			init("k", []int64{2, 1, 1}, 2, 3).node("Mul", "m", []string{"t", "k"}).node("Tanh", "th", []string{"m"}).done(),
 		newBuilder(17, 4).init("g", []int64{4}, 1, 2, 3, 4).node("LayerNormalization", "ln", []string{"x", "g"}).done(),
+		// Metadata (quartz finetune's marks).
+		withMeta(newBuilder(13, 1, 2, 2).node("Relu", "r", []string{"x"}).done(), KeyValue{"quartz.normalized", "1"}, KeyValue{"quartz.tmax", "4"}),
 	} {
 		b, err := Encode(m)
 		if err != nil {

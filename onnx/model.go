@@ -70,6 +70,9 @@ type Model struct {
 	ModelVersion    int64
 	DocString       string
 	Graph           *Graph
+	// MetadataProps are the model's key–value metadata_props, in file
+	// order.
+	MetadataProps []KeyValue
 }
 
 // OpsetID is one entry of ModelProto.opset_import. The empty domain (or

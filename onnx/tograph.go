@@ -154,6 +154,12 @@ func (c *converter) run() error {
 		Producer:  strings.TrimSpace(c.m.ProducerName + " " + c.m.ProducerVersion),
 		Opset:     c.opset,
 	}
+	for _, kv := range c.m.MetadataProps {
+		if c.out.Metadata == nil {
+			c.out.Metadata = map[string]string{}
+		}
+		c.out.Metadata[kv.Key] = kv.Value // a repeated key: the last one
+	}
 	c.names = map[string]bool{}
 	order, err := c.sortNodes(in.Name)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/quartz-snn/quartz/dataset"
@@ -163,6 +164,10 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 		return nil, err
 	}
 	c := &Converted{ANN: m, Simplified: s}
+	if m.Normalized() {
+		c.addNote(NormalizedNote(m, cfg))
+		cfg.Auto, cfg.AutoLayers = false, false // every percentile gives the same model
+	}
 	autoN := 0
 	if cfg.Auto {
 		autoN = cfg.AutoSamples
@@ -223,6 +228,24 @@ func Convert(ctx context.Context, m *graph.Model, calib *dataset.Set, cfg Config
 		c.Notes = append(c.Notes, note)
 	}
 	return c, nil
+}
+
+// NormalizedNote says that m's weights are already normalized (quartz
+// finetune's output) and so are kept as they are, and whether cfg's window
+// is the one m was fine-tuned for.
+func NormalizedNote(m *graph.Model, cfg Config) string {
+	note := "the model's weights are already normalized (quartz finetune): every layer's scale is 1 and the percentile is not used"
+	if t := m.Metadata[graph.MetaTmax]; t != "" {
+		note += "; fine-tuned for Tmax " + t
+		cur := fmt.Sprint(cfg.Tmax)
+		if len(cfg.TmaxLayers) > 0 {
+			cur = strings.Trim(strings.ReplaceAll(fmt.Sprint(cfg.TmaxLayers), " ", ","), "[]")
+		}
+		if t != cur {
+			note += ", converted with another window: the SNN is no longer exactly the fine-tuned network"
+		}
+	}
+	return note
 }
 
 // CheckConvertible reports whether Convert would convert m with cfg (zero

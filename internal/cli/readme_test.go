@@ -60,6 +60,10 @@ var readmeExamples = map[string]readmeExample{
 	"quartz export --format onnx --model in.onnx --float16 -o out.onnx": {
 		[]string{"export", "--format", "onnx", "--model", "MODEL", "--float16", "-o", "out.onnx"},
 		[]string{"wrote out.onnx: ONNX opset 13, 10 layers, 26338 parameters (float16 weights), 54459 bytes"}},
+	"quartz finetune --model FILE.onnx --data mnist --tmax 4 -o FILE-t4.onnx": {
+		[]string{"finetune", "--model", "MODEL", "--data", "mnist", "--tmax", "4", "--limit", "256", "--epochs", "1", "--calib", "300",
+			"--percentile", "99", "--probe", "100", "--workers", "2", "-o", "FILE-t4.onnx"},
+		[]string{"wrote FILE-t4.onnx: fine-tuned for Tmax 4 in 1 epochs"}},
 	"quartz import --format nir -i net.nir -o snn.json": {
 		[]string{"import", "--format", "nir", "-i", "net.nir", "-o", "snn.json"}, []string{"wrote snn.json"}},
 	"quartz eval --model lenet5.onnx --data mnist --coding both --json": {

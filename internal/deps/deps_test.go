@@ -27,11 +27,12 @@ var layers = [][]string{
 	{"onnx", "nn", "internal/graphtest"},      // file format ↔ graph; the CNN engine; test models
 	{"normalize", "train", "snn", "ratecode"}, // the steps of the method and its baseline
 	{"pipeline", "hw", "nir"},                 // end-to-end evaluation; hardware models and exports of an SNN
-	{"sweep"},                                 // many pipeline runs
+	{"sweep", "finetune"},                     // many pipeline runs; SNN-aware fine-tuning of a conversion
 	{"report"},                                // text and Markdown for people
 	{"plot"},                                  // figures (uses report's tables)
 	{"internal/cli"},                          // the quartz command
-	{"cmd/quartz", "tools/synthetic"},         // main; the stress-case generator
+	{"cmd/quartz"},                            // main
+	{"tools/ftcheck", "tools/synthetic"},      // development tools
 }
 
 // external lists the only import paths outside the standard library that
