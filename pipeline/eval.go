@@ -19,9 +19,12 @@ type Result struct {
 	Tmax       int     `json:"tmax"`
 	TmaxLayers []int   `json:"tmax_layers,omitempty"`
 	Percentile float64 `json:"percentile"`
-	Threshold  string  `json:"threshold"`
-	Analog     bool    `json:"analog_first"`
-	CalibSize  int     `json:"calibration_samples"`
+	// PreNormalized: the model's weights were already normalized (quartz
+	// finetune), so every scale is 1 and Percentile was not used.
+	PreNormalized bool   `json:"pre_normalized,omitempty"`
+	Threshold     string `json:"threshold"`
+	Analog        bool   `json:"analog_first"`
+	CalibSize     int    `json:"calibration_samples"`
 	// PercentileAuto says how --percentile auto chose Percentile; absent
 	// for a fixed percentile.
 	PercentileAuto *AutoChoice `json:"percentile_auto,omitempty"`

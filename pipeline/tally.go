@@ -143,7 +143,7 @@ func Base(c *Converted, test *dataset.Set) *Result {
 	cfg := c.Config
 	res := &Result{Model: c.SNN.Name, Data: test.Name, Samples: test.Len(), Tmax: cfg.Tmax, TmaxLayers: cfg.TmaxLayers,
 		Percentile: cfg.Percentile, Threshold: c.SNN.Threshold.String(), Analog: cfg.AnalogFirst, CalibSize: c.CalibSize,
-		PercentileAuto: c.Auto}
+		PercentileAuto: c.Auto, PreNormalized: c.ANN != nil && c.ANN.Normalized() || c.Simplified != nil && c.Simplified.Normalized()}
 	if c.Norm != nil {
 		res.Warnings = append(res.Warnings, c.Norm.Warnings...)
 	}

@@ -16,8 +16,13 @@ func Markdown(w io.Writer, res *pipeline.Result) error {
 	ew := &errWriter{w: w}
 	p := ew.printf
 	p("# Quartz evaluation: %s on %s\n\n", mdEscape(res.Model), mdEscape(res.Data))
-	p("%d samples; Tmax %s, threshold %s, normalization percentile %g on %d calibration samples", res.Samples,
-		tmaxString(res), res.Threshold, res.Percentile, res.CalibSize)
+	if res.PreNormalized {
+		p("%d samples; Tmax %s, threshold %s, weights normalized by quartz finetune (every scale 1, no percentile)", res.Samples,
+			tmaxString(res), res.Threshold)
+	} else {
+		p("%d samples; Tmax %s, threshold %s, normalization percentile %g on %d calibration samples", res.Samples,
+			tmaxString(res), res.Threshold, res.Percentile, res.CalibSize)
+	}
 	if res.Analog {
 		p("; analog first layer")
 	}

@@ -18,7 +18,11 @@ func Text(w io.Writer, res *pipeline.Result) error {
 		tmax = strings.Trim(strings.ReplaceAll(fmt.Sprint(res.TmaxLayers), " ", ","), "[]") + " (per layer)"
 	}
 	p("model %s on %s: %d samples\n", res.Model, res.Data, res.Samples)
-	p("Tmax %s, threshold %s, percentile %g on %d calibration samples", tmax, res.Threshold, res.Percentile, res.CalibSize)
+	if res.PreNormalized {
+		p("Tmax %s, threshold %s, weights normalized by quartz finetune (every scale 1, no percentile)", tmax, res.Threshold)
+	} else {
+		p("Tmax %s, threshold %s, percentile %g on %d calibration samples", tmax, res.Threshold, res.Percentile, res.CalibSize)
+	}
 	if res.Analog {
 		p(", analog first layer")
 	}

@@ -60,6 +60,9 @@ func TestFinetuneCommand(t *testing.T) {
 	if !strings.Contains(r.stderr, "already normalized (quartz finetune): every layer's scale is 1") || strings.Contains(r.stderr, "another window") {
 		t.Errorf("eval does not note the normalized model:\n%s", r.stderr)
 	}
+	if !strings.Contains(r.stdout, "weights normalized by quartz finetune (every scale 1, no percentile)") || strings.Contains(r.stdout, "percentile 99") {
+		t.Errorf("eval's header does not say the percentile is not used:\n%s", r.stdout)
+	}
 	r = run(t, append([]string{"eval", "--model", out, "--data", "mnist", "--tmax", "4"}, light("eval")...)...)
 	if r.code != 0 || !strings.Contains(r.stderr, "converted with another window") {
 		t.Errorf("eval at another window does not say so: %v", r)
