@@ -395,14 +395,7 @@ func percentileString(c *pipeline.Converted) string {
 		return c.ANN.Metadata[MetaPercentile]
 	}
 	if ps := c.Config.LayerPercentiles; len(ps) > 0 {
-		s := ""
-		for i, p := range ps {
-			if i > 0 {
-				s += ","
-			}
-			s += strconv.FormatFloat(p, 'g', -1, 64)
-		}
-		return s
+		return pipeline.PercentileList(ps)
 	}
 	return strconv.FormatFloat(c.Config.Percentile, 'g', -1, 64)
 }

@@ -153,10 +153,7 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 		if il == nil {
 			continue
 		}
-		k := il.Report.ReadoutSyn + il.Report.BiasSyn
-		if il.L.Rectify {
-			k++
-		}
+		k := auxNeurons(il)
 		aux.Neurons += k
 		auxUse.OutAxons += k * pl.Layers[li].Tiles // one axon per destination core
 	}
@@ -257,6 +254,16 @@ func MapNetwork(q *IntNet) (*Plan, error) {
 	return pl, nil
 }
 
+// auxNeurons returns the aux neurons of a layer: its readout and bias
+// neurons and, if it rectifies, its rectifier.
+func auxNeurons(il *IntLayer) int {
+	k := il.Report.ReadoutSyn + il.Report.BiasSyn
+	if il.L.Rectify {
+		k++
+	}
+	return k
+}
+
 // splitAux places the aux neurons on as many cores as they need when one
 // core does not hold them (a large network: every readout, bias and
 // rectifier neuron sends one axon to each core of its layer). A neuron
@@ -292,10 +299,7 @@ func splitAux(layers []PlanLayer, q *IntNet, p *Profile) ([]PlanLayer, error) {
 		if il == nil {
 			continue
 		}
-		k := il.Report.ReadoutSyn + il.Report.BiasSyn
-		if il.L.Rectify {
-			k++
-		}
+		k := auxNeurons(il)
 		dests := layers[li].Tiles
 		for range k {
 			for left := dests; left > 0; left -= p.OutAxonsPerCore {

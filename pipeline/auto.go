@@ -71,7 +71,7 @@ func (a *AutoChoice) Note() string {
 		if a.LayersChosen {
 			verdict = "used them"
 		}
-		s += fmt.Sprintf("; per layer (least encoding error at Tmax %d, then one pass over the layers on the slice): %s, %.2f %%, %s", a.Tmax, pctString(a.Layers), a.LayersAgreement, verdict)
+		s += fmt.Sprintf("; per layer (least encoding error at Tmax %d, then one pass over the layers on the slice): %s, %.2f %%, %s", a.Tmax, PercentileList(a.Layers), a.LayersAgreement, verdict)
 	}
 	if a.Cached {
 		s += " [cached]"
@@ -228,8 +228,9 @@ func (a *AutoChoice) chooseLayers(ctx context.Context, cal *normalize.Calibratio
 	return nil
 }
 
-// pctString lists percentiles as "99.9,99.99,…".
-func pctString(ps []float64) string {
+// PercentileList lists percentiles as "99.9,99.99,…" (shortest exact
+// decimal of each).
+func PercentileList(ps []float64) string {
 	s := ""
 	for i, p := range ps {
 		if i > 0 {
