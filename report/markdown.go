@@ -20,8 +20,8 @@ func Markdown(w io.Writer, res *pipeline.Result) error {
 		p("%d samples; Tmax %s, threshold %s, weights normalized by quartz finetune (every scale 1, no percentile)", res.Samples,
 			tmaxString(res), res.Threshold)
 	} else {
-		p("%d samples; Tmax %s, threshold %s, normalization percentile %g on %d calibration samples", res.Samples,
-			tmaxString(res), res.Threshold, res.Percentile, res.CalibSize)
+		p("%d samples; Tmax %s, threshold %s, normalization percentile %s on %d calibration samples", res.Samples,
+			tmaxString(res), res.Threshold, percentileOf(res), res.CalibSize)
 	}
 	if res.Analog {
 		p("; analog first layer")

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -21,7 +22,7 @@ func Text(w io.Writer, res *pipeline.Result) error {
 	if res.PreNormalized {
 		p("Tmax %s, threshold %s, weights normalized by quartz finetune (every scale 1, no percentile)", tmax, res.Threshold)
 	} else {
-		p("Tmax %s, threshold %s, percentile %g on %d calibration samples", tmax, res.Threshold, res.Percentile, res.CalibSize)
+		p("Tmax %s, threshold %s, percentile %s on %d calibration samples", tmax, res.Threshold, percentileOf(res), res.CalibSize)
 	}
 	if res.Analog {
 		p(", analog first layer")
@@ -218,4 +219,13 @@ func si(v float64) string {
 		return fmt.Sprintf("%.1fk", v/1e3)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// percentileOf is the normalization percentile of res as the header gives
+// it: one number, or the per-layer values --percentile-layers auto chose.
+func percentileOf(res *pipeline.Result) string {
+	if a := res.PercentileAuto; a != nil && a.LayersChosen {
+		return pipeline.PercentileList(a.Layers) + " (per layer)"
+	}
+	return strconv.FormatFloat(res.Percentile, 'g', -1, 64)
 }

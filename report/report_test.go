@@ -136,6 +136,37 @@ func TestTextGolden(t *testing.T) {
 	}
 }
 
+// TestHeaderPercentile: the header names what normalized the network: one
+// percentile, the per-layer ones --percentile-layers auto chose, or none
+// for a fine-tuned (pre-normalized) model; text and Markdown alike.
+func TestHeaderPercentile(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*pipeline.Result)
+		want string
+	}{
+		{func(r *pipeline.Result) { r.Percentile = 99.9 }, "percentile 99.9 on"},
+		{func(r *pipeline.Result) {
+			r.PercentileAuto = &pipeline.AutoChoice{Chosen: 99.99, Layers: []float64{99.99, 99.95, 99.9}, LayersChosen: true}
+		}, "percentile 99.99,99.95,99.9 (per layer) on"},
+		{func(r *pipeline.Result) { r.PreNormalized = true }, "weights normalized by quartz finetune (every scale 1, no percentile)"},
+	} {
+		res := fixedResult()
+		tc.edit(res)
+		for name, write := range map[string]func(*bytes.Buffer, *pipeline.Result) error{
+			"text":     func(b *bytes.Buffer, r *pipeline.Result) error { return report.Text(b, r) },
+			"markdown": func(b *bytes.Buffer, r *pipeline.Result) error { return report.Markdown(b, r) },
+		} {
+			var b bytes.Buffer
+			if err := write(&b, res); err != nil {
+				t.Fatal(err)
+			}
+			if head := b.String()[:min(b.Len(), 400)]; !strings.Contains(head, tc.want) {
+				t.Errorf("%s header lacks %q:\n%s", name, tc.want, head)
+			}
+		}
+	}
+}
+
 func TestTable1Golden(t *testing.T) {
 	var b bytes.Buffer
 	if err := report.Table1(&b, fixedResult()); err != nil {
