@@ -4,40 +4,22 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/finetune"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/graphtest"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/onnx"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/train"
 )
 
-// quadrants is n images of 1×12×12 in 4 classes: class k has its k-th
-// quadrant a little brighter than the noise around it (low contrast, so
-// that a window of 2 steps loses information).
-func quadrants(n int, seed uint64) *dataset.Set {
-	r := rand.New(rand.NewPCG(seed, 9))
-	s := &dataset.Set{Name: "quadrants", C: 1, H: 12, W: 12, Classes: []string{"tl", "tr", "bl", "br"}}
-	for i := range n {
-		k := i % 4
-		for y := range 12 {
-			for x := range 12 {
-				v := r.IntN(120)
-				if (y < 6) == (k < 2) && (x < 6) == (k%2 == 0) {
-					v += 20 + r.IntN(40)
-				}
-				s.Pix = append(s.Pix, uint8(v))
-			}
-		}
-		s.Labels = append(s.Labels, uint8(k))
-	}
-	return s
-}
+// quadrants is n images of 1×12×12 in 4 classes with low contrast, so
+// that a window of 2 steps loses information (graphtest.Quadrants).
+func quadrants(n int, seed uint64) *dataset.Set { return graphtest.Quadrants(n, seed, 120, 20, 40) }
 
 // smallNet is a LeNet-like chain for 1×12×12 inputs and 4 classes.
 func smallNet() *graph.Model {

@@ -2,12 +2,12 @@ package pipeline_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/graph"
+	"github.com/quartz-snn/quartz/internal/graphtest"
 	"github.com/quartz-snn/quartz/nn"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/ratecode"
@@ -156,25 +156,35 @@ func TestCheckConvertibleAgrees(t *testing.T) {
 	}
 }
 
-// quadrants is n images of 1×12×12 in 4 classes: class k has its k-th
-// quadrant bright, on noise.
-func quadrants(n int, seed uint64) *dataset.Set {
-	r := rand.New(rand.NewPCG(seed, 9))
-	s := &dataset.Set{Name: "quadrants", C: 1, H: 12, W: 12, Classes: []string{"tl", "tr", "bl", "br"}}
-	for i := range n {
-		k := i % 4
-		for y := range 12 {
-			for x := range 12 {
-				v := r.IntN(90)
-				if (y < 6) == (k < 2) && (x < 6) == (k%2 == 0) {
-					v += 100 + r.IntN(60)
-				}
-				s.Pix = append(s.Pix, uint8(v))
-			}
-		}
-		s.Labels = append(s.Labels, uint8(k))
+// quadrants is n images of 1×12×12 in 4 classes, each with its quadrant
+// bright on noise (graphtest.Quadrants).
+func quadrants(n int, seed uint64) *dataset.Set { return graphtest.Quadrants(n, seed, 90, 100, 60) }
+
+// trainedZoo trains the zoo model name at width 0.25 on quadrant images for
+// 6 epochs (initialized and trained with seed; the training images drawn
+// with seed 2·seed−1, the test images with 2·seed) and converts it at
+// Tmax 16; it returns the conversion and the test images.
+func trainedZoo(t *testing.T, name string, seed uint64) (*pipeline.Converted, *dataset.Set) {
+	t.Helper()
+	m, err := nn.Zoo(name, []int{1, 12, 12}, 4, 0.25)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s
+	nn.Init(m, seed)
+	net, err := nn.New(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet := quadrants(512, 2*seed-1), quadrants(128, 2*seed)
+	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: seed}, nil); err != nil {
+		t.Fatal(err)
+	}
+	net.Close()
+	conv, err := pipeline.Convert(context.Background(), m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conv, testSet
 }
 
 // TestResidualEndToEnd: a ResNet-20 of width 0.25 (identity and
@@ -182,25 +192,8 @@ func quadrants(n int, seed uint64) *dataset.Set {
 // quadrant images, converts at Tmax 16 (Add nodes as Sum layers with
 // delays) and its SNN agrees with the ANN; the oracle check runs on it.
 func TestResidualEndToEnd(t *testing.T) {
-	m, err := nn.Zoo("resnet20", []int{1, 12, 12}, 4, 0.25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nn.Init(m, 1)
-	net, err := nn.New(m, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trainSet, testSet := quadrants(512, 1), quadrants(128, 2)
-	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: 1}, nil); err != nil {
-		t.Fatal(err)
-	}
-	net.Close()
 	ctx := context.Background()
-	conv, err := pipeline.Convert(ctx, m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conv, testSet := trainedZoo(t, "resnet20", 1)
 	sums, delayed := 0, 0
 	for _, l := range conv.SNN.Layers {
 		if l.Kind == snn.Sum {
@@ -252,25 +245,8 @@ func TestMobileNetV2EndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network")
 	}
-	m, err := nn.Zoo("mobilenet-v2", []int{1, 12, 12}, 4, 0.25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nn.Init(m, 2)
-	net, err := nn.New(m, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trainSet, testSet := quadrants(512, 3), quadrants(128, 4)
-	if _, err := train.Run(context.Background(), net, trainSet, testSet, train.Config{Epochs: 6, Batch: 32, LR: 1e-2, Seed: 2}, nil); err != nil {
-		t.Fatal(err)
-	}
-	net.Close()
 	ctx := context.Background()
-	conv, err := pipeline.Convert(ctx, m, trainSet, pipeline.Config{Tmax: 16, Calib: 256, CalibSeed: 1, Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conv, testSet := trainedZoo(t, "mobilenet-v2", 2)
 	res, err := pipeline.Evaluate(ctx, conv, testSet)
 	if err != nil {
 		t.Fatal(err)
