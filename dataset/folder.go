@@ -371,22 +371,7 @@ func decodeSet(name string, order []imgEntry, labels []uint8, classes []string, 
 	s := &Set{Name: name, C: c, H: h, W: w, Classes: classes, Pix: make([]uint8, total), Labels: labels}
 	n := s.SampleSize()
 	err = parallelFor(len(order), func(i int) error {
-		e := &order[i]
-		r, done, err := e.open()
-		if err != nil {
-			return err
-		}
-		defer done()
-		img, _, err := image.Decode(r)
-		if err != nil {
-			return e.err("decoding image: %w", err)
-		}
-		decodes.Add(1)
-		if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-			return e.err("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
-		}
-		putPixels(img, c, s.Pix[i*n:(i+1)*n])
-		return nil
+		return order[i].decode(c, h, w, s.Pix[i*n:(i+1)*n])
 	})
 	if err != nil {
 		return nil, err

@@ -40,22 +40,27 @@ func (s *Set) Bytes() int64 {
 
 // decodeInto decodes sample i of a lazy set into dst (SampleSize bytes).
 func (s *Set) decodeInto(i int, dst []uint8) error {
-	e := &s.lazy.order[i]
+	// The header again: the file may have changed since Open read it.
+	return s.lazy.order[i].decode(s.C, s.H, s.W, dst)
+}
+
+// decode reads the image of e, checks that it is w×h, and writes it as c
+// planes into dst (c·h·w bytes).
+func (e *imgEntry) decode(c, h, w int, dst []uint8) error {
 	r, done, err := e.open()
 	if err != nil {
 		return err
 	}
 	defer done()
-	// The header again: the file may have changed since Open read it.
 	img, _, err := image.Decode(r)
 	if err != nil {
 		return e.err("decoding image: %w", err)
 	}
 	decodes.Add(1)
-	if b := img.Bounds(); b.Dx() != s.W || b.Dy() != s.H {
-		return e.err("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), s.W, s.H)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		return e.err("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
 	}
-	putPixels(img, s.C, dst)
+	putPixels(img, c, dst)
 	return nil
 }
 
