@@ -11,10 +11,8 @@ import (
 	"github.com/quartz-snn/quartz/dataset"
 	"github.com/quartz-snn/quartz/energy"
 	"github.com/quartz-snn/quartz/graph"
-	"github.com/quartz-snn/quartz/normalize"
 	"github.com/quartz-snn/quartz/pipeline"
 	"github.com/quartz-snn/quartz/shard"
-	"github.com/quartz-snn/quartz/snn"
 )
 
 // Partial is one shard's share of a sweep (quartz sweep --shard i/n). The
@@ -189,18 +187,9 @@ func RunShard(ctx context.Context, m *graph.Model, calib, test *dataset.Set, cfg
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if base == nil || base.Config.Percentile != p.Percentile {
-				nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
-				if err != nil {
-					return nil, err
-				}
-				base = &pipeline.Converted{Simplified: s, Normalized: nm, Norm: rep, CalibSize: n, Config: pipeline.Config{Percentile: p.Percentile}}
-			}
-			c := *base
-			c.Config = pcfg
-			c.Config.Tmax, c.Config.Percentile = p.Tmax, p.Percentile
-			if c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst}); err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+			var c pipeline.Converted
+			if base, c, err = convertPoint(cal, base, s, n, pcfg, p); err != nil {
+				return nil, err
 			}
 			if valHere(k) {
 				r, err := pipeline.Evaluate(ctx, &c, valSet)

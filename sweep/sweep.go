@@ -370,19 +370,9 @@ func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if base == nil || base.Config.Percentile != p.Percentile {
-			nm, rep, err := j.cal.Normalize(normalize.Config{Percentile: p.Percentile})
-			if err != nil {
-				return err
-			}
-			base = &pipeline.Converted{Simplified: s, Normalized: nm, Norm: rep, CalibSize: n, Config: pipeline.Config{Percentile: p.Percentile}}
-		}
-		c := *base
-		c.Config = pcfg
-		c.Config.Tmax, c.Config.Percentile = p.Tmax, p.Percentile
-		c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: cfg.Threshold, AnalogFirst: cfg.AnalogFirst})
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+		var c pipeline.Converted
+		if base, c, err = convertPoint(j.cal, base, s, n, pcfg, p); err != nil {
+			return err
 		}
 		if needVal(i) {
 			a, err := j.evaluateVal(ctx, &c, p)
@@ -414,6 +404,30 @@ func (j *job) points(ctx context.Context, points []Point, res *Results) error {
 		bar.Add(1)
 	}
 	return nil
+}
+
+// convertPoint converts the calibrated model s (cal, n calibration
+// samples) at grid point p with the conversion settings of pcfg. base is
+// the normalized model of the previous point, reused where p has the same
+// percentile (points are in grid order, Tmax within percentile); it
+// returns the base for the next point and p's conversion.
+func convertPoint(cal *normalize.Calibration, base *pipeline.Converted, s *graph.Model, n int, pcfg pipeline.Config, p Point) (*pipeline.Converted, pipeline.Converted, error) {
+	if base == nil || base.Config.Percentile != p.Percentile {
+		nm, rep, err := cal.Normalize(normalize.Config{Percentile: p.Percentile})
+		if err != nil {
+			return nil, pipeline.Converted{}, err
+		}
+		base = &pipeline.Converted{Simplified: s, Normalized: nm, Norm: rep, CalibSize: n, Config: pipeline.Config{Percentile: p.Percentile}}
+	}
+	c := *base
+	c.Config = pcfg
+	c.Config.Tmax, c.Config.Percentile = p.Tmax, p.Percentile
+	var err error
+	c.SNN, err = snn.Convert(c.Normalized, snn.Config{Tmax: p.Tmax, Threshold: pcfg.Threshold, AnalogFirst: pcfg.AnalogFirst})
+	if err != nil {
+		return nil, pipeline.Converted{}, fmt.Errorf("%s: %w", p, err)
+	}
+	return base, c, nil
 }
 
 // rate runs the rate-coded baseline of every percentile that res lacks,
