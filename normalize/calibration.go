@@ -27,13 +27,10 @@ type Calibration struct {
 	hw    []int    // values per channel and sample of each target
 }
 
-// Calibrate runs src once and counts every activation value of every
-// normalized layer of m in that layer's histograms (see the package doc,
-// "Percentiles"). m must be simplified (no
-// BatchNorm); it is not modified, and the Calibration keeps a reference to
-// it. src may hand a layer's values over in any number of batches, in any
-// order of samples: the result is the same.
-func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
+// newCalibration returns an empty Calibration of m's normalized layers,
+// refusing a model with none or of a structure normalization does not
+// handle.
+func newCalibration(m *graph.Model) (*Calibration, error) {
 	param, act := Targets(m)
 	if len(param) == 0 {
 		return nil, errors.New("normalize: model has no Conv or Linear layer")
@@ -41,8 +38,22 @@ func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
 	if err := CheckStructure(m); err != nil {
 		return nil, err
 	}
-	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)),
-		hists: make([]*hist, len(param)), chans: make([][]hist, len(param)), hw: make([]int, len(param))}
+	return &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)),
+		hists: make([]*hist, len(param)), chans: make([][]hist, len(param)), hw: make([]int, len(param))}, nil
+}
+
+// Calibrate runs src once and counts every activation value of every
+// normalized layer of m in that layer's histograms (see the package doc,
+// "Percentiles"). m must be simplified (no
+// BatchNorm); it is not modified, and the Calibration keeps a reference to
+// it. src may hand a layer's values over in any number of batches, in any
+// order of samples: the result is the same.
+func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
+	c, err := newCalibration(m)
+	if err != nil {
+		return nil, err
+	}
+	param, act := c.param, c.act
 	byAct := map[int]int{} // layer index → target index
 	for t, p := range param {
 		op := m.Nodes[p].Op
@@ -66,7 +77,7 @@ func Calibrate(m *graph.Model, src Source) (*Calibration, error) {
 			byAct[key] = t
 		}
 	}
-	err := src(func(layer int, out []float32) {
+	err = src(func(layer int, out []float32) {
 		if t, ok := byAct[layer]; ok {
 			addChannels(c.hists[t], c.chans[t], c.hw[t], out)
 		}

@@ -204,15 +204,11 @@ func UnmarshalCalibration(m *graph.Model, data []byte) (*Calibration, error) {
 	if sum := sha256.Sum256(p); !bytes.Equal(sum[:], data[head+int(n):]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCalibrationFormat)
 	}
-	param, act := Targets(m)
-	if len(param) == 0 {
-		return nil, errors.New("normalize: model has no Conv or Linear layer")
-	}
-	if err := CheckStructure(m); err != nil {
+	c, err := newCalibration(m)
+	if err != nil {
 		return nil, err
 	}
-	c := &Calibration{model: m, param: param, act: act, fixed: make([]bool, len(param)),
-		hists: make([]*hist, len(param)), chans: make([][]hist, len(param)), hw: make([]int, len(param))}
+	param, act := c.param, c.act
 	d := &decoder{b: p}
 	if k := d.uvarint(); d.err == nil && k != uint64(len(param)) {
 		return nil, fmt.Errorf("%w: %d layers, the model has %d normalized layers", ErrCalibrationFormat, k, len(param))
